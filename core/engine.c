@@ -1,0 +1,274 @@
+/*
+ * The Lua engine's life: create the state, give the runtime library its C
+ * primitives, run the user's script, and end cleanly at exit or on abort.
+ *
+ * The C/Lua boundary (docs/internals.md): C hands the runtime one table of
+ * primitives and receives three dispatchers (entry, return, exit). Events
+ * cross through struct lh_event, which Lua reads with FFI.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lualib.h>
+
+#include "luahook.h"
+#include "modules.h"
+#include "output.h"
+#include "state.h"
+
+struct lh_core core = {
+    .entry_ref = LUA_NOREF,
+    .return_ref = LUA_NOREF,
+    .exit_ref = LUA_NOREF,
+};
+
+static bool engine_exited;
+static _Thread_local bool fork_took_lock;
+
+/* core.write(s): append to luahook's output stream. */
+static int prim_write(lua_State *L)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+
+    lh_output_write(s, len);
+    return 0;
+}
+
+static int prim_flush(lua_State *L)
+{
+    (void)L;
+    lh_output_flush();
+    return 0;
+}
+
+/* core.error(msg): a "luahook: msg" line on stderr. */
+static int prim_error(lua_State *L)
+{
+    lh_output_error(luaL_checkstring(L, 1));
+    return 0;
+}
+
+/* core.request_abort(): stop QEMU once the current event is done. */
+static int prim_request_abort(lua_State *L)
+{
+    (void)L;
+    core.abort_requested = true;
+    return 0;
+}
+
+/*
+ * core.read(addr, len) -> string | nil, reason. Outside an event there is
+ * no vCPU to read through (QEMU would assert), so refuse.
+ */
+static int prim_read(lua_State *L)
+{
+    lua_Number addr = luaL_checknumber(L, 1);
+    lua_Integer len = luaL_checkinteger(L, 2);
+    char stack_buf[4096];
+    char *buf = stack_buf;
+    const char *reason = NULL;
+
+    if (!core.in_event) {
+        reason = "guest memory is reachable only inside a hook";
+    } else if (addr < 0 || addr >= 18446744073709551616.0 || addr != (uint64_t)addr) {
+        reason = "not a guest address";
+    } else if (len < 0) {
+        reason = "negative length";
+    } else if ((size_t)len > sizeof(stack_buf) && !(buf = g_try_malloc((size_t)len))) {
+        reason = "out of memory";
+    } else if (!core.guest->read((uint64_t)addr, buf, (size_t)len)) {
+        reason = "not mapped";
+    } else {
+        lua_pushlstring(L, buf, (size_t)len);
+    }
+    if (buf != stack_buf) {
+        g_free(buf);
+    }
+    if (reason) {
+        lua_pushnil(L);
+        lua_pushstring(L, reason);
+        return 2;
+    }
+    return 1;
+}
+
+static void push_primitives(lua_State *L, const struct lh_config *cfg)
+{
+    static const luaL_Reg fns[] = {
+        { "write", prim_write },
+        { "flush", prim_flush },
+        { "error", prim_error },
+        { "request_abort", prim_request_abort },
+        { "read", prim_read },
+        { NULL, NULL },
+    };
+
+    lua_newtable(L);
+    luaL_register(L, NULL, fns);
+    lua_pushstring(L, cfg->arch);
+    lua_setfield(L, -2, "arch");
+    lua_pushboolean(L, cfg->abort_on_error);
+    lua_setfield(L, -2, "abort_on_error");
+    lua_pushstring(L, cfg->script);
+    lua_setfield(L, -2, "script");
+    lua_pushstring(L, LH_EVENT_CDEF);
+    lua_setfield(L, -2, "event_cdef");
+    lua_pushlightuserdata(L, &core.event);
+    lua_setfield(L, -2, "event");
+    lua_pushlightuserdata(L, core.want);
+    lua_setfield(L, -2, "want");
+    lua_pushinteger(L, LH_NR_MAX);
+    lua_setfield(L, -2, "nr_max");
+
+    lua_newtable(L);
+    for (guint i = 0; cfg->script_args && i < cfg->script_args->len; i++) {
+        const char *kv = g_ptr_array_index(cfg->script_args, i);
+        const char *eq = strchr(kv, '=');
+
+        lua_pushlstring(L, kv, (size_t)(eq - kv));
+        lua_pushstring(L, eq + 1);
+        lua_rawset(L, -3);
+    }
+    lua_setfield(L, -2, "args");
+}
+
+static void preload_modules(lua_State *L)
+{
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "preload");
+    for (const struct lh_module *m = lh_modules; m->name; m++) {
+        /* the build compiled these, so loading cannot fail */
+        luaL_loadbuffer(L, m->bytecode, m->size, m->name);
+        lua_setfield(L, -2, m->name);
+    }
+    lua_pop(L, 2);
+}
+
+static int take_ref(lua_State *L, int table, const char *field)
+{
+    lua_getfield(L, table, field);
+    return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+/* require("luahook.runtime").boot(primitives) -> { entry, ret, exit } */
+static bool boot_runtime(lua_State *L, const struct lh_config *cfg, char **msg)
+{
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "luahook.runtime");
+    if (lua_pcall(L, 1, 1, 0) != 0) {
+        *msg = g_strdup_printf("cannot load the runtime library: %s", lua_tostring(L, -1));
+        return false;
+    }
+    lua_getfield(L, -1, "boot");
+    push_primitives(L, cfg);
+    if (lua_pcall(L, 1, 1, 0) != 0) {
+        *msg = g_strdup(lua_tostring(L, -1));
+        return false;
+    }
+    core.entry_ref = take_ref(L, -1, "entry");
+    core.return_ref = take_ref(L, -1, "ret");
+    core.exit_ref = take_ref(L, -1, "exit");
+    lua_pop(L, 2);
+    return true;
+}
+
+/* Errors before the guest runs are one line: "file:line: message". */
+static bool run_script(lua_State *L, const char *path, char **msg)
+{
+    if (luaL_loadfile(L, path) != 0) {
+        *msg = g_strdup(lua_tostring(L, -1));
+        return false;
+    }
+    if (lua_pcall(L, 0, 0, 0) != 0) {
+        const char *err = lua_tostring(L, -1);
+
+        *msg = err ? g_strdup(err)
+                   : g_strdup_printf("%s: the script raised a %s as its error", path,
+                                     luaL_typename(L, -1));
+        return false;
+    }
+    return true;
+}
+
+static _Thread_local bool lock_held_here;
+
+void lh_lock(void)
+{
+    g_mutex_lock(&core.lock);
+    lock_held_here = true;
+}
+
+void lh_unlock(void)
+{
+    lock_held_here = false;
+    g_mutex_unlock(&core.lock);
+}
+
+/*
+ * A guest fork copies the process with its Lua state. Hold the lock across
+ * the fork so the child never inherits it mid-update from another vCPU, and
+ * flush first so buffered output is not written twice. A hook that forks
+ * (io.popen) already holds the lock.
+ */
+static void fork_prepare(void)
+{
+    fork_took_lock = !lock_held_here;
+    if (fork_took_lock) {
+        lh_lock();
+    }
+    lh_output_flush();
+}
+
+static void fork_done(void)
+{
+    if (fork_took_lock) {
+        fork_took_lock = false;
+        lh_unlock();
+    }
+}
+
+bool lh_engine_start(const struct lh_config *cfg, char **msg)
+{
+    lua_State *L = luaL_newstate();
+
+    if (!L) {
+        *msg = g_strdup("cannot create the Lua state (out of memory)");
+        return false;
+    }
+    core.L = L;
+    core.guest = cfg->guest;
+    luaL_openlibs(L);
+    lh_output_init(2);
+    preload_modules(L);
+    if (!boot_runtime(L, cfg, msg) || !run_script(L, cfg->script, msg)) {
+        return false;
+    }
+    pthread_atfork(fork_prepare, fork_done, fork_done);
+    return true;
+}
+
+void lh_engine_exit(void)
+{
+    lh_lock();
+    if (!engine_exited) {
+        engine_exited = true;
+        lua_rawgeti(core.L, LUA_REGISTRYINDEX, core.exit_ref);
+        if (lua_pcall(core.L, 0, 0, 0) != 0) {
+            lh_output_error(lua_tostring(core.L, -1));
+            lua_pop(core.L, 1);
+        }
+    }
+    lh_output_flush();
+    lh_unlock();
+}
+
+void lh_abort_qemu(void)
+{
+    lh_engine_exit();
+    lh_output_error("stopping QEMU because a hook failed (onerror=abort)");
+    exit(EXIT_FAILURE);
+}

@@ -1,0 +1,71 @@
+/*
+ * luahook's output stream. Trace lines are many and short, so they are
+ * collected in a fixed buffer and written in large chunks; on a terminal a
+ * person watches, so each write goes out at once.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "output.h"
+
+#define OUTPUT_BUFFER_SIZE (64 * 1024)
+
+static int out_fd = 2;
+static bool out_immediate = true;
+static char out_buf[OUTPUT_BUFFER_SIZE];
+static size_t out_len;
+
+static void write_fd(int fd, const char *s, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, s, len);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            return;            /* nowhere left to report it; drop quietly */
+        }
+        s += n;
+        len -= (size_t)n;
+    }
+}
+
+void lh_output_init(int fd)
+{
+    out_fd = fd;
+    out_immediate = isatty(fd);
+}
+
+void lh_output_flush(void)
+{
+    write_fd(out_fd, out_buf, out_len);
+    out_len = 0;
+}
+
+void lh_output_write(const char *s, size_t len)
+{
+    if (out_len + len > sizeof(out_buf)) {
+        lh_output_flush();
+    }
+    if (len >= sizeof(out_buf)) {
+        write_fd(out_fd, s, len);
+        return;
+    }
+    memcpy(out_buf + out_len, s, len);
+    out_len += len;
+    if (out_immediate) {
+        lh_output_flush();
+    }
+}
+
+void lh_output_error(const char *msg)
+{
+    static const char prefix[] = "luahook: ";
+
+    lh_output_flush();
+    write_fd(2, prefix, sizeof(prefix) - 1);
+    write_fd(2, msg, strlen(msg));
+    write_fd(2, "\n", 1);
+}

@@ -1,0 +1,21 @@
+/*
+ * luahook's own output stream (stderr by default), kept apart from the
+ * guest's stdout. Buffered; flushed per write on a terminal. Callers hold
+ * core.lock, except at start-up and exit when no vCPU runs Lua.
+ */
+#ifndef LUAHOOK_OUTPUT_H
+#define LUAHOOK_OUTPUT_H
+
+#include <stddef.h>
+
+void lh_output_init(int fd);
+void lh_output_write(const char *s, size_t len);
+void lh_output_flush(void);
+
+/*
+ * A message from luahook itself ("luahook: MSG"), always on stderr; pending
+ * output is flushed first so the two stay in order.
+ */
+void lh_output_error(const char *msg);
+
+#endif

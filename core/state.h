@@ -1,0 +1,67 @@
+/*
+ * State shared by the core's files. One Lua state serves every vCPU, so
+ * everything here except the want table is guarded by core.lock.
+ */
+#ifndef LUAHOOK_STATE_H
+#define LUAHOOK_STATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+#include <lua.h>
+
+#include "guest.h"
+
+/*
+ * Syscall numbers below this have a slot in the want table; Lua rejects
+ * hooks on larger numbers (no i386 or x86_64 syscall comes close).
+ */
+#define LH_NR_MAX 4096
+
+/* Bits of a want-table slot, set by Lua when hooks are (un)registered. */
+enum {
+    LH_WANT_ENTRY = 1,         /* an entry hook, or an after-hook that needs sc */
+    LH_WANT_RETURN = 2,        /* an after-hook */
+    LH_WANT_FLUSH = 4,         /* flush output first: the process is replaced */
+};
+
+/*
+ * The record through which one event crosses into Lua: C fills it, Lua
+ * reads it with LuaJIT FFI and stores a hook's result in it. The field list
+ * is written once and given to Lua as a cdef string, so both sides agree.
+ */
+#define LH_EVENT_FIELDS                                                   \
+    int64_t nr;                                                           \
+    union { uint64_t u64[8]; uint32_t u32[16]; } args;                    \
+    int64_t ret;                                                          \
+    uint32_t vcpu;                                                        \
+    uint32_t pad;
+struct lh_event {
+    LH_EVENT_FIELDS
+};
+#define LH_EVENT_CDEF "struct lh_event { " G_STRINGIFY(LH_EVENT_FIELDS) " };"
+
+struct lh_core {
+    GMutex lock;
+    lua_State *L;
+    int entry_ref;             /* registry refs of the runtime's dispatchers */
+    int return_ref;
+    int exit_ref;
+    bool abort_requested;      /* a hook failed under onerror=abort */
+    bool in_event;             /* on a vCPU inside an event: the guest is reachable */
+    const struct lh_guest_ops *guest;
+    struct lh_event event;
+    /* read without the lock on every syscall; written by Lua under it */
+    uint8_t want[LH_NR_MAX];
+};
+
+extern struct lh_core core;
+
+/* core.lock, remembering that this thread holds it (for fork). */
+void lh_lock(void);
+void lh_unlock(void);
+
+/* Stops QEMU after a hook failed under onerror=abort; called unlocked. */
+_Noreturn void lh_abort_qemu(void);
+
+#endif

@@ -1,0 +1,134 @@
+/*
+ * QEMU-facing glue: the plugin entry point, its arguments, and the syscall
+ * callbacks that feed the core. The only file that includes qemu-plugin.h.
+ *
+ *   -plugin luahook.so,script=FILE[,onerror=report|abort][,KEY=VALUE...]
+ *
+ * KEY=VALUE pairs that are not luahook's own reach the script as
+ * luahook.args.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+#include <qemu-plugin.h>
+
+#include "core/luahook.h"
+#include "plugin/guest.h"
+
+QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
+
+/*
+ * The filter callback's signature is that of QEMU 11.0 (plugin API 6) and
+ * of our 10.2 backport; meson checks the header agrees before building.
+ */
+static bool on_syscall_filter(qemu_plugin_id_t id, unsigned int vcpu_index,
+                              int64_t num, uint64_t a1, uint64_t a2,
+                              uint64_t a3, uint64_t a4, uint64_t a5,
+                              uint64_t a6, uint64_t a7, uint64_t a8,
+                              uint64_t *sysret)
+{
+    const uint64_t args[8] = { a1, a2, a3, a4, a5, a6, a7, a8 };
+    int64_t ret;
+
+    (void)id;
+    if (!lh_syscall_entry(vcpu_index, num, args, &ret)) {
+        return false;
+    }
+    *sysret = (uint64_t)ret;
+    return true;
+}
+
+static void on_syscall_return(qemu_plugin_id_t id, unsigned int vcpu_index,
+                              int64_t num, int64_t ret)
+{
+    (void)id;
+    lh_syscall_return(vcpu_index, num, ret);
+}
+
+static void on_qemu_exit(qemu_plugin_id_t id, void *userdata)
+{
+    (void)id;
+    (void)userdata;
+    lh_engine_exit();
+}
+
+/* Bad input stops QEMU here, before the guest runs, with one line. */
+static _Noreturn void fail(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+static void fail(const char *fmt, ...)
+{
+    va_list ap;
+
+    fputs("luahook: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(EXIT_FAILURE);
+}
+
+static void parse_args(int argc, char **argv, struct lh_config *cfg)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *eq = strchr(arg, '=');
+
+        if (!eq || eq == arg) {
+            fail("plugin argument '%s' is not KEY=VALUE", arg);
+        }
+        if (g_str_has_prefix(arg, "script=")) {
+            if (cfg->script) {
+                fail("script= given twice ('%s' and '%s')", cfg->script, eq + 1);
+            }
+            if (!eq[1]) {
+                fail("script= is empty; give the path of a Lua script");
+            }
+            cfg->script = eq + 1;
+        } else if (g_str_has_prefix(arg, "onerror=")) {
+            if (!strcmp(eq + 1, "abort")) {
+                cfg->abort_on_error = true;
+            } else if (!strcmp(eq + 1, "report")) {
+                cfg->abort_on_error = false;
+            } else {
+                fail("onerror=%s: expected onerror=report or onerror=abort", eq + 1);
+            }
+        } else {
+            g_ptr_array_add(cfg->script_args, (gpointer)arg);
+        }
+    }
+    if (!cfg->script) {
+        fail("no script given; use -plugin luahook.so,script=FILE.lua");
+    }
+}
+
+QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
+                                           const qemu_info_t *info,
+                                           int argc, char **argv)
+{
+    struct lh_config cfg = {
+        .script_args = g_ptr_array_new(),
+        .guest = &lh_qemu_guest_ops,
+    };
+    char *msg = NULL;
+
+    if (info->system_emulation) {
+        fail("needs QEMU's user-mode emulation (qemu-i386, qemu-x86_64), not qemu-system");
+    }
+    if (strcmp(info->target_name, "i386") && strcmp(info->target_name, "x86_64")) {
+        fail("guest architecture '%s' is not supported (i386 and x86_64 are)",
+             info->target_name);
+    }
+    cfg.arch = info->target_name;
+    parse_args(argc, argv, &cfg);
+    if (!lh_engine_start(&cfg, &msg)) {
+        fail("%s", msg);
+    }
+    g_ptr_array_free(cfg.script_args, true);
+
+    qemu_plugin_register_vcpu_syscall_filter_cb(id, on_syscall_filter);
+    qemu_plugin_register_vcpu_syscall_ret_cb(id, on_syscall_return);
+    qemu_plugin_register_atexit_cb(id, on_qemu_exit, NULL);
+    return 0;
+}
