@@ -1,0 +1,142 @@
+-- The public API scripts use: `local lh = require "luahook"` (also the
+-- global `luahook`). Documented in docs/api.md; the annotations below let
+-- LuaLS-aware editors complete and check scripts.
+local context = require "luahook.context"
+local errno = require "luahook.errno"
+local format = require "luahook.format"
+local hooks = require "luahook.hooks"
+local memory = require "luahook.memory"
+local syscalls = require "luahook.syscalls"
+
+---@class luahook
+local lh = {}
+
+--- The guest's architecture: "i386" or "x86_64".
+lh.arch = context.arch
+
+--- Plugin arguments that are not luahook's own, as { key = "value" }.
+--- `-plugin luahook.so,script=s.lua,path=/tmp` gives lh.args.path == "/tmp".
+---@type table<string, string>
+lh.args = context.args
+
+--- Guest errno values by name: `return -lh.errno.EACCES` fails a syscall.
+--- An unknown name is an error, so a typo cannot silently become nil.
+---@type table<string, integer>
+lh.errno = errno.codes
+
+--- Guest memory, readable inside hooks: lh.mem.read(addr, len) and
+--- lh.mem.string(addr[, max]) return nil and a message for a bad address.
+lh.mem = { read = memory.read, string = memory.string }
+
+lh._exit_hooks = {}
+
+---@alias luahook.Selector string|integer|(string|integer)[]
+
+-- "file:line" of the script line that called lh.on or lh.after (via register).
+local function caller_site()
+    local info = debug.getinfo(4, "Sl")
+    if not info or info.currentline < 0 then
+        return "?"
+    end
+    return info.short_src .. ":" .. info.currentline
+end
+
+local function register(kind, fname, what, fn)
+    local selection, err = syscalls.select(what)
+    if not selection then
+        error(fname .. "(): " .. err, 3)
+    end
+    local callable = type(fn) == "function"
+        or (getmetatable(fn) ~= nil and getmetatable(fn).__call ~= nil)
+    if not callable then
+        error(fname .. "(): the hook must be a function, got " .. type(fn), 3)
+    end
+    return hooks.add(kind, selection, fn, caller_site())
+end
+
+--- Runs `fn(sc)` when the guest is about to make a syscall that `what`
+--- selects: a name ("openat"), a number, a list of them, or "*" for all.
+--- Returning nothing lets QEMU run the syscall; returning an integer makes
+--- it the syscall's result and QEMU skips the syscall (return `-lh.errno.X`
+--- to fail it). Hooks run in registration order until one returns a result.
+---@param what luahook.Selector
+---@param fn fun(sc: luahook.Syscall): integer?
+---@return table handle for lh.off
+function lh.on(what, fn)
+    local handle = register("entry", "on", what, fn)
+    return handle -- not a tail call: register's error levels count this frame
+end
+
+--- Runs `fn(sc, ret)` once the syscall's result exists, whether QEMU ran
+--- it or a hook returned it. `sc` is the same object the entry hooks saw.
+--- Syscalls that do not return (exit, a successful execve) never get here.
+---@param what luahook.Selector
+---@param fn fun(sc: luahook.Syscall, ret: integer)
+---@return table handle for lh.off
+function lh.after(what, fn)
+    local handle = register("after", "after", what, fn)
+    return handle
+end
+
+--- Removes a hook registered with lh.on or lh.after; false if it was not registered.
+---@param handle table
+---@return boolean
+function lh.off(handle)
+    return hooks.remove(handle)
+end
+
+--- Runs `fn()` when QEMU exits, after the guest's last syscall.
+---@param fn fun()
+function lh.on_exit(fn)
+    if type(fn) ~= "function" then
+        error("on_exit(): expected a function, got " .. type(fn), 2)
+    end
+    lh._exit_hooks[#lh._exit_hooks + 1] = fn
+end
+
+--- The number of the syscall called `name` on this guest, or nil.
+---@param name string
+---@return integer?
+function lh.nr(name)
+    return syscalls.number(name)
+end
+
+--- The name of syscall number `nr` on this guest ("syscall_NR" if unnamed).
+---@param nr integer
+---@return string
+function lh.name(nr)
+    return syscalls.name(nr)
+end
+
+--- Writes strings to luahook's output (stderr), never to the guest's stdout.
+---@param ... string
+function lh.write(...)
+    local core = context.core
+    for i = 1, select("#", ...) do
+        core.write(tostring((select(i, ...))))
+    end
+end
+
+--- lh.write(string.format(fmt, ...)).
+---@param fmt string
+function lh.printf(fmt, ...)
+    context.core.write(string.format(fmt, ...))
+end
+
+--- Like Lua's print, to luahook's output; scripts' print() is this.
+function lh.print(...)
+    local n = select("#", ...)
+    local parts = {}
+    for i = 1, n do
+        parts[i] = tostring((select(i, ...)))
+    end
+    context.core.write(table.concat(parts, "\t") .. "\n")
+end
+
+--- A guest integer as "0x..." hex, exact for 64-bit values.
+lh.hex = format.hex
+
+--- A syscall result as strace shows it: "3" or "-1 ENOENT (No such file or directory)".
+lh.result = format.result
+
+return lh

@@ -1,0 +1,26 @@
+-- What the C core hands the runtime at boot: its primitives, the event
+-- record, the want table and the guest's architecture. Filled once by
+-- luahook.runtime, then read by the other modules.
+local ffi = require "ffi"
+
+local context = {}
+
+---@param core table the primitives table built by core/engine.c
+function context.init(core)
+    ffi.cdef(core.event_cdef)
+    context.core = core
+    context.arch = core.arch
+    context.word_size = core.arch == "x86_64" and 8 or 4
+    context.args = core.args
+    context.script = core.script
+    context.event = ffi.cast("struct lh_event *", core.event)
+    context.want = ffi.cast("uint8_t *", core.want)
+    context.nr_max = core.nr_max
+end
+
+-- Bits of a want-table slot; the same values as in core/state.h.
+context.WANT_ENTRY = 1
+context.WANT_RETURN = 2
+context.WANT_FLUSH = 4
+
+return context

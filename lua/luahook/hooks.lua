@@ -1,0 +1,97 @@
+-- The registry of hooks, in registration order, and the two things derived
+-- from it: per-syscall chains (cached) and the want table C reads on every
+-- syscall to decide, without entering Lua, whether a syscall is wanted.
+local bit = require "bit"
+local context = require "luahook.context"
+local syscalls = require "luahook.syscalls"
+
+local hooks = {}
+
+local registered = {}                     -- records, oldest first
+local chains = { entry = {}, after = {} } -- [kind][nr] = array of records
+local EMPTY = {}
+
+-- Output must be on disk before these replace the process image.
+local flush_before = {}
+for _, name in ipairs({ "execve", "execveat" }) do
+    local nr = syscalls.number(name)
+    if nr then flush_before[nr] = true end
+end
+
+local KIND_BITS = {
+    entry = context.WANT_ENTRY,
+    -- an after-hook needs the entry too, to capture the arguments
+    after = context.WANT_ENTRY + context.WANT_RETURN,
+}
+
+local function wanted_by(rec, nr)
+    return rec.selection.all or rec.selection[nr]
+end
+
+-- Rewrites the want table. Other vCPUs read it without the lock, so each
+-- slot is written once with its final value, never cleared on the way.
+local function refresh()
+    local want, nr_max = context.want, context.nr_max
+    local bits = {}
+    for _, rec in ipairs(registered) do
+        local b = KIND_BITS[rec.kind]
+        if rec.selection.all then
+            for nr = 0, nr_max - 1 do bits[nr] = bit.bor(bits[nr] or 0, b) end
+        else
+            for nr in pairs(rec.selection) do bits[nr] = bit.bor(bits[nr] or 0, b) end
+        end
+    end
+    for nr in pairs(flush_before) do
+        bits[nr] = bit.bor(bits[nr] or 0, context.WANT_FLUSH)
+    end
+    for nr = 0, nr_max - 1 do
+        local b = bits[nr] or 0
+        if want[nr] ~= b then want[nr] = b end
+    end
+    chains = { entry = {}, after = {} }
+end
+
+--- Adds a hook; `selection` comes from syscalls.select.
+---@return table record
+function hooks.add(kind, selection, fn, site)
+    local rec = { kind = kind, selection = selection, fn = fn, site = site, errors = 0 }
+    registered[#registered + 1] = rec
+    refresh()
+    return rec
+end
+
+--- Removes a hook record; returns false when it was not registered.
+function hooks.remove(rec)
+    for i, r in ipairs(registered) do
+        if r == rec then
+            table.remove(registered, i)
+            refresh()
+            return true
+        end
+    end
+    return false
+end
+
+--- The hooks of `kind` ("entry" or "after") that want syscall `nr`, in order.
+function hooks.chain(kind, nr)
+    local cache = chains[kind]
+    local chain = cache[nr]
+    if not chain then
+        for _, rec in ipairs(registered) do
+            if rec.kind == kind and wanted_by(rec, nr) then
+                chain = chain or {}
+                chain[#chain + 1] = rec
+            end
+        end
+        chain = chain or EMPTY
+        cache[nr] = chain
+    end
+    return chain
+end
+
+--- Every registered record, oldest first (for reports at exit).
+function hooks.all()
+    return registered
+end
+
+return hooks

@@ -1,0 +1,123 @@
+-- The runtime C boots: it receives the core's primitives, sets up the
+-- public module, and returns the dispatchers C calls for each wanted event.
+-- Every hook runs guarded here: a failing hook is reported, never fatal to
+-- the guest (unless onerror=abort).
+local context = require "luahook.context"
+
+local runtime = {}
+
+local core         -- the C primitives
+local hooks, syscall, event
+local pending = {} -- [vcpu] = syscall object waiting for its result
+local INT64_MIN, INT64_MAX = -2 ^ 63, 2 ^ 63
+
+-- The traceback of a failing hook, without the runtime's own frames below it.
+local function traceback(message)
+    local tb = debug.traceback(tostring(message), 2)
+    return (tb:gsub("\n\t%[C%]: in function 'xpcall'.*$", ""))
+end
+
+local function hook_failed(rec, sc, message)
+    rec.errors = rec.errors + 1
+    if rec.errors == 1 then
+        core.error(string.format("hook registered at %s failed on %s: %s",
+                                 rec.site, sc.name, message))
+    end
+    if context.core.abort_on_error then
+        core.request_abort()
+    end
+end
+
+-- A hook's answer: nil declines; an integer is the syscall's result.
+local function check_result(value)
+    local t = type(value)
+    if t == "number" then
+        if value == math.floor(value) and value >= INT64_MIN and value < INT64_MAX then
+            return true
+        end
+        return false, "returned " .. tostring(value) .. ", which is not a 64-bit integer"
+    elseif t == "cdata" and (tonumber(value) ~= nil) then
+        return true
+    elseif t == "boolean" then
+        return false, "returned a boolean; return an integer result, or nothing to let the syscall run"
+    end
+    return false, "returned a " .. t .. "; return an integer result, or nothing to let the syscall run"
+end
+
+local function entry()
+    local nr = tonumber(event.nr)
+    local sc = syscall.from_event(event)
+    local chain = hooks.chain("entry", nr)
+    for i = 1, #chain do
+        local rec = chain[i]
+        local ok, result = xpcall(rec.fn, traceback, sc)
+        if not ok then
+            hook_failed(rec, sc, result)
+        elseif result ~= nil then
+            local valid, why = check_result(result)
+            if valid then
+                event.ret = result
+                pending[sc.vcpu] = sc
+                return true
+            end
+            hook_failed(rec, sc, why)
+        end
+    end
+    pending[sc.vcpu] = sc
+    return false
+end
+
+local function ret()
+    local vcpu = event.vcpu
+    local sc = pending[vcpu]
+    pending[vcpu] = nil
+    -- no entry seen (the hook came later): no arguments to show, so skip
+    if not sc or sc.nr ~= tonumber(event.nr) then
+        return
+    end
+    local result = event.ret
+    if result > -2 ^ 53 and result < 2 ^ 53 then
+        result = tonumber(result)
+    end
+    local chain = hooks.chain("after", sc.nr)
+    for i = 1, #chain do
+        local rec = chain[i]
+        local ok, err = xpcall(rec.fn, traceback, sc, result)
+        if not ok then
+            hook_failed(rec, sc, err)
+        end
+    end
+end
+
+local function exit()
+    local lh = require "luahook"
+    for _, fn in ipairs(lh._exit_hooks) do
+        local ok, err = xpcall(fn, traceback)
+        if not ok then
+            core.error("exit hook failed: " .. err)
+        end
+    end
+    for _, rec in ipairs(hooks.all()) do
+        if rec.errors > 1 then
+            core.error(string.format("hook registered at %s failed %d more time%s",
+                                     rec.site, rec.errors - 1, rec.errors == 2 and "" or "s"))
+        end
+    end
+    core.flush()
+end
+
+--- Called once by C with its primitives; returns the dispatchers.
+function runtime.boot(primitives)
+    context.init(primitives)
+    core = primitives
+    event = context.event
+    hooks = require "luahook.hooks"
+    syscall = require "luahook.syscall"
+    local lh = require "luahook"
+    _G.luahook = lh
+    -- print() from a hook must not land in the guest's stdout
+    _G.print = lh.print
+    return { entry = entry, ret = ret, exit = exit }
+end
+
+return runtime

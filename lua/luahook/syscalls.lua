@@ -1,0 +1,99 @@
+-- Syscall names and numbers of the guest architecture (tables generated from
+-- the kernel's UAPI headers at build time), and the resolution of what a
+-- hook asks for: a name, a number, a list of them, or "*".
+local context = require "luahook.context"
+
+local syscalls = {}
+
+local by_nr = require("luahook.gen.syscalls_" .. context.arch)
+local by_name = {}
+for nr, name in pairs(by_nr) do
+    by_name[name] = nr
+end
+
+--- The name of syscall `nr`, or "syscall_NR" when the architecture has none.
+---@param nr integer
+---@return string
+function syscalls.name(nr)
+    return by_nr[nr] or ("syscall_" .. nr)
+end
+
+--- The number of the syscall called `name`, or nil.
+---@param name string
+---@return integer?
+function syscalls.number(name)
+    return by_name[name]
+end
+
+-- Edit distance, for "did you mean" hints on misspelt names.
+local function distance(a, b)
+    local prev = {}
+    for j = 0, #b do prev[j] = j end
+    for i = 1, #a do
+        local cur = { [0] = i }
+        for j = 1, #b do
+            local cost = a:byte(i) == b:byte(j) and 0 or 1
+            cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+        end
+        prev = cur
+    end
+    return prev[#b]
+end
+
+local function unknown_name(name)
+    local best, best_d = nil, 3
+    for candidate in pairs(by_name) do
+        local d = distance(name, candidate)
+        if d < best_d or (d == best_d and best and candidate < best) then
+            best, best_d = candidate, d
+        end
+    end
+    local msg = string.format("unknown syscall '%s' for %s", name, context.arch)
+    if best then
+        msg = msg .. string.format(" (did you mean '%s'?)", best)
+    end
+    return msg
+end
+
+-- Adds the numbers `what` names to `set`; returns nil, message on error.
+local function add_selection(set, what)
+    local t = type(what)
+    if t == "string" then
+        if what == "*" then
+            set.all = true
+        elseif by_name[what] then
+            set[by_name[what]] = true
+        else
+            return nil, unknown_name(what)
+        end
+    elseif t == "number" then
+        if what ~= math.floor(what) or what < 0 or what >= context.nr_max then
+            return nil, string.format("syscall number %s is out of range (0..%d)",
+                                      tostring(what), context.nr_max - 1)
+        end
+        set[what] = true
+    elseif t == "table" then
+        if #what == 0 then
+            return nil, "empty list of syscalls"
+        end
+        for _, item in ipairs(what) do
+            if type(item) == "table" then
+                return nil, "nested lists of syscalls are not allowed"
+            end
+            local ok, err = add_selection(set, item)
+            if not ok then return nil, err end
+        end
+    else
+        return nil, "expected a syscall name, number, list of them or \"*\", got " .. t
+    end
+    return set
+end
+
+--- Resolves a hook selector into a set { [nr] = true } (set.all for "*").
+---@return table? set
+---@return string? error
+function syscalls.select(what)
+    return add_selection({}, what)
+end
+
+return syscalls
