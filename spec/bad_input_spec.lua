@@ -1,0 +1,112 @@
+-- Bad input: one clear line and a non-zero exit before the guest runs; a
+-- failing hook is reported and the guest carries on (or QEMU stops, with
+-- onerror=abort).
+local qemu = require "helpers.qemu"
+
+-- Runs the fileio guest, whose first act is to create a file: if the file
+-- is missing afterwards, the guest never ran.
+local function run_refused(opts)
+    local marker = qemu.tmppath()
+    opts.guest, opts.args = "fileio", { marker }
+    local r = qemu.run(opts)
+    local f = io.open(marker)
+    r.guest_ran = f ~= nil
+    if f then f:close(); os.remove(marker) end
+    return r
+end
+
+local function assert_refused(r, message)
+    assert.are_not.equal(0, r.status)
+    assert.is_false(r.guest_ran)
+    assert.are.equal("", r.stdout)
+    assert.are.equal(1, #qemu.lines(r.stderr), "expected one line, got:\n" .. r.stderr)
+    assert.matches(message, r.stderr, 1, true)
+end
+
+describe("bad input", function()
+    it("stops before the guest when script= is missing", function()
+        assert_refused(run_refused {}, "luahook: no script given; use -plugin luahook.so,script=FILE.lua")
+    end)
+
+    it("stops before the guest when the script cannot be read", function()
+        assert_refused(run_refused { script = "/nonexistent/trace.lua" },
+                       "luahook: cannot open /nonexistent/trace.lua")
+    end)
+
+    it("shows a syntax error as file:line: message", function()
+        local path = qemu.script('local lh = require "luahook"\nlh.on("getpid" function() end)\n')
+        local r = run_refused { script = path }
+        os.remove(path)
+        assert_refused(r, "luahook: " .. path .. ":2: ')' expected near 'function'")
+    end)
+
+    it("names the line of an unknown syscall and suggests the right one", function()
+        local path = qemu.script('local lh = require "luahook"\n\nlh.on("opnat", function() end)\n')
+        local r = run_refused { script = path }
+        os.remove(path)
+        assert_refused(r, "luahook: " .. path .. ":3: on(): unknown syscall 'opnat' for i386 (did you mean 'openat'?)")
+    end)
+
+    it("rejects a hook that is not callable", function()
+        assert_refused(run_refused { lua = 'luahook.after("read", 42)' },
+                       "after(): the hook must be a function, got number")
+    end)
+
+    it("rejects a syscall number out of range", function()
+        assert_refused(run_refused { lua = 'luahook.on(99999, function() end)' },
+                       "on(): syscall number 99999 is out of range (0..4095)")
+    end)
+
+    it("reports an error the script raises while loading", function()
+        assert_refused(run_refused { lua = 'error("no config here")' }, "no config here")
+    end)
+
+    it("rejects an unknown onerror= value", function()
+        assert_refused(run_refused { lua = "", plugin_args = { "onerror=maybe" } },
+                       "luahook: onerror=maybe: expected onerror=report or onerror=abort")
+    end)
+
+    it("rejects script= given twice", function()
+        assert_refused(run_refused { lua = "", plugin_args = { "script=/tmp/other.lua" } },
+                       "script= given twice")
+    end)
+end)
+
+describe("a hook that fails at run time", function()
+    local failing = [[
+        luahook.on("getpid", function(sc) error("getpid hook broke") end)
+        luahook.after("write", function(sc, ret) local t = nil; return t.field end)
+    ]]
+
+    it("prints its traceback once, declines, and the guest runs on", function()
+        local r = qemu.run { guest = "results", lua = failing }
+        assert.are.equal(0, r.status)
+        assert.matches("^hello\ngetpid=%d+ write=6 openat=%-2 close=%-9\n$", r.stdout)
+        local _, reports = r.stderr:gsub("getpid hook broke", "")
+        assert.are.equal(1, reports)
+        assert.matches("hook registered at [^\n]*:1 failed on getpid: [^\n]*getpid hook broke\nstack traceback:", r.stderr)
+        assert.matches("attempt to index local 't'", r.stderr, 1, true)
+    end)
+
+    it("is counted at exit after its first report", function()
+        local r = qemu.run { guest = "results", lua = failing }
+        -- results writes twice: the first failure is shown, the other counted
+        assert.matches("hook registered at [^\n]*:2 failed 1 more time\n", r.stderr)
+    end)
+
+    it("reports a result that is not an integer", function()
+        local r = qemu.run { guest = "getpid", lua = [[luahook.on("getpid", function() return "7" end)]] }
+        assert.are.equal(0, r.status)
+        assert.matches("^pid=%d+\n$", r.stdout)
+        assert.are_not.equal("pid=7\n", r.stdout)
+        assert.matches("failed on getpid: returned a string; return an integer result", r.stderr, 1, true)
+    end)
+
+    it("stops QEMU with onerror=abort", function()
+        local r = qemu.run { guest = "results", lua = failing, plugin_args = { "onerror=abort" } }
+        assert.are_not.equal(0, r.status)
+        assert.are.equal("", r.stdout)
+        assert.matches("getpid hook broke", r.stderr, 1, true)
+        assert.matches("luahook: stopping QEMU because a hook failed %(onerror=abort%)\n$", r.stderr)
+    end)
+end)

@@ -1,0 +1,59 @@
+-- The build's promises: the plugin exports only QEMU's entry points, and
+-- the reference QEMU tool explains what is wrong when it cannot proceed.
+local qemu = require "helpers.qemu"
+
+local function sh(cmd)
+    local out = os.tmpname()
+    os.execute("(" .. cmd .. ") >" .. out .. " 2>&1; echo \"rc=$?\" >>" .. out)
+    local f = assert(io.open(out))
+    local text = f:read("*a")
+    f:close()
+    os.remove(out)
+    return text
+end
+
+describe("luahook.so", function()
+    it("exports only qemu_plugin_install and qemu_plugin_version", function()
+        local out = sh("nm -D --defined-only " .. qemu.plugin .. " | awk '{print $3}' | sort")
+        assert.are.equal("qemu_plugin_install\nqemu_plugin_version\nrc=0\n", out)
+    end)
+end)
+
+describe("tools/qemu/reference-qemu.sh", function()
+    local tool = "tools/qemu/reference-qemu.sh"
+
+    it("uses an existing install given as QEMU_PREFIX", function()
+        local link = qemu.tmppath()
+        local prefix = sh("readlink -f " .. qemu.build .. "/qemu"):match("^(.-)\n")
+        local out = sh("QEMU_PREFIX=" .. prefix .. " " .. tool .. " " .. link)
+        assert.matches("rc=0\n$", out)
+        assert.are.equal(prefix .. "\n", sh("readlink " .. link):match("^(.-\n)"))
+        os.remove(link)
+    end)
+
+    it("refuses a QEMU_PREFIX that is not a directory", function()
+        local out = sh("QEMU_PREFIX=/nonexistent " .. tool .. " /tmp/unused-link")
+        assert.are.equal("reference-qemu: QEMU_PREFIX=/nonexistent is not a directory\nrc=1\n", out)
+    end)
+
+    it("refuses a QEMU_PREFIX whose qemu-plugin.h lacks the filter API", function()
+        local dir = qemu.tmppath()
+        local out = sh(table.concat({
+            "mkdir -p " .. dir .. "/bin " .. dir .. "/include",
+            "touch " .. dir .. "/include/qemu-plugin.h",
+            "ln -s /bin/true " .. dir .. "/bin/qemu-i386",
+            "ln -s /bin/true " .. dir .. "/bin/qemu-x86_64",
+            "QEMU_PREFIX=" .. dir .. " " .. tool .. " " .. dir .. "/link",
+        }, " && "))
+        os.execute("rm -rf " .. dir)
+        assert.matches("lacks qemu_plugin_register_vcpu_syscall_filter_cb", out, 1, true)
+        assert.matches("rc=1\n$", out)
+    end)
+
+    it("refuses a QEMU_SRC that does not exist or is not QEMU", function()
+        assert.are.equal("reference-qemu: QEMU_SRC=/nonexistent does not exist\nrc=1\n",
+                         sh("QEMU_SRC=/nonexistent " .. tool .. " /tmp/unused-link"))
+        assert.matches("QEMU_SRC=/etc is not a QEMU source tree",
+                       sh("QEMU_SRC=/etc " .. tool .. " /tmp/unused-link"), 1, true)
+    end)
+end)

@@ -1,0 +1,92 @@
+-- Runs guest programs under the reference QEMU with luahook, for the
+-- end-to-end specs. Paths are relative to the repository root, where
+-- spec/run starts busted.
+local qemu = {}
+
+qemu.build = os.getenv("LUAHOOK_BUILD") or "build"
+qemu.plugin = qemu.build .. "/luahook.so"
+
+local function quote(s)
+    return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function slurp(path)
+    local f = assert(io.open(path, "rb"))
+    local data = f:read("*a")
+    f:close()
+    return data
+end
+
+--- Path of a spec guest: guest("getpid") is i386, guest("getpid", "x86_64").
+function qemu.guest(name, arch)
+    if arch == "x86_64" then
+        return qemu.build .. "/spec/guests/" .. name .. ".x86_64"
+    end
+    return qemu.build .. "/spec/guests/" .. name
+end
+
+--- A fresh temporary path (the file does not exist).
+function qemu.tmppath()
+    local path = os.tmpname()
+    os.remove(path)
+    return path
+end
+
+--- Writes `source` to a temporary .lua file and returns its path.
+function qemu.script(source)
+    local path = qemu.tmppath() .. ".lua"
+    local f = assert(io.open(path, "w"))
+    f:write(source)
+    f:close()
+    return path
+end
+
+--- Runs a guest. opts:
+---   guest = "getpid"     spec guest name (or program = path)
+---   arch = "i386"        or "x86_64"
+---   args = {...}         guest arguments
+---   lua = "source"       script text (or script = path)
+---   plugin_args = {...}  extra plugin arguments ("key=value")
+---   plugin = false       run bare QEMU, without luahook
+---   strace = PATH        add QEMU's -strace, logging to PATH
+--- Returns { stdout, stderr, status }.
+function qemu.run(opts)
+    local arch = opts.arch or "i386"
+    local cmd = { quote(qemu.build .. "/qemu/bin/qemu-" .. arch) }
+    local script = opts.script
+    local temp_script
+    if opts.lua then
+        temp_script = qemu.script(opts.lua)
+        script = temp_script
+    end
+    if opts.plugin ~= false then
+        local parts = { qemu.plugin }
+        if script then parts[#parts + 1] = "script=" .. script end
+        for _, a in ipairs(opts.plugin_args or {}) do parts[#parts + 1] = a end
+        cmd[#cmd + 1] = "-plugin " .. quote(table.concat(parts, ","))
+    end
+    if opts.strace then cmd[#cmd + 1] = "-strace -D " .. quote(opts.strace) end
+    cmd[#cmd + 1] = quote(opts.program or qemu.guest(opts.guest, arch))
+    for _, a in ipairs(opts.args or {}) do cmd[#cmd + 1] = quote(a) end
+
+    local out, err, code = os.tmpname(), os.tmpname(), os.tmpname()
+    os.execute(string.format("(%s) </dev/null >%s 2>%s; echo $? >%s",
+                             table.concat(cmd, " "), out, err, code))
+    local result = {
+        stdout = slurp(out),
+        stderr = slurp(err),
+        status = tonumber(slurp(code)),
+    }
+    os.remove(out); os.remove(err); os.remove(code)
+    if temp_script then os.remove(temp_script) end
+    return result
+end
+
+--- The lines of a string, as a list.
+function qemu.lines(s)
+    local t = {}
+    for line in s:gmatch("[^\n]+") do t[#t + 1] = line end
+    return t
+end
+
+return qemu

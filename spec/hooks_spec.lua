@@ -1,0 +1,171 @@
+-- End-to-end: Lua hooks on real guests under the reference QEMU.
+local qemu = require "helpers.qemu"
+
+describe("an entry hook", function()
+    for _, arch in ipairs({ "i386", "x86_64" }) do
+        it("fakes getpid's result on " .. arch, function()
+            local r = qemu.run {
+                arch = arch, guest = "getpid",
+                lua = [[luahook.on("getpid", function(sc) return 4242 end)]],
+            }
+            assert.are.equal(0, r.status)
+            assert.are.equal("pid=4242\n", r.stdout)
+        end)
+    end
+
+    it("denies one path with -EACCES while other opens succeed", function()
+        local r = qemu.run {
+            guest = "opener", args = { "/etc/passwd", "/etc/hostname", "/etc/group" },
+            lua = [[
+                local lh = require "luahook"
+                lh.on("openat", function(sc)
+                    if sc:string(2) == "/etc/hostname" then
+                        return -lh.errno.EACCES
+                    end
+                end)
+            ]],
+        }
+        assert.are.equal(0, r.status)
+        assert.are.equal("/etc/passwd ok\n/etc/hostname errno=13\n/etc/group ok\n", r.stdout)
+    end)
+
+    it("lets the syscall run when it returns nothing", function()
+        local bare = qemu.run { guest = "getpid", plugin = false }
+        local r = qemu.run { guest = "getpid", lua = [[luahook.on("getpid", function() end)]] }
+        assert.are.equal(0, r.status)
+        assert.matches("^pid=%d+\n$", r.stdout)
+        assert.are_not.equal("pid=0\n", r.stdout)
+        assert.are.equal(0, bare.status)
+    end)
+
+    it("sees the syscall's number, name and arguments", function()
+        local r = qemu.run {
+            guest = "results",
+            lua = [[
+                luahook.on("close", function(sc)
+                    print(sc.nr == luahook.nr("close"), sc.name, sc.args[1], #sc.args)
+                end)
+            ]],
+        }
+        -- close(-1): i386 arguments are unsigned 32-bit values
+        assert.matches("true\tclose\t4294967295\t6\n", r.stderr, 1, true)
+    end)
+
+    it("accepts a number, a list and \"*\" as the syscall selector", function()
+        local r = qemu.run {
+            guest = "results",
+            lua = [[
+                local lh = luahook
+                local seen = {}
+                lh.on(lh.nr("getpid"), function(sc) seen[#seen + 1] = "nr:" .. sc.name end)
+                lh.on({ "write", "close" }, function(sc) seen[#seen + 1] = "list:" .. sc.name end)
+                local all = 0
+                lh.on("*", function(sc) all = all + 1 end)
+                lh.on_exit(function() print(table.concat(seen, " "), all > 10) end)
+            ]],
+        }
+        assert.matches("nr:getpid list:write list:close list:write\ttrue\n", r.stderr, 1, true)
+    end)
+
+    it("runs hooks in registration order until one returns a result", function()
+        local r = qemu.run {
+            guest = "getpid",
+            lua = [[
+                luahook.on("getpid", function() print("first") end)
+                luahook.on("getpid", function() print("second"); return 7 end)
+                luahook.on("getpid", function() print("third") end)
+            ]],
+        }
+        assert.are.equal("pid=7\n", r.stdout)
+        assert.are.equal("first\nsecond\n", r.stderr)
+    end)
+
+    it("is removed by luahook.off", function()
+        local r = qemu.run {
+            guest = "getpid",
+            lua = [[
+                local h = luahook.on("getpid", function() return 1 end)
+                luahook.on("getpid", function() return 2 end)
+                assert(luahook.off(h) == true and luahook.off(h) == false)
+            ]],
+        }
+        assert.are.equal("pid=2\n", r.stdout)
+    end)
+
+    it("changes nothing when every hook declines", function()
+        local out1, out2 = qemu.tmppath(), qemu.tmppath()
+        local bare = qemu.run { guest = "fileio", args = { out1 }, plugin = false }
+        local hooked = qemu.run {
+            guest = "fileio", args = { out2 },
+            lua = [[
+                luahook.on("*", function(sc) local _ = sc:string(1) end)
+                luahook.after("*", function(sc, ret) end)
+            ]],
+        }
+        assert.are.equal(0, bare.status)
+        assert.are.equal(0, hooked.status)
+        assert.matches("same=1", bare.stdout)
+        assert.are.equal(bare.stdout, hooked.stdout)
+        assert.are.equal("", hooked.stderr)
+        os.remove(out1); os.remove(out2)
+    end)
+
+    it("gets plugin arguments that are not luahook's own as luahook.args", function()
+        local r = qemu.run {
+            guest = "getpid", plugin_args = { "pid=99", "note=a b" },
+            lua = [[
+                local lh = require "luahook"
+                lh.on("getpid", function() return tonumber(lh.args.pid) end)
+                print(lh.args.note, lh.args.script)
+            ]],
+        }
+        assert.are.equal("pid=99\n", r.stdout)
+        assert.are.equal("a b\tnil\n", r.stderr)
+    end)
+
+    it("prints to luahook's output, never to the guest's stdout", function()
+        local r = qemu.run {
+            guest = "getpid",
+            lua = [[luahook.on("getpid", function() print("hooked"); luahook.printf("%d\n", 5) end)]],
+        }
+        assert.matches("^pid=%d+\n$", r.stdout)
+        assert.are.equal("hooked\n5\n", r.stderr)
+    end)
+end)
+
+describe("an after-hook", function()
+    for _, arch in ipairs({ "i386", "x86_64" }) do
+        it("sees the real results the guest sees on " .. arch, function()
+            local r = qemu.run {
+                arch = arch, guest = "results",
+                lua = [[
+                    local seen = {}
+                    luahook.after({ "getpid", "write", "openat", "close" }, function(sc, ret)
+                        seen[#seen + 1] = sc.name .. "=" .. ret
+                    end)
+                    luahook.on_exit(function() print(table.concat(seen, " ")) end)
+                ]],
+            }
+            assert.are.equal(0, r.status)
+            local pid, w, o, c = r.stdout:match("getpid=(%-?%d+) write=(%-?%d+) openat=(%-?%d+) close=(%-?%d+)")
+            assert.is_not_nil(pid)
+            assert.are.equal("6", w)
+            assert.are.equal("-2", o)
+            assert.are.equal("-9", c)
+            -- the guest's own writes also pass through write(): find ours in order
+            assert.matches("getpid=" .. pid .. " write=6 openat=%-2 close=%-9 ", r.stderr)
+        end)
+    end
+
+    it("sees a result an entry hook returned, with the same sc", function()
+        local r = qemu.run {
+            guest = "getpid",
+            lua = [[
+                luahook.on("getpid", function(sc) sc.mark = "from entry"; return 31337 end)
+                luahook.after("getpid", function(sc, ret) print(sc.mark, ret) end)
+            ]],
+        }
+        assert.are.equal("pid=31337\n", r.stdout)
+        assert.are.equal("from entry\t31337\n", r.stderr)
+    end)
+end)
