@@ -1,0 +1,32 @@
+# The README's two commands, `make demo` and `make check`, and their parts.
+# Every target installs what it needs first (tools/deps.sh is idempotent and
+# only calls apt when something is missing) and builds only what is stale.
+#
+# QEMU_SRC=PATH or QEMU_PREFIX=DIR choose another QEMU (tools/qemu/reference-qemu.sh).
+
+BUILD := build
+QEMU  := $(BUILD)/qemu
+
+.PHONY: all deps qemu build demo check clean
+
+all: build
+
+deps:
+	@tools/deps.sh
+
+qemu: deps
+	@tools/qemu/reference-qemu.sh $(QEMU)
+
+build: qemu
+	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) >/dev/null
+	@ninja -C $(BUILD) >/dev/null
+
+demo: build
+	@echo '$$ $(QEMU)/bin/qemu-i386 -plugin $(BUILD)/luahook.so,script=scripts/trace.lua $(BUILD)/examples/hello'
+	@$(QEMU)/bin/qemu-i386 -plugin $(BUILD)/luahook.so,script=scripts/trace.lua $(BUILD)/examples/hello
+
+check: build
+	@spec/run
+
+clean:
+	rm -rf $(BUILD)
