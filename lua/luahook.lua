@@ -133,6 +133,13 @@ function lh.print(...)
     context.core.write(table.concat(parts, "\t") .. "\n")
 end
 
+--- How often QEMU's callbacks entered Lua so far: { entries = N, returns = N }.
+--- Syscalls no hook selects never enter Lua, so these count only wanted events.
+---@return { entries: integer, returns: integer }
+function lh.stats()
+    return require("luahook.runtime").stats()
+end
+
 --- A guest integer as "0x..." hex, exact for 64-bit values.
 lh.hex = format.hex
 

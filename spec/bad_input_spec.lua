@@ -33,18 +33,22 @@ describe("bad input", function()
                        "luahook: cannot open /nonexistent/trace.lua")
     end)
 
-    it("shows a syntax error as file:line: message", function()
-        local path = qemu.script('local lh = require "luahook"\nlh.on("getpid" function() end)\n')
+    -- `message` follows "luahook: SCRIPT_PATH:"
+    local function assert_script_refused(source, message)
+        local path = qemu.script(source)
         local r = run_refused { script = path }
         os.remove(path)
-        assert_refused(r, "luahook: " .. path .. ":2: ')' expected near 'function'")
+        assert_refused(r, "luahook: " .. path .. ":" .. message)
+    end
+
+    it("shows a syntax error as file:line: message", function()
+        assert_script_refused('local lh = require "luahook"\nlh.on("getpid" function() end)\n',
+                              "2: ')' expected near 'function'")
     end)
 
     it("names the line of an unknown syscall and suggests the right one", function()
-        local path = qemu.script('local lh = require "luahook"\n\nlh.on("opnat", function() end)\n')
-        local r = run_refused { script = path }
-        os.remove(path)
-        assert_refused(r, "luahook: " .. path .. ":3: on(): unknown syscall 'opnat' for i386 (did you mean 'openat'?)")
+        assert_script_refused('local lh = require "luahook"\n\nlh.on("opnat", function() end)\n',
+                              "3: on(): unknown syscall 'opnat' for i386 (did you mean 'openat'?)")
     end)
 
     it("rejects a hook that is not callable", function()

@@ -92,6 +92,22 @@ describe("an entry hook", function()
         assert.are.equal("pid=2\n", r.stdout)
     end)
 
+    it("is the only way into Lua: unwanted syscalls never enter it", function()
+        local r = qemu.run {
+            guest = "results",
+            lua = [[
+                luahook.on("getpid", function() end)
+                luahook.after("close", function() end)
+                luahook.on_exit(function()
+                    local s = luahook.stats()
+                    print(s.entries, s.returns)
+                end)
+            ]],
+        }
+        -- one getpid entry; one close entry (to capture sc) and its return
+        assert.are.equal("2\t1\n", r.stderr)
+    end)
+
     it("changes nothing when every hook declines", function()
         local out1, out2 = qemu.tmppath(), qemu.tmppath()
         local bare = qemu.run { guest = "fileio", args = { out1 }, plugin = false }

@@ -43,7 +43,7 @@ meson_ok() {
 if ! meson_ok || [ -n "$(missing python3-pycotap)" ]; then
     need_root meson python3-pycotap
     echo "luahook: installing meson and python3-pycotap from bookworm-backports" >&2
-    apt_private_init "${LUAHOOK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/luahook}/apt"
+    apt_private_init "${LUAHOOK_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/luahook}/apt"
     DEBIAN_FRONTEND=noninteractive apt_private install -y -q --no-install-recommends \
         -t bookworm-backports meson python3-pycotap >&2 \
         || apt_private_die "could not install meson from bookworm-backports"

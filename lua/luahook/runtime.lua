@@ -9,6 +9,7 @@ local runtime = {}
 local core         -- the C primitives
 local hooks, syscall, event
 local pending = {} -- [vcpu] = syscall object waiting for its result
+local stats = { entries = 0, returns = 0 } -- dispatcher calls, for lh.stats
 local INT64_MIN, INT64_MAX = -2 ^ 63, 2 ^ 63
 
 -- The traceback of a failing hook, without the runtime's own frames below it.
@@ -45,6 +46,7 @@ local function check_result(value)
 end
 
 local function entry()
+    stats.entries = stats.entries + 1
     local nr = tonumber(event.nr)
     local sc = syscall.from_event(event)
     local chain = hooks.chain("entry", nr)
@@ -68,6 +70,7 @@ local function entry()
 end
 
 local function ret()
+    stats.returns = stats.returns + 1
     local vcpu = event.vcpu
     local sc = pending[vcpu]
     pending[vcpu] = nil
@@ -104,6 +107,11 @@ local function exit()
         end
     end
     core.flush()
+end
+
+--- How often C called into Lua: { entries = N, returns = N }.
+function runtime.stats()
+    return { entries = stats.entries, returns = stats.returns }
 end
 
 --- Called once by C with its primitives; returns the dispatchers.

@@ -23,7 +23,7 @@ say() { echo "reference-qemu: $*" >&2; }
 [ $# -eq 1 ] || die "usage: $0 LINK   (e.g. build/qemu)"
 link=$1
 debian_version=1:10.2.2+ds-1
-cache=${LUAHOOK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/luahook}
+cache=${LUAHOOK_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/luahook}
 api_symbol=qemu_plugin_register_vcpu_syscall_filter_cb
 
 has_api() { grep -q "$api_symbol" "$1" 2>/dev/null; }
