@@ -3,11 +3,33 @@
  * (no hook wants it) is one table load; only wanted events take the lock,
  * fill the shared event record and call into Lua. Nothing is allocated.
  */
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <lauxlib.h>
 
 #include "luahook.h"
 #include "output.h"
 #include "state.h"
+
+/*
+ * Guest threads are host threads in linux-user, so the guest's thread id is
+ * this thread's. Cached: a gettid per event would cost as much as the rest.
+ */
+static _Thread_local uint32_t cached_tid;
+
+static uint32_t current_tid(void)
+{
+    if (!cached_tid) {
+        cached_tid = (uint32_t)syscall(SYS_gettid);
+    }
+    return cached_tid;
+}
+
+void lh_dispatch_forked(void)
+{
+    cached_tid = 0;
+}
 
 static uint8_t want_of(int64_t nr)
 {
@@ -55,12 +77,10 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
         return false;
     }
     lh_lock();
-    if (want & LH_WANT_FLUSH) {
-        lh_output_flush();
-    }
     if (want & LH_WANT_ENTRY) {
         core.event.nr = nr;
         core.event.vcpu = vcpu;
+        core.event.tid = current_tid();
         core.event.ret = 0;
         for (int i = 0; i < 8; i++) {
             core.event.args.u64[i] = args[i];
@@ -72,6 +92,10 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
             *ret = core.event.ret;
         }
         core.in_event = false;
+    }
+    if (want & LH_WANT_FLUSH) {
+        /* after the hooks, so what they printed about this call is out too */
+        lh_output_flush();
     }
     finish();
     return handled;
@@ -85,6 +109,7 @@ void lh_syscall_return(unsigned int vcpu, int64_t nr, int64_t ret)
     lh_lock();
     core.event.nr = nr;
     core.event.vcpu = vcpu;
+    core.event.tid = current_tid();
     core.event.ret = ret;
     core.in_event = true;
     call_dispatcher(core.return_ref, 0);

@@ -14,6 +14,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "guest_lua.h"
 #include "luahook.h"
 #include "modules.h"
 #include "output.h"
@@ -60,42 +61,6 @@ static int prim_request_abort(lua_State *L)
     return 0;
 }
 
-/*
- * core.read(addr, len) -> string | nil, reason. Outside an event there is
- * no vCPU to read through (QEMU would assert), so refuse.
- */
-static int prim_read(lua_State *L)
-{
-    lua_Number addr = luaL_checknumber(L, 1);
-    lua_Integer len = luaL_checkinteger(L, 2);
-    char stack_buf[4096];
-    char *buf = stack_buf;
-    const char *reason = NULL;
-
-    if (!core.in_event) {
-        reason = "guest memory is reachable only inside a hook";
-    } else if (addr < 0 || addr >= 18446744073709551616.0 || addr != (uint64_t)addr) {
-        reason = "not a guest address";
-    } else if (len < 0) {
-        reason = "negative length";
-    } else if ((size_t)len > sizeof(stack_buf) && !(buf = g_try_malloc((size_t)len))) {
-        reason = "out of memory";
-    } else if (!core.guest->read((uint64_t)addr, buf, (size_t)len)) {
-        reason = "not mapped";
-    } else {
-        lua_pushlstring(L, buf, (size_t)len);
-    }
-    if (buf != stack_buf) {
-        g_free(buf);
-    }
-    if (reason) {
-        lua_pushnil(L);
-        lua_pushstring(L, reason);
-        return 2;
-    }
-    return 1;
-}
-
 static void push_primitives(lua_State *L, const struct lh_config *cfg)
 {
     static const luaL_Reg fns[] = {
@@ -103,12 +68,12 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
         { "flush", prim_flush },
         { "error", prim_error },
         { "request_abort", prim_request_abort },
-        { "read", prim_read },
         { NULL, NULL },
     };
 
     lua_newtable(L);
     luaL_register(L, NULL, fns);
+    lh_guest_lua_register(L);
     lua_pushstring(L, cfg->arch);
     lua_setfield(L, -2, "arch");
     lua_pushboolean(L, cfg->abort_on_error);
@@ -231,6 +196,12 @@ static void fork_done(void)
     }
 }
 
+static void fork_child(void)
+{
+    lh_dispatch_forked();
+    fork_done();
+}
+
 bool lh_engine_start(const struct lh_config *cfg, char **msg)
 {
     lua_State *L = luaL_newstate();
@@ -242,12 +213,14 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg)
     core.L = L;
     core.guest = cfg->guest;
     luaL_openlibs(L);
-    lh_output_init(2);
+    if (!lh_output_open(cfg->out, msg)) {
+        return false;
+    }
     preload_modules(L);
     if (!boot_runtime(L, cfg, msg) || !run_script(L, cfg->script, msg)) {
         return false;
     }
-    pthread_atfork(fork_prepare, fork_done, fork_done);
+    pthread_atfork(fork_prepare, fork_done, fork_child);
     return true;
 }
 

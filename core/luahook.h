@@ -14,6 +14,7 @@
 struct lh_config {
     const char *arch;          /* guest architecture: "i386" or "x86_64" */
     const char *script;        /* path of the user's script */
+    const char *out;           /* out=FILE for luahook's output, or NULL: stderr */
     bool abort_on_error;       /* onerror=abort: a failing hook stops QEMU */
     GPtrArray *script_args;    /* "key=value" strings, for luahook.args */
     const struct lh_guest_ops *guest;

@@ -4,13 +4,17 @@
  * person watches, so each write goes out at once.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <glib.h>
+
 #include "output.h"
 
 #define OUTPUT_BUFFER_SIZE (64 * 1024)
+#define OUTPUT_FD_FLOOR 500     /* below common RLIMIT_NOFILE soft limits */
 
 static int out_fd = 2;
 static bool out_immediate = true;
@@ -32,10 +36,33 @@ static void write_fd(int fd, const char *s, size_t len)
     }
 }
 
-void lh_output_init(int fd)
+/*
+ * The stream gets its own descriptor, high and close-on-exec: a guest that
+ * redirects its stderr (dup2 over fd 2) or closes it must not capture or
+ * lose luahook's output, and exec'd programs must not inherit it.
+ */
+bool lh_output_open(const char *path, char **msg)
 {
+    int fd = 2;
+    int high;
+
+    if (path) {
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            *msg = g_strdup_printf("out=%s: %s", path, g_strerror(errno));
+            return false;
+        }
+    }
+    high = fcntl(fd, F_DUPFD_CLOEXEC, OUTPUT_FD_FLOOR);
+    if (high >= 0) {
+        if (fd != 2) {
+            close(fd);
+        }
+        fd = high;
+    }
     out_fd = fd;
     out_immediate = isatty(fd);
+    return true;
 }
 
 void lh_output_flush(void)

@@ -6,9 +6,14 @@
 #ifndef LUAHOOK_OUTPUT_H
 #define LUAHOOK_OUTPUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
-void lh_output_init(int fd);
+/*
+ * Opens the stream: the file `path` (created or truncated), or stderr when
+ * path is NULL. On failure returns false with a message in *msg.
+ */
+bool lh_output_open(const char *path, char **msg);
 void lh_output_write(const char *s, size_t len);
 void lh_output_flush(void);
 

@@ -35,7 +35,7 @@ enum {
     union { uint64_t u64[8]; uint32_t u32[16]; } args;                    \
     int64_t ret;                                                          \
     uint32_t vcpu;                                                        \
-    uint32_t pad;
+    uint32_t tid;
 struct lh_event {
     LH_EVENT_FIELDS
 };
@@ -60,6 +60,9 @@ extern struct lh_core core;
 /* core.lock, remembering that this thread holds it (for fork). */
 void lh_lock(void);
 void lh_unlock(void);
+
+/* In a forked child: its thread ids are new. */
+void lh_dispatch_forked(void);
 
 /* Stops QEMU after a hook failed under onerror=abort; called unlocked. */
 _Noreturn void lh_abort_qemu(void);

@@ -2,7 +2,7 @@
  * QEMU-facing glue: the plugin entry point, its arguments, and the syscall
  * callbacks that feed the core. The only file that includes qemu-plugin.h.
  *
- *   -plugin luahook.so,script=FILE[,onerror=report|abort][,KEY=VALUE...]
+ *   -plugin luahook.so,script=FILE[,out=FILE][,onerror=report|abort][,KEY=VALUE...]
  *
  * KEY=VALUE pairs that are not luahook's own reach the script as
  * luahook.args.
@@ -86,6 +86,11 @@ static void parse_args(int argc, char **argv, struct lh_config *cfg)
                 fail("script= is empty; give the path of a Lua script");
             }
             cfg->script = eq + 1;
+        } else if (g_str_has_prefix(arg, "out=")) {
+            if (!eq[1]) {
+                fail("out= is empty; give a file for luahook's output");
+            }
+            cfg->out = eq + 1;
         } else if (g_str_has_prefix(arg, "onerror=")) {
             if (!strcmp(eq + 1, "abort")) {
                 cfg->abort_on_error = true;
