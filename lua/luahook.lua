@@ -1,12 +1,15 @@
 -- The public API scripts use: `local lh = require "luahook"` (also the
 -- global `luahook`). Documented in docs/api.md; the annotations below let
 -- LuaLS-aware editors complete and check scripts.
+local ffi = require "ffi"
 local context = require "luahook.context"
 local errno = require "luahook.errno"
 local format = require "luahook.format"
 local hooks = require "luahook.hooks"
 local memory = require "luahook.memory"
+local registers = require "luahook.registers"
 local syscalls = require "luahook.syscalls"
+local types = require "luahook.types"
 
 ---@class luahook
 local lh = {}
@@ -24,9 +27,46 @@ lh.args = context.args
 ---@type table<string, integer>
 lh.errno = errno.codes
 
---- Guest memory, readable inside hooks: lh.mem.read(addr, len) and
---- lh.mem.string(addr[, max]) return nil and a message for a bad address.
-lh.mem = { read = memory.read, string = memory.string }
+--- Guest memory, inside hooks (docs/api.md "Guest memory"). Every function
+--- returns nil and a message for a bad address.
+lh.mem = {
+    read = memory.read,
+    write = memory.write,
+    string = memory.string,
+    int = memory.int,
+    write_int = memory.write_int,
+    struct = memory.struct,
+}
+
+--- The FFI ctype of the guest structure `name` ("stat", "timespec",
+--- "sockaddr_in", ...) in the guest architecture's layout, e.g. for ffi.new.
+---@param name string
+---@return ffi.ctype*
+function lh.ctype(name)
+    local ctype, err = types.ctype(name)
+    if not ctype then
+        error(err, 2)
+    end
+    return ctype
+end
+
+--- Guest registers by name, inside hooks: `lh.regs.eax`, `lh.regs.rip = v`.
+lh.regs = registers.proxy
+
+--- The guest's register names.
+---@return string[]
+function lh.register_names()
+    return registers.names()
+end
+
+ffi.cdef [[ int getpid(void); ]]
+
+--- The process id of this QEMU, which is the guest process's id: after a
+--- guest fork, parent and child each see their own.
+---@return integer
+function lh.pid()
+    return ffi.C.getpid()
+end
 
 lh._exit_hooks = {}
 
@@ -55,7 +95,8 @@ local function register(kind, fname, what, fn)
 end
 
 --- Runs `fn(sc)` when the guest is about to make a syscall that `what`
---- selects: a name ("openat"), a number, a list of them, or "*" for all.
+--- selects: a name ("openat"), a number, a class ("%file"), a list of
+--- them, or "*" for all.
 --- Returning nothing lets QEMU run the syscall; returning an integer makes
 --- it the syscall's result and QEMU skips the syscall (return `-lh.errno.X`
 --- to fail it). Hooks run in registration order until one returns a result.
@@ -108,16 +149,17 @@ function lh.name(nr)
     return syscalls.name(nr)
 end
 
---- Writes strings to luahook's output (stderr), never to the guest's stdout.
+--- Writes strings to luahook's output (stderr, or the file given as out=),
+--- never to the guest's stdout.
 ---@param ... string
-function lh.write(...)
+function lh.out(...)
     local core = context.core
     for i = 1, select("#", ...) do
         core.write(tostring((select(i, ...))))
     end
 end
 
---- lh.write(string.format(fmt, ...)).
+--- lh.out(string.format(fmt, ...)).
 ---@param fmt string
 function lh.printf(fmt, ...)
     context.core.write(string.format(fmt, ...))

@@ -7,10 +7,14 @@ local context = require "luahook.context"
 local runtime = {}
 
 local core         -- the C primitives
-local hooks, syscall, event
+local hooks, syscall, event, int
 local pending = {} -- [vcpu] = syscall object waiting for its result
 local stats = { entries = 0, returns = 0 } -- dispatcher calls, for lh.stats
 local INT64_MIN, INT64_MAX = -2 ^ 63, 2 ^ 63
+local no_return    -- [nr] = true for syscalls whose return never comes
+-- QEMU's own return codes (linux-user special-errno.h): the syscall will be
+-- restarted (its entry comes again), or a sigreturn restored all registers.
+local QEMU_ERESTARTSYS, QEMU_ESIGRETURN = -512, -513
 
 -- The traceback of a failing hook, without the runtime's own frames below it.
 local function traceback(message)
@@ -59,13 +63,14 @@ local function entry()
             local valid, why = check_result(result)
             if valid then
                 event.ret = result
-                pending[sc.vcpu] = sc
+                pending[sc.vcpu] = not no_return[nr] and sc or nil
                 return true
             end
             hook_failed(rec, sc, why)
         end
     end
-    pending[sc.vcpu] = sc
+    -- exit and friends never return: keep nothing that would go stale
+    pending[sc.vcpu] = not no_return[nr] and sc or nil
     return false
 end
 
@@ -78,9 +83,9 @@ local function ret()
     if not sc or sc.nr ~= tonumber(event.nr) then
         return
     end
-    local result = event.ret
-    if result > -2 ^ 53 and result < 2 ^ 53 then
-        result = tonumber(result)
+    local result = int.exact(event.ret)
+    if result == QEMU_ERESTARTSYS or result == QEMU_ESIGRETURN then
+        return
     end
     local chain = hooks.chain("after", sc.nr)
     for i = 1, #chain do
@@ -121,6 +126,13 @@ function runtime.boot(primitives)
     event = context.event
     hooks = require "luahook.hooks"
     syscall = require "luahook.syscall"
+    int = require "luahook.int"
+    local syscalls = require "luahook.syscalls"
+    no_return = {}
+    for _, name in ipairs({ "exit", "exit_group", "sigreturn", "rt_sigreturn" }) do
+        local nr = syscalls.number(name)
+        if nr then no_return[nr] = true end
+    end
     local lh = require "luahook"
     _G.luahook = lh
     -- print() from a hook must not land in the guest's stdout

@@ -1,21 +1,44 @@
--- The syscall object hooks receive: number, name, arguments and vCPU of one
--- guest syscall, built from the event record C filled.
+-- The syscall object hooks receive: number, name, arguments, thread and
+-- vCPU of one guest syscall, built from the event record C filled, with
+-- methods that read its arguments as typed values.
 local context = require "luahook.context"
-local syscalls = require "luahook.syscalls"
 local format = require "luahook.format"
+local int = require "luahook.int"
 local memory = require "luahook.memory"
+local registers = require "luahook.registers"
+local syscalls = require "luahook.syscalls"
 
 local ARG_COUNT = 6  -- i386 and x86_64 pass at most six arguments
 local TWO_32 = 4294967296
 local EXACT_HIGH = 2 ^ 21  -- high words below this keep a 64-bit value exact in a double
+local WORD_BITS = context.word_size * 8
 
 ---@class luahook.Syscall
 ---@field nr integer syscall number
 ---@field name string syscall name ("syscall_NR" when the architecture has none)
 ---@field args (integer|ffi.cdata*)[] the arguments, 1-based, as unsigned guest-sized integers
----@field vcpu integer index of the vCPU (guest thread) making the call
+---@field vcpu integer index of the vCPU making the call
+---@field tid integer the guest thread's id (as gettid() returns in the guest)
+---@field pc integer|ffi.cdata* the guest's program counter at the call (read on first use)
 local Syscall = {}
-Syscall.__index = Syscall
+
+-- Fields computed on first use, so events that never look pay nothing.
+local lazy = {
+    pc = function() return registers.get(registers.pc_name) end,
+}
+
+Syscall.__index = function(self, key)
+    local method = Syscall[key]
+    if method ~= nil then
+        return method
+    end
+    local compute = lazy[key]
+    if compute then
+        local value = compute(self)
+        rawset(self, key, value)
+        return value
+    end
+end
 
 -- QEMU passes i386 arguments sign-extended to 64 bits; the guest's value is
 -- the low word. On x86_64 a value too large for a double stays uint64_t.
@@ -45,7 +68,14 @@ function syscall.from_event(ev)
         args[i] = read_arg(ev.args, i - 1)
     end
     return setmetatable({ nr = nr, name = syscalls.name(nr), args = args,
-                          vcpu = ev.vcpu }, Syscall)
+                          vcpu = ev.vcpu, tid = ev.tid }, Syscall)
+end
+
+--- Argument `i` as a signed integer (an fd of -100 is -100, not 4294967196).
+---@param i integer argument index, 1-based
+---@return integer|ffi.cdata*
+function Syscall:int(i)
+    return int.signed(self.args[i], WORD_BITS)
 end
 
 --- Argument `i` read as a pointer to a NUL-terminated string (at most `max` bytes).
@@ -64,6 +94,34 @@ end
 ---@return string? error
 function Syscall:bytes(i, len)
     return memory.read(self.args[i], len)
+end
+
+--- Argument `i` read as a pointer to the guest structure `type_name`: a
+--- copy to change and write back with lh.mem.write(sc.args[i], value).
+---@param i integer argument index, 1-based
+---@param type_name string
+---@return ffi.cdata*? value
+---@return string? error
+function Syscall:struct(i, type_name)
+    return memory.struct(self.args[i], type_name)
+end
+
+--- Replaces the string argument `i` points to, in place, before the
+--- syscall reads it. Only a string no longer than the current one fits.
+---@param i integer argument index, 1-based
+---@param text string
+---@return true? ok
+---@return string? error
+function Syscall:set_string(i, text)
+    local current, err = self:string(i)
+    if not current then
+        return nil, err
+    end
+    if #text > #current then
+        return nil, string.format("'%s' does not fit in place of '%s' (%d bytes at most)",
+                                  text, current, #current)
+    end
+    return memory.write(self.args[i], text .. "\0")
 end
 
 function Syscall:__tostring()

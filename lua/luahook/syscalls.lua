@@ -1,6 +1,7 @@
 -- Syscall names and numbers of the guest architecture (tables generated from
 -- the kernel's UAPI headers at build time), and the resolution of what a
 -- hook asks for: a name, a number, a list of them, or "*".
+local classes = require "luahook.classes"
 local context = require "luahook.context"
 
 local syscalls = {}
@@ -55,12 +56,28 @@ local function unknown_name(name)
     return msg
 end
 
+-- Adds the members of class `name` ("%file") the guest architecture has.
+local function add_class(set, name)
+    local members = classes.members(name)
+    if not members then
+        return nil, string.format("unknown syscall class '%s' (known: %s)",
+                                  name, table.concat(classes.names(), ", "))
+    end
+    for _, member in ipairs(members) do
+        if by_name[member] then set[by_name[member]] = true end
+    end
+    return set
+end
+
 -- Adds the numbers `what` names to `set`; returns nil, message on error.
 local function add_selection(set, what)
     local t = type(what)
     if t == "string" then
         if what == "*" then
             set.all = true
+        elseif what:sub(1, 1) == "%" then
+            local ok, err = add_class(set, what)
+            if not ok then return nil, err end
         elseif by_name[what] then
             set[by_name[what]] = true
         else
@@ -89,7 +106,8 @@ local function add_selection(set, what)
     return set
 end
 
---- Resolves a hook selector into a set { [nr] = true } (set.all for "*").
+--- Resolves a hook selector into a set { [nr] = true } (set.all for "*");
+--- a class such as "%file" gives those of its members the guest arch has.
 ---@return table? set
 ---@return string? error
 function syscalls.select(what)

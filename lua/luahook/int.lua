@@ -1,0 +1,67 @@
+-- Guest integers in Lua. A double holds integers up to 2^53 exactly, so
+-- values are plain numbers when they fit and 64-bit cdata when they do not:
+-- no bit of a guest value is ever lost.
+local ffi = require "ffi"
+
+local int = {}
+
+local LIMIT = 2 ^ 53
+
+--- A 64-bit cdata (or number) as an exact Lua number when it fits, else as is.
+---@param v integer|ffi.cdata*
+---@return integer|ffi.cdata*
+function int.exact(v)
+    if type(v) == "cdata" and v < LIMIT and v > -LIMIT then
+        return tonumber(v)
+    end
+    return v
+end
+
+local SIGNED = { [8] = "int8_t", [16] = "int16_t", [32] = "int32_t", [64] = "int64_t" }
+
+--- The unsigned `bits`-wide value `v` read as two's-complement signed.
+---@param v integer|ffi.cdata*
+---@param bits 8|16|32|64
+---@return integer|ffi.cdata*
+function int.signed(v, bits)
+    if type(v) == "number" and bits < 64 then
+        local half = 2 ^ (bits - 1)
+        return v >= half and v - 2 * half or v
+    end
+    return int.exact(ffi.cast(SIGNED[bits], v))
+end
+
+--- Whether `v` is an integer a guest register or memory word can hold.
+---@param v any
+---@return boolean
+function int.is_integer(v)
+    if type(v) == "number" then
+        return v == math.floor(v) and v >= -2 ^ 63 and v < 2 ^ 64
+    end
+    return type(v) == "cdata" and (ffi.istype("int64_t", v) or ffi.istype("uint64_t", v))
+end
+
+--- The little-endian bytes of integer `value` as C type `ctype`
+--- (truncated to its width; negative numbers wrap as in C).
+---@param value integer|ffi.cdata*
+---@param ctype string
+---@return string
+function int.to_bytes(value, ctype)
+    local box = ffi.new(ctype .. "[1]")
+    if type(value) == "number" and value >= 2 ^ 63 then
+        box[0] = ffi.cast(ctype, ffi.cast("uint64_t", value))
+    else
+        box[0] = ffi.cast(ctype, ffi.cast("int64_t", value))
+    end
+    return ffi.string(box, ffi.sizeof(ctype))
+end
+
+--- The integer of C type `ctype` at the start of the byte string `bytes`.
+---@param bytes string
+---@param ctype string
+---@return integer|ffi.cdata*
+function int.from_bytes(bytes, ctype)
+    return int.exact(ffi.cast("const " .. ctype .. " *", bytes)[0])
+end
+
+return int
