@@ -70,7 +70,8 @@ function qemu.run(opts)
     for _, a in ipairs(opts.args or {}) do cmd[#cmd + 1] = quote(a) end
 
     local out, err, code = os.tmpname(), os.tmpname(), os.tmpname()
-    os.execute(string.format("(%s) </dev/null >%s 2>%s; echo $? >%s",
+    -- the outer braces keep the shell's own "Segmentation fault" notices quiet
+    os.execute(string.format("{ (%s) </dev/null >%s 2>%s; echo $? >%s; } 2>/dev/null",
                              table.concat(cmd, " "), out, err, code))
     local result = {
         stdout = slurp(out),

@@ -1,0 +1,171 @@
+-- Entry and return pairing, syscalls that never return, threads, fork,
+-- and luahook's output stream (out=, flushing before exec and on a crash).
+local qemu = require "helpers.qemu"
+
+local function slurp(path)
+    local f = assert(io.open(path))
+    local text = f:read("*a")
+    f:close()
+    return text
+end
+
+-- Records every entry and every after-hook, by name, in order.
+local RECORDER = [[
+    local entries, afters = {}, {}
+    luahook.on("*", function(sc) entries[#entries + 1] = sc.name; sc.seen = true end)
+    luahook.after("*", function(sc, ret)
+        assert(sc.seen, "after-hook without its entry")
+        afters[#afters + 1] = sc.name
+    end)
+    luahook.on_exit(function()
+        print("entries " .. table.concat(entries, " "))
+        print("afters " .. table.concat(afters, " "))
+    end)
+]]
+
+for _, arch in ipairs({ "i386", "x86_64" }) do
+    describe("entry and return on " .. arch, function()
+        it("pair up around a signal handler, and sigreturn/exit never reach after-hooks", function()
+            local r = qemu.run { arch = arch, guest = "signals", lua = RECORDER }
+            assert.are.equal(0, r.status)
+            assert.are.equal("handled\n", r.stdout)
+            local entries = r.stderr:match("entries ([^\n]*)")
+            local afters = r.stderr:match("afters ([^\n]*)")
+            -- kill returns, the handler's write runs, then (rt_)sigreturn
+            assert.matches("kill write r?t?_?sigreturn getppid", entries)
+            assert.matches("exit_group$", entries)
+            assert.matches("kill write getppid", afters, 1, true)
+            assert.is_nil(afters:match("sigreturn"))
+            assert.is_nil(afters:match("exit"))
+        end)
+
+        it("keep the result of a failed execve for its after-hook", function()
+            local r = qemu.run {
+                arch = arch, guest = "signals", args = { "exec", "/nonexistent", "x" },
+                lua = [[luahook.after("execve", function(sc, ret) print(sc:string(1), ret) end)]],
+            }
+            assert.matches("/nonexistent\t-2\n", r.stderr, 1, true)
+            assert.matches("execv: No such file or directory", r.stderr, 1, true)
+        end)
+    end)
+
+    describe("threads on " .. arch, function()
+        it("are all counted: 8 threads x 10000 syscalls is exactly 80000", function()
+            local r = qemu.run {
+                arch = arch, guest = "threads", args = { "8", "10000" },
+                lua = [[
+                    local per_tid, total, vcpus = {}, 0, {}
+                    luahook.on("getppid", function(sc)
+                        total = total + 1
+                        per_tid[sc.tid] = (per_tid[sc.tid] or 0) + 1
+                        vcpus[sc.vcpu] = true
+                    end)
+                    luahook.on_exit(function()
+                        print("total " .. total)
+                        for tid, n in pairs(per_tid) do print("tid " .. tid .. " " .. n) end
+                        local v = 0
+                        for _ in pairs(vcpus) do v = v + 1 end
+                        print("vcpus " .. v)
+                    end)
+                ]],
+            }
+            assert.are.equal(0, r.status)
+            assert.matches("total 80000\n", r.stderr, 1, true)
+            -- each thread's own gettid() matches the tid the hook saw, 10000 times
+            local tids = {}
+            for tid in r.stdout:gmatch("tid (%d+)") do tids[#tids + 1] = tid end
+            assert.are.equal(8, #tids)
+            for _, tid in ipairs(tids) do
+                assert.matches("tid " .. tid .. " 10000\n", r.stderr, 1, true)
+            end
+            assert.matches("vcpus 8\n", r.stderr, 1, true)
+        end)
+    end)
+
+    describe("fork on " .. arch, function()
+        it("gives the child its own copy of the script state, with nothing lost or doubled", function()
+            local out = qemu.tmppath()
+            local r = qemu.run {
+                arch = arch, guest = "forker", plugin_args = { "out=" .. out },
+                lua = [[
+                    local lh = require "luahook"
+                    local calls = 0
+                    lh.printf("started in %d\n", lh.pid())
+                    lh.on("getppid", function() calls = calls + 1 end)
+                    lh.on_exit(function() lh.printf("pid %d made %d getppid\n", lh.pid(), calls) end)
+                ]],
+            }
+            local text = slurp(out)
+            os.remove(out)
+            assert.are.equal(0, r.status)
+            assert.are.equal("", r.stderr)
+            local child = r.stdout:match("child (%d+)")
+            local parent = r.stdout:match("parent (%d+)")
+            assert.matches("exited 3", r.stdout, 1, true)
+            local _, starts = text:gsub("started in", "")
+            assert.are.equal(1, starts)
+            assert.matches("^started in " .. parent .. "\n", text)
+            -- one getppid before the fork, then 3 in the child and 2 in the parent
+            assert.matches("pid " .. child .. " made 4 getppid\n", text, 1, true)
+            assert.matches("pid " .. parent .. " made 3 getppid\n", text, 1, true)
+        end)
+    end)
+end
+
+describe("luahook's output", function()
+    it("goes to the out= file, not to stderr", function()
+        local out = qemu.tmppath()
+        local r = qemu.run {
+            guest = "getpid", plugin_args = { "out=" .. out },
+            lua = [[luahook.on("getpid", function() print("to the file") end)]],
+        }
+        assert.are.equal("", r.stderr)
+        assert.are.equal("to the file\n", slurp(out))
+        os.remove(out)
+    end)
+
+    it("stops QEMU before the guest when out= cannot be opened", function()
+        local r = qemu.run { guest = "getpid", lua = "", plugin_args = { "out=/nonexistent/dir/log" } }
+        assert.are_not.equal(0, r.status)
+        assert.are.equal("", r.stdout)
+        assert.are.equal("luahook: out=/nonexistent/dir/log: No such file or directory\n", r.stderr)
+    end)
+
+    it("is flushed before a successful exec replaces the process", function()
+        local out = qemu.tmppath()
+        local r = qemu.run {
+            guest = "signals", args = { "exec", "/bin/echo", "exec-ok" },
+            plugin_args = { "out=" .. out },
+            lua = [[luahook.on("*", function(sc) print("saw " .. sc.name) end)]],
+        }
+        local text = slurp(out)
+        os.remove(out)
+        assert.are.equal("handled\nexec-ok\n", r.stdout)
+        assert.matches("saw getppid\n", text, 1, true)
+        assert.matches("saw execve\n$", text)
+    end)
+
+    it("is flushed when the guest dies of a signal, and on_exit runs", function()
+        local out = qemu.tmppath()
+        local r = qemu.run {
+            guest = "signals", args = { "crash" }, plugin_args = { "out=" .. out },
+            lua = [[
+                luahook.on("getppid", function(sc) print("saw getppid") end)
+                luahook.on_exit(function() print("on_exit ran") end)
+            ]],
+        }
+        local text = slurp(out)
+        os.remove(out)
+        assert.are.equal(139, r.status)
+        assert.are.equal("saw getppid\non_exit ran\n", text)
+    end)
+
+    it("is not captured when the guest redirects its own stderr", function()
+        local r = qemu.run {
+            guest = "redirect",
+            lua = [[luahook.on("getpid", function() print("hook output") end)]],
+        }
+        assert.are.equal("done\n", r.stdout)
+        assert.are.equal("hook output\n", r.stderr)
+    end)
+end)
