@@ -40,16 +40,53 @@ static uint8_t want_of(int64_t nr)
     return __atomic_load_n(&core.want[nr], __ATOMIC_RELAXED);
 }
 
+#define EXACT_LIMIT 9007199254740992.0   /* 2^53: doubles are exact below */
+
 /*
- * Calls a runtime dispatcher. The runtime guards each hook itself, so an
- * error reaching here is a bug in luahook: report it and carry on.
+ * Values cross as plain numbers: the dispatchers run in LuaJIT's interpreter
+ * (a trace cannot return into C), where reading FFI fields costs far more
+ * than a push. A value a double cannot hold exactly crosses as false, and
+ * Lua reads it from the event record instead.
  */
-static bool call_dispatcher(int ref, int nresults)
+static void push_word(lua_State *L, uint64_t v)
+{
+    if ((double)v < EXACT_LIMIT) {
+        lua_pushnumber(L, (lua_Number)v);
+    } else {
+        lua_pushboolean(L, 0);
+    }
+}
+
+static void push_signed(lua_State *L, int64_t v)
+{
+    if ((double)v < EXACT_LIMIT && (double)v > -EXACT_LIMIT) {
+        lua_pushnumber(L, (lua_Number)v);
+    } else {
+        lua_pushboolean(L, 0);
+    }
+}
+
+/* Pushes the dispatcher `ref` and the event's nr, vcpu and tid. */
+static void push_dispatcher(int ref)
 {
     lua_State *L = core.L;
 
     lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
-    if (lua_pcall(L, 0, nresults, 0) != 0) {
+    lua_pushnumber(L, (lua_Number)core.event.nr);
+    lua_pushnumber(L, core.event.vcpu);
+    lua_pushnumber(L, core.event.tid);
+}
+
+/*
+ * Calls the dispatcher pushed with its arguments. The runtime guards each
+ * hook itself, so an error reaching here is a bug in luahook: report it and
+ * carry on.
+ */
+static bool call_dispatcher(int nargs, int nresults)
+{
+    lua_State *L = core.L;
+
+    if (lua_pcall(L, nargs, nresults, 0) != 0) {
         lh_output_error(lua_tostring(L, -1));
         lua_pop(L, 1);
         return false;
@@ -67,9 +104,25 @@ static void finish(void)
     }
 }
 
+/* The hook's answer: a number on the stack, else the record's ret. */
+static int64_t entry_result(lua_State *L)
+{
+    lua_Number n;
+
+    if (!lua_isnumber(L, -1)) {
+        return core.event.ret;
+    }
+    n = lua_tonumber(L, -1);
+    if (n >= 9223372036854775808.0) {       /* 2^63 and up: an unsigned value */
+        return (int64_t)(uint64_t)n;
+    }
+    return (int64_t)n;
+}
+
 bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
                       int64_t *ret)
 {
+    lua_State *L = core.L;
     uint8_t want = want_of(nr);
     bool handled = false;
 
@@ -82,14 +135,21 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
         core.event.vcpu = vcpu;
         core.event.tid = current_tid();
         core.event.ret = 0;
+        push_dispatcher(core.entry_ref);
         for (int i = 0; i < 8; i++) {
-            core.event.args.u64[i] = args[i];
+            /* QEMU sign-extends i386's 32-bit arguments: keep the guest's word */
+            core.event.args.u64[i] = core.word_size == 4 ? (uint32_t)args[i] : args[i];
+        }
+        for (int i = 0; i < LH_ARG_COUNT; i++) {
+            push_word(L, core.event.args.u64[i]);
         }
         core.in_event = true;
-        if (call_dispatcher(core.entry_ref, 1)) {
-            handled = lua_toboolean(core.L, -1);
-            lua_pop(core.L, 1);
-            *ret = core.event.ret;
+        if (call_dispatcher(3 + LH_ARG_COUNT, 2)) {
+            handled = lua_toboolean(L, -2);
+            if (handled) {
+                *ret = entry_result(L);
+            }
+            lua_pop(L, 2);
         }
         core.in_event = false;
     }
@@ -111,8 +171,10 @@ void lh_syscall_return(unsigned int vcpu, int64_t nr, int64_t ret)
     core.event.vcpu = vcpu;
     core.event.tid = current_tid();
     core.event.ret = ret;
+    push_dispatcher(core.return_ref);
+    push_signed(core.L, ret);
     core.in_event = true;
-    call_dispatcher(core.return_ref, 0);
+    call_dispatcher(4, 0);
     core.in_event = false;
     finish();
 }

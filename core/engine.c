@@ -212,6 +212,7 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg)
     }
     core.L = L;
     core.guest = cfg->guest;
+    core.word_size = strcmp(cfg->arch, "x86_64") ? 4 : 8;
     luaL_openlibs(L);
     if (!lh_output_open(cfg->out, msg)) {
         return false;

@@ -18,6 +18,9 @@
  */
 #define LH_NR_MAX 4096
 
+/* Syscall arguments that reach Lua: i386 and x86_64 use at most six. */
+#define LH_ARG_COUNT 6
+
 /* Bits of a want-table slot, set by Lua when hooks are (un)registered. */
 enum {
     LH_WANT_ENTRY = 1,         /* an entry hook, or an after-hook that needs sc */
@@ -49,6 +52,7 @@ struct lh_core {
     int exit_ref;
     bool abort_requested;      /* a hook failed under onerror=abort */
     bool in_event;             /* on a vCPU inside an event: the guest is reachable */
+    int word_size;             /* the guest's, in bytes: 4 (i386) or 8 */
     const struct lh_guest_ops *guest;
     struct lh_event event;
     /* read without the lock on every syscall; written by Lua under it */

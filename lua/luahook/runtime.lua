@@ -7,7 +7,7 @@ local context = require "luahook.context"
 local runtime = {}
 
 local core         -- the C primitives
-local hooks, syscall, event, int
+local hooks, syscall, event
 local pending = {} -- [vcpu] = syscall object waiting for its result
 local stats = { entries = 0, returns = 0 } -- dispatcher calls, for lh.stats
 local INT64_MIN, INT64_MAX = -2 ^ 63, 2 ^ 63
@@ -49,10 +49,12 @@ local function check_result(value)
     return false, "returned a " .. t .. "; return an integer result, or nothing to let the syscall run"
 end
 
-local function entry()
+-- C calls entry(nr, vcpu, tid, a1, ..., a6) when a syscall is about to run;
+-- it returns true and the result (or true alone, the result then being in
+-- event.ret) when a hook answered, nothing when all declined.
+local function entry(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
     stats.entries = stats.entries + 1
-    local nr = tonumber(event.nr)
-    local sc = syscall.from_event(event)
+    local sc = syscall.new(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
     local chain = hooks.chain("entry", nr)
     for i = 1, #chain do
         local rec = chain[i]
@@ -62,28 +64,31 @@ local function entry()
         elseif result ~= nil then
             local valid, why = check_result(result)
             if valid then
+                pending[vcpu] = not no_return[nr] and sc or nil
+                if type(result) == "number" then
+                    return true, result
+                end
                 event.ret = result
-                pending[sc.vcpu] = not no_return[nr] and sc or nil
                 return true
             end
             hook_failed(rec, sc, why)
         end
     end
     -- exit and friends never return: keep nothing that would go stale
-    pending[sc.vcpu] = not no_return[nr] and sc or nil
-    return false
+    pending[vcpu] = not no_return[nr] and sc or nil
 end
 
-local function ret()
+-- C calls ret(nr, vcpu, tid, result) once the result exists; result is
+-- false when only event.ret holds it exactly.
+local function ret(nr, vcpu, _, result)
     stats.returns = stats.returns + 1
-    local vcpu = event.vcpu
     local sc = pending[vcpu]
     pending[vcpu] = nil
     -- no entry seen (the hook came later): no arguments to show, so skip
-    if not sc or sc.nr ~= tonumber(event.nr) then
+    if not sc or sc.nr ~= nr then
         return
     end
-    local result = int.exact(event.ret)
+    result = result or event.ret
     if result == QEMU_ERESTARTSYS or result == QEMU_ESIGRETURN then
         return
     end
@@ -126,7 +131,6 @@ function runtime.boot(primitives)
     event = context.event
     hooks = require "luahook.hooks"
     syscall = require "luahook.syscall"
-    int = require "luahook.int"
     local syscalls = require "luahook.syscalls"
     no_return = {}
     for _, name in ipairs({ "exit", "exit_group", "sigreturn", "rt_sigreturn" }) do

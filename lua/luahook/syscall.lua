@@ -9,8 +9,6 @@ local registers = require "luahook.registers"
 local syscalls = require "luahook.syscalls"
 
 local ARG_COUNT = 6  -- i386 and x86_64 pass at most six arguments
-local TWO_32 = 4294967296
-local EXACT_HIGH = 2 ^ 21  -- high words below this keep a 64-bit value exact in a double
 local WORD_BITS = context.word_size * 8
 
 ---@class luahook.Syscall
@@ -40,35 +38,22 @@ Syscall.__index = function(self, key)
     end
 end
 
--- QEMU passes i386 arguments sign-extended to 64 bits; the guest's value is
--- the low word. On x86_64 a value too large for a double stays uint64_t.
-local read_arg
-if context.word_size == 4 then
-    read_arg = function(args, i)
-        return args.u32[2 * i]
-    end
-else
-    read_arg = function(args, i)
-        local high = args.u32[2 * i + 1]
-        if high < EXACT_HIGH then
-            return high * TWO_32 + args.u32[2 * i]
-        end
-        return args.u64[i]
-    end
-end
-
 local syscall = {}
 
---- Builds the syscall object for the event C just filled.
+-- An argument C could not pass as an exact number (x86_64, 2^53 and up):
+-- read it from the event record, as uint64_t.
+local function wide(i)
+    return context.event.args.u64[i - 1]
+end
+
+--- Builds the syscall object of an entry event; C passes each argument as
+--- a number, or false when only the event record holds it exactly.
 ---@return luahook.Syscall
-function syscall.from_event(ev)
-    local nr = tonumber(ev.nr)
-    local args = {}
-    for i = 1, ARG_COUNT do
-        args[i] = read_arg(ev.args, i - 1)
-    end
+function syscall.new(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
+    local args = { a1 or wide(1), a2 or wide(2), a3 or wide(3),
+                   a4 or wide(4), a5 or wide(5), a6 or wide(6) }
     return setmetatable({ nr = nr, name = syscalls.name(nr), args = args,
-                          vcpu = ev.vcpu, tid = ev.tid }, Syscall)
+                          vcpu = vcpu, tid = tid }, Syscall)
 end
 
 --- Argument `i` as a signed integer (an fd of -100 is -100, not 4294967196).
