@@ -10,6 +10,7 @@
 
 #include "luahook.h"
 #include "output.h"
+#include "repl.h"
 #include "state.h"
 
 /*
@@ -29,6 +30,21 @@ static uint32_t current_tid(void)
 void lh_dispatch_forked(void)
 {
     cached_tid = 0;
+}
+
+/*
+ * Ctrl-C is taken only once QEMU has installed its own signal handlers
+ * (after plugins load), and again whenever a guest sigaction made QEMU
+ * replace them.
+ */
+static void arm_interrupt(void)
+{
+    const struct lh_repl_frontend *frontend = lh_repl_frontend();
+
+    core.interrupt_armed = true;
+    if (frontend) {
+        frontend->arm_interrupt();
+    }
 }
 
 static uint8_t want_of(int64_t nr)
@@ -96,11 +112,11 @@ static bool call_dispatcher(int nargs, int nresults)
 
 static void finish(void)
 {
-    bool abort = core.abort_requested;
+    int quit = core.quit_request;
 
     lh_unlock();
-    if (abort) {
-        lh_abort_qemu();
+    if (quit != LH_QUIT_NONE) {
+        lh_quit_qemu(quit);
     }
 }
 
@@ -125,12 +141,20 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
     lua_State *L = core.L;
     uint8_t want = want_of(nr);
     bool handled = false;
+    int stop;
 
-    if (!want) {
+    if (G_UNLIKELY(!core.interrupt_armed)) {
+        arm_interrupt();
+    }
+    if (!want && !__atomic_load_n(&core.stop_request, __ATOMIC_RELAXED)
+        && !__atomic_load_n(&core.world_stopped, __ATOMIC_RELAXED)) {
         return false;
     }
+    lh_repl_wait_if_stopped(current_tid(), vcpu, nr);
     lh_lock();
-    if (want & LH_WANT_ENTRY) {
+    /* a prompt was asked for (Ctrl-C, a client attached): this call opens it */
+    stop = __atomic_exchange_n(&core.stop_request, LH_STOP_NONE, __ATOMIC_SEQ_CST);
+    if (stop != LH_STOP_NONE || (want & LH_WANT_ENTRY)) {
         core.event.nr = nr;
         core.event.vcpu = vcpu;
         core.event.tid = current_tid();
@@ -143,8 +167,10 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
         for (int i = 0; i < LH_ARG_COUNT; i++) {
             push_word(L, core.event.args.u64[i]);
         }
+        lua_pushstring(L, stop == LH_STOP_INTERRUPT ? "interrupt"
+                          : stop == LH_STOP_ATTACH ? "attach" : NULL);
         core.in_event = true;
-        if (call_dispatcher(3 + LH_ARG_COUNT, 2)) {
+        if (call_dispatcher(4 + LH_ARG_COUNT, 2)) {
             handled = lua_toboolean(L, -2);
             if (handled) {
                 *ret = entry_result(L);
@@ -163,7 +189,12 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
 
 void lh_syscall_return(unsigned int vcpu, int64_t nr, int64_t ret)
 {
-    if (!(want_of(nr) & LH_WANT_RETURN)) {
+    uint8_t want = want_of(nr);
+
+    if (want & LH_WANT_REARM) {
+        arm_interrupt();
+    }
+    if (!(want & LH_WANT_RETURN)) {
         return;
     }
     lh_lock();

@@ -7,6 +7,7 @@
  * cross through struct lh_event, which Lua reads with FFI.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,12 +19,14 @@
 #include "luahook.h"
 #include "modules.h"
 #include "output.h"
+#include "repl.h"
 #include "state.h"
 
 struct lh_core core = {
     .entry_ref = LUA_NOREF,
     .return_ref = LUA_NOREF,
     .exit_ref = LUA_NOREF,
+    .complete_ref = LUA_NOREF,
 };
 
 static bool engine_exited;
@@ -57,7 +60,15 @@ static int prim_error(lua_State *L)
 static int prim_request_abort(lua_State *L)
 {
     (void)L;
-    core.abort_requested = true;
+    core.quit_request = LH_QUIT_ABORT;
+    return 0;
+}
+
+/* core.kill_guest(): end the guest once the current event is done. */
+static int prim_kill_guest(lua_State *L)
+{
+    (void)L;
+    core.quit_request = LH_QUIT_KILL;
     return 0;
 }
 
@@ -68,18 +79,26 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
         { "flush", prim_flush },
         { "error", prim_error },
         { "request_abort", prim_request_abort },
+        { "kill_guest", prim_kill_guest },
         { NULL, NULL },
     };
 
     lua_newtable(L);
     luaL_register(L, NULL, fns);
     lh_guest_lua_register(L);
+    lh_repl_lua_register(L);
     lua_pushstring(L, cfg->arch);
     lua_setfield(L, -2, "arch");
     lua_pushboolean(L, cfg->abort_on_error);
     lua_setfield(L, -2, "abort_on_error");
-    lua_pushstring(L, cfg->script);
+    lua_pushstring(L, cfg->script ? cfg->script : "");
     lua_setfield(L, -2, "script");
+    lua_newtable(L);
+    for (guint i = 0; cfg->breaks && i < cfg->breaks->len; i++) {
+        lua_pushstring(L, g_ptr_array_index(cfg->breaks, i));
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    lua_setfield(L, -2, "breaks");
     lua_pushstring(L, LH_EVENT_CDEF);
     lua_setfield(L, -2, "event_cdef");
     lua_pushlightuserdata(L, &core.event);
@@ -217,8 +236,11 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg)
     if (!lh_output_open(cfg->out, msg)) {
         return false;
     }
+    if (cfg->repl && !lh_repl_open(cfg->repl, msg)) {
+        return false;
+    }
     preload_modules(L);
-    if (!boot_runtime(L, cfg, msg) || !run_script(L, cfg->script, msg)) {
+    if (!boot_runtime(L, cfg, msg) || (cfg->script && !run_script(L, cfg->script, msg))) {
         return false;
     }
     pthread_atfork(fork_prepare, fork_done, fork_child);
@@ -237,12 +259,17 @@ void lh_engine_exit(void)
         }
     }
     lh_output_flush();
+    lh_repl_close();
     lh_unlock();
 }
 
-void lh_abort_qemu(void)
+void lh_quit_qemu(int reason)
 {
     lh_engine_exit();
+    if (reason == LH_QUIT_KILL) {
+        lh_output_error("guest killed at the REPL");
+        exit(128 + SIGKILL);   /* the status a shell shows for a killed program */
+    }
     lh_output_error("stopping QEMU because a hook failed (onerror=abort)");
     exit(EXIT_FAILURE);
 }

@@ -13,8 +13,10 @@
 
 struct lh_config {
     const char *arch;          /* guest architecture: "i386" or "x86_64" */
-    const char *script;        /* path of the user's script */
+    const char *script;        /* path of the user's script; NULL with only break=/repl= */
     const char *out;           /* out=FILE for luahook's output, or NULL: stderr */
+    const char *repl;          /* repl=tty or repl=unix:PATH, or NULL */
+    GPtrArray *breaks;         /* break=WHAT values, in order */
     bool abort_on_error;       /* onerror=abort: a failing hook stops QEMU */
     GPtrArray *script_args;    /* "key=value" strings, for luahook.args */
     const struct lh_guest_ops *guest;

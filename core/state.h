@@ -26,6 +26,7 @@ enum {
     LH_WANT_ENTRY = 1,         /* an entry hook, or an after-hook that needs sc */
     LH_WANT_RETURN = 2,        /* an after-hook */
     LH_WANT_FLUSH = 4,         /* flush output first: the process is replaced */
+    LH_WANT_REARM = 8,         /* the guest set a signal action: retake Ctrl-C */
 };
 
 /*
@@ -50,8 +51,13 @@ struct lh_core {
     int entry_ref;             /* registry refs of the runtime's dispatchers */
     int return_ref;
     int exit_ref;
-    bool abort_requested;      /* a hook failed under onerror=abort */
+    int quit_request;          /* LH_QUIT_*: stop QEMU once this event is done */
     bool in_event;             /* on a vCPU inside an event: the guest is reachable */
+    int complete_ref;          /* the Lua REPL's completer */
+    /* set from other threads and signal handlers; atomic */
+    int stop_request;          /* LH_STOP_*: open a prompt at the next syscall */
+    int world_stopped;         /* a prompt is open: other threads wait */
+    bool interrupt_armed;      /* Ctrl-C handling set up (or not wanted) */
     int word_size;             /* the guest's, in bytes: 4 (i386) or 8 */
     const struct lh_guest_ops *guest;
     struct lh_event event;
@@ -68,7 +74,13 @@ void lh_unlock(void);
 /* In a forked child: its thread ids are new. */
 void lh_dispatch_forked(void);
 
-/* Stops QEMU after a hook failed under onerror=abort; called unlocked. */
-_Noreturn void lh_abort_qemu(void);
+enum {
+    LH_QUIT_NONE,
+    LH_QUIT_ABORT,             /* a hook failed under onerror=abort */
+    LH_QUIT_KILL,              /* kill at the REPL */
+};
+
+/* Stops QEMU for an LH_QUIT_* reason, exit hooks run; called unlocked. */
+_Noreturn void lh_quit_qemu(int reason);
 
 #endif

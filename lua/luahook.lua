@@ -126,6 +126,37 @@ function lh.off(handle)
     return hooks.remove(handle)
 end
 
+--- Stops the guest at the entry of the syscalls `what` selects and opens
+--- the REPL (plugin argument repl=tty or repl=unix:PATH), if `cond` — a
+--- function of sc, or a Lua expression string using sc — is true or absent.
+---@param what luahook.Selector
+---@param cond? string|fun(sc: luahook.Syscall): boolean
+---@return integer id the breakpoint's number at the prompt
+function lh.breakpoint(what, cond)
+    if not context.core.repl_kind then
+        error("breakpoint(): no REPL to open; add the plugin argument repl=tty or repl=unix:PATH", 2)
+    end
+    local id = require("luahook.repl").add_breakpoint(what, cond, 2)
+    return id
+end
+
+--- Opens the REPL at the syscall being handled, from inside a hook. In an
+--- entry hook, `return lh.repl()` hands the guest a result chosen with ret(v).
+---@return integer? result
+function lh.repl()
+    local sc, phase, result = require("luahook.runtime").current()
+    if not sc then
+        error("repl(): only inside a hook", 2)
+    end
+    local repl = require "luahook.repl"
+    if phase == "return" then
+        repl.stop_at_return(sc, result)
+        return nil
+    end
+    local answer = repl.stop(sc, "repl()")
+    return answer
+end
+
 --- Runs `fn()` when QEMU exits, after the guest's last syscall.
 ---@param fn fun()
 function lh.on_exit(fn)

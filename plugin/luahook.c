@@ -2,7 +2,8 @@
  * QEMU-facing glue: the plugin entry point, its arguments, and the syscall
  * callbacks that feed the core. The only file that includes qemu-plugin.h.
  *
- *   -plugin luahook.so,script=FILE[,out=FILE][,onerror=report|abort][,KEY=VALUE...]
+ *   -plugin luahook.so,script=FILE[,out=FILE][,onerror=report|abort]
+ *                     [,break=SYSCALL...][,repl=tty|unix:PATH][,KEY=VALUE...]
  *
  * KEY=VALUE pairs that are not luahook's own reach the script as
  * luahook.args.
@@ -91,6 +92,13 @@ static void parse_args(int argc, char **argv, struct lh_config *cfg)
                 fail("out= is empty; give a file for luahook's output");
             }
             cfg->out = eq + 1;
+        } else if (g_str_has_prefix(arg, "repl=")) {
+            cfg->repl = eq + 1;
+        } else if (g_str_has_prefix(arg, "break=")) {
+            if (!eq[1]) {
+                fail("break= is empty; give a syscall name, number or class");
+            }
+            g_ptr_array_add(cfg->breaks, (gpointer)(eq + 1));
         } else if (g_str_has_prefix(arg, "onerror=")) {
             if (!strcmp(eq + 1, "abort")) {
                 cfg->abort_on_error = true;
@@ -103,8 +111,11 @@ static void parse_args(int argc, char **argv, struct lh_config *cfg)
             g_ptr_array_add(cfg->script_args, (gpointer)arg);
         }
     }
-    if (!cfg->script) {
-        fail("no script given; use -plugin luahook.so,script=FILE.lua");
+    if (cfg->breaks->len > 0 && !cfg->repl) {
+        cfg->repl = "tty";     /* a breakpoint needs somewhere to stop */
+    }
+    if (!cfg->script && !cfg->repl) {
+        fail("no script given; use -plugin luahook.so,script=FILE.lua (or break=SYSCALL)");
     }
 }
 
@@ -114,6 +125,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
 {
     struct lh_config cfg = {
         .script_args = g_ptr_array_new(),
+        .breaks = g_ptr_array_new(),
         .guest = &lh_qemu_guest_ops,
     };
     char *msg = NULL;
@@ -131,6 +143,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
         fail("%s", msg);
     }
     g_ptr_array_free(cfg.script_args, true);
+    g_ptr_array_free(cfg.breaks, true);
 
     qemu_plugin_register_vcpu_syscall_filter_cb(id, on_syscall_filter);
     qemu_plugin_register_vcpu_syscall_ret_cb(id, on_syscall_return);

@@ -25,7 +25,7 @@ end
 
 describe("bad input", function()
     it("stops before the guest when script= is missing", function()
-        assert_refused(run_refused {}, "luahook: no script given; use -plugin luahook.so,script=FILE.lua")
+        assert_refused(run_refused {}, "luahook: no script given; use -plugin luahook.so,script=FILE.lua (or break=SYSCALL)")
     end)
 
     it("stops before the guest when the script cannot be read", function()

@@ -22,5 +22,6 @@ end
 context.WANT_ENTRY = 1
 context.WANT_RETURN = 2
 context.WANT_FLUSH = 4
+context.WANT_REARM = 8
 
 return context

@@ -11,11 +11,19 @@ local registered = {}                     -- records, oldest first
 local chains = { entry = {}, after = {} } -- [kind][nr] = array of records
 local EMPTY = {}
 
--- Output must be on disk before these replace the process image.
-local flush_before = {}
-for _, name in ipairs({ "execve", "execveat" }) do
-    local nr = syscalls.number(name)
-    if nr then flush_before[nr] = true end
+-- Bits some syscalls always carry: output must be on disk before exec
+-- replaces the process image, and with the REPL on the terminal, Ctrl-C
+-- must be taken back after the guest changes a signal action.
+local fixed_bits = {}
+local function mark(names, bit_value)
+    for _, name in ipairs(names) do
+        local nr = syscalls.number(name)
+        if nr then fixed_bits[nr] = bit.bor(fixed_bits[nr] or 0, bit_value) end
+    end
+end
+mark({ "execve", "execveat" }, context.WANT_FLUSH)
+if context.core.repl_kind == "tty" then
+    mark({ "rt_sigaction", "sigaction", "signal" }, context.WANT_REARM)
 end
 
 local KIND_BITS = {
@@ -41,8 +49,8 @@ local function refresh()
             for nr in pairs(rec.selection) do bits[nr] = bit.bor(bits[nr] or 0, b) end
         end
     end
-    for nr in pairs(flush_before) do
-        bits[nr] = bit.bor(bits[nr] or 0, context.WANT_FLUSH)
+    for nr, b in pairs(fixed_bits) do
+        bits[nr] = bit.bor(bits[nr] or 0, b)
     end
     for nr = 0, nr_max - 1 do
         local b = bits[nr] or 0
@@ -51,11 +59,12 @@ local function refresh()
     chains = { entry = {}, after = {} }
 end
 
---- Adds a hook; `selection` comes from syscalls.select.
+--- Adds a hook; `selection` comes from syscalls.select. `first` puts it
+--- before every other hook (the REPL's stepping must see calls first).
 ---@return table record
-function hooks.add(kind, selection, fn, site)
+function hooks.add(kind, selection, fn, site, first)
     local rec = { kind = kind, selection = selection, fn = fn, site = site, errors = 0 }
-    registered[#registered + 1] = rec
+    table.insert(registered, first and 1 or #registered + 1, rec)
     refresh()
     return rec
 end

@@ -7,9 +7,10 @@ local context = require "luahook.context"
 local runtime = {}
 
 local core         -- the C primitives
-local hooks, syscall, event
+local hooks, syscall, event, repl
 local pending = {} -- [vcpu] = syscall object waiting for its result
 local stats = { entries = 0, returns = 0 } -- dispatcher calls, for lh.stats
+local current = {} -- the event being dispatched: sc, phase, result
 local INT64_MIN, INT64_MAX = -2 ^ 63, 2 ^ 63
 local no_return    -- [nr] = true for syscalls whose return never comes
 -- QEMU's own return codes (linux-user special-errno.h): the syscall will be
@@ -49,12 +50,22 @@ local function check_result(value)
     return false, "returned a " .. t .. "; return an integer result, or nothing to let the syscall run"
 end
 
--- C calls entry(nr, vcpu, tid, a1, ..., a6) when a syscall is about to run;
+-- C calls entry(nr, vcpu, tid, a1, ..., a6, stop) when a syscall is about
+-- to run (stop: "interrupt" or "attach" when a prompt was asked for);
 -- it returns true and the result (or true alone, the result then being in
 -- event.ret) when a hook answered, nothing when all declined.
-local function entry(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
+local function dispatch_entry(nr, vcpu, tid, a1, a2, a3, a4, a5, a6, stop)
     stats.entries = stats.entries + 1
     local sc = syscall.new(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
+    current.sc, current.phase, current.result = sc, "entry", nil
+    if stop then
+        -- Ctrl-C or a client attaching: the prompt opens at this call
+        local result = repl.stop(sc, stop == "interrupt" and "interrupted" or "client attached")
+        if result ~= nil then
+            pending[vcpu] = not no_return[nr] and sc or nil
+            return true, result
+        end
+    end
     local chain = hooks.chain("entry", nr)
     for i = 1, #chain do
         local rec = chain[i]
@@ -80,7 +91,7 @@ end
 
 -- C calls ret(nr, vcpu, tid, result) once the result exists; result is
 -- false when only event.ret holds it exactly.
-local function ret(nr, vcpu, _, result)
+local function dispatch_return(nr, vcpu, _, result)
     stats.returns = stats.returns + 1
     local sc = pending[vcpu]
     pending[vcpu] = nil
@@ -92,6 +103,7 @@ local function ret(nr, vcpu, _, result)
     if result == QEMU_ERESTARTSYS or result == QEMU_ESIGRETURN then
         return
     end
+    current.sc, current.phase, current.result = sc, "return", result
     local chain = hooks.chain("after", sc.nr)
     for i = 1, #chain do
         local rec = chain[i]
@@ -100,6 +112,18 @@ local function ret(nr, vcpu, _, result)
             hook_failed(rec, sc, err)
         end
     end
+end
+
+-- The dispatchers C calls; `current` is valid only while they run.
+local function entry(...)
+    local handled, result = dispatch_entry(...)
+    current.sc = nil
+    return handled, result
+end
+
+local function ret(...)
+    dispatch_return(...)
+    current.sc = nil
 end
 
 local function exit()
@@ -119,6 +143,11 @@ local function exit()
     core.flush()
 end
 
+--- The syscall being dispatched: sc, "entry" or "return", and the result.
+function runtime.current()
+    return current.sc, current.phase, current.result
+end
+
 --- How often C called into Lua: { entries = N, returns = N }.
 function runtime.stats()
     return { entries = stats.entries, returns = stats.returns }
@@ -131,6 +160,7 @@ function runtime.boot(primitives)
     event = context.event
     hooks = require "luahook.hooks"
     syscall = require "luahook.syscall"
+    repl = require "luahook.repl"
     local syscalls = require "luahook.syscalls"
     no_return = {}
     for _, name in ipairs({ "exit", "exit_group", "sigreturn", "rt_sigreturn" }) do
@@ -139,6 +169,11 @@ function runtime.boot(primitives)
     end
     local lh = require "luahook"
     _G.luahook = lh
+    -- break= plugin arguments come before the script's own hooks
+    for _, what in ipairs(primitives.breaks) do
+        local ok, err = pcall(repl.add_breakpoint, syscalls.split(what), nil, 1)
+        if not ok then error("break=" .. what .. ": " .. err, 0) end
+    end
     -- print() from a hook must not land in the guest's stdout
     _G.print = lh.print
     return { entry = entry, ret = ret, exit = exit }

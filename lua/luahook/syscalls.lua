@@ -106,6 +106,18 @@ local function add_selection(set, what)
     return set
 end
 
+--- A selector from text such as "openat+read+%file+5": the list syntax of
+--- plugin arguments, whose commas belong to QEMU.
+---@param text string
+---@return (string|integer)[]
+function syscalls.split(text)
+    local list = {}
+    for item in text:gmatch("[^+]+") do
+        list[#list + 1] = tonumber(item) or item
+    end
+    return list
+end
+
 --- Resolves a hook selector into a set { [nr] = true } (set.all for "*");
 --- a class such as "%file" gives those of its members the guest arch has.
 ---@return table? set

@@ -41,16 +41,9 @@ function qemu.script(source)
     return path
 end
 
---- Runs a guest. opts:
----   guest = "getpid"     spec guest name (or program = path)
----   arch = "i386"        or "x86_64"
----   args = {...}         guest arguments
----   lua = "source"       script text (or script = path)
----   plugin_args = {...}  extra plugin arguments ("key=value")
----   plugin = false       run bare QEMU, without luahook
----   strace = PATH        add QEMU's -strace, logging to PATH
---- Returns { stdout, stderr, status }.
-function qemu.run(opts)
+-- The shell command for opts (see qemu.run), and the temporary script to
+-- remove afterwards.
+local function command(opts)
     local arch = opts.arch or "i386"
     local cmd = { quote(qemu.build .. "/qemu/bin/qemu-" .. arch) }
     local script = opts.script
@@ -68,11 +61,56 @@ function qemu.run(opts)
     if opts.strace then cmd[#cmd + 1] = "-strace -D " .. quote(opts.strace) end
     cmd[#cmd + 1] = quote(opts.program or qemu.guest(opts.guest, arch))
     for _, a in ipairs(opts.args or {}) do cmd[#cmd + 1] = quote(a) end
+    return table.concat(cmd, " "), temp_script
+end
 
+--- Starts a guest in the background (opts as for qemu.run, plus
+--- wrap = "setsid -w" and the like, prepended to the command); returns a
+--- job for qemu.finish.
+function qemu.start(opts)
+    local cmd, temp_script = command(opts)
+    local job = { out = os.tmpname(), err = os.tmpname(), code = qemu.tmppath(),
+                  temp_script = temp_script }
+    -- the outer braces keep the shell's own "Segmentation fault" notices quiet
+    os.execute(string.format("{ (%s %s) </dev/null >%s 2>%s; echo $? >%s.tmp; mv %s.tmp %s; } 2>/dev/null &",
+                             opts.wrap or "", cmd, job.out, job.err, job.code, job.code, job.code))
+    return job
+end
+
+--- Waits (at most `timeout` seconds, default 30) for a job to end; returns
+--- { stdout, stderr, status } (status nil if it did not end in time).
+function qemu.finish(job, timeout)
+    local deadline = os.time() + (timeout or 30)
+    while not io.open(job.code) and os.time() <= deadline do
+        os.execute("sleep 0.05")
+    end
+    local done = io.open(job.code)
+    if done then done:close() end
+    local result = {
+        stdout = slurp(job.out),
+        stderr = slurp(job.err),
+        status = done and tonumber(slurp(job.code)) or nil,
+    }
+    os.remove(job.out); os.remove(job.err); os.remove(job.code)
+    if job.temp_script then os.remove(job.temp_script) end
+    return result
+end
+
+--- Runs a guest. opts:
+---   guest = "getpid"     spec guest name (or program = path)
+---   arch = "i386"        or "x86_64"
+---   args = {...}         guest arguments
+---   lua = "source"       script text (or script = path)
+---   plugin_args = {...}  extra plugin arguments ("key=value")
+---   plugin = false       run bare QEMU, without luahook
+---   strace = PATH        add QEMU's -strace, logging to PATH
+--- Returns { stdout, stderr, status }.
+function qemu.run(opts)
+    local cmd, temp_script = command(opts)
     local out, err, code = os.tmpname(), os.tmpname(), os.tmpname()
     -- the outer braces keep the shell's own "Segmentation fault" notices quiet
-    os.execute(string.format("{ (%s) </dev/null >%s 2>%s; echo $? >%s; } 2>/dev/null",
-                             table.concat(cmd, " "), out, err, code))
+    os.execute(string.format("{ (%s %s) </dev/null >%s 2>%s; echo $? >%s; } 2>/dev/null",
+                             opts.wrap or "", cmd, out, err, code))
     local result = {
         stdout = slurp(out),
         stderr = slurp(err),

@@ -1,0 +1,195 @@
+/*
+ * The REPL's C side (repl.h): choosing the front end, the Lua primitives
+ * the prompt is built on, and holding other threads while it is open.
+ */
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "output.h"
+#include "repl.h"
+#include "state.h"
+
+struct waiting_thread {
+    uint32_t tid;
+    unsigned int vcpu;
+    int64_t nr;
+};
+
+static const struct lh_repl_frontend *frontend;
+/* threads blocked at a syscall entry while a prompt is open */
+static GMutex waiting_lock;
+static GArray *waiting;
+
+bool lh_repl_open(const char *spec, char **msg)
+{
+    if (!strcmp(spec, "tty")) {
+        frontend = lh_repl_tty_open(msg);
+    } else if (g_str_has_prefix(spec, "unix:") && spec[5]) {
+        frontend = lh_repl_socket_open(spec + 5, msg);
+    } else {
+        *msg = g_strdup_printf("repl=%s: expected repl=tty or repl=unix:PATH", spec);
+        return false;
+    }
+    waiting = g_array_new(false, false, sizeof(struct waiting_thread));
+    return frontend != NULL;
+}
+
+void lh_repl_close(void)
+{
+    if (frontend) {
+        frontend->close();
+    }
+}
+
+const struct lh_repl_frontend *lh_repl_frontend(void)
+{
+    return frontend;
+}
+
+void lh_repl_request_stop(int reason)
+{
+    __atomic_store_n(&core.stop_request, reason, __ATOMIC_SEQ_CST);
+}
+
+void lh_repl_wait_if_stopped(uint32_t tid, unsigned int vcpu, int64_t nr)
+{
+    struct waiting_thread me = { tid, vcpu, nr };
+
+    if (!__atomic_load_n(&core.world_stopped, __ATOMIC_ACQUIRE)) {
+        return;
+    }
+    g_mutex_lock(&waiting_lock);
+    g_array_append_val(waiting, me);
+    g_mutex_unlock(&waiting_lock);
+
+    lh_lock();                 /* the prompt holds it: this waits */
+    lh_unlock();
+
+    g_mutex_lock(&waiting_lock);
+    for (guint i = 0; i < waiting->len; i++) {
+        if (g_array_index(waiting, struct waiting_thread, i).tid == tid) {
+            g_array_remove_index_fast(waiting, i);
+            break;
+        }
+    }
+    g_mutex_unlock(&waiting_lock);
+}
+
+GPtrArray *lh_repl_complete(const char *line)
+{
+    lua_State *L = core.L;
+    GPtrArray *matches = g_ptr_array_new_with_free_func(g_free);
+
+    if (core.complete_ref == LUA_NOREF) {
+        return matches;
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, core.complete_ref);
+    lua_pushstring(L, line);
+    if (lua_pcall(L, 1, 1, 0) != 0) {
+        lh_output_error(lua_tostring(L, -1));
+    } else if (lua_istable(L, -1)) {
+        for (int i = 1; ; i++) {
+            lua_rawgeti(L, -1, i);
+            if (!lua_isstring(L, -1)) {
+                lua_pop(L, 1);
+                break;
+            }
+            g_ptr_array_add(matches, g_strdup(lua_tostring(L, -1)));
+            lua_pop(L, 1);
+        }
+    }
+    lua_pop(L, 1);
+    return matches;
+}
+
+/* repl_read(prompt) -> line | nil at end of input */
+static int prim_repl_read(lua_State *L)
+{
+    const char *prompt = luaL_checkstring(L, 1);
+    char *line = frontend ? frontend->read_line(prompt) : NULL;
+
+    if (!line) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_pushstring(L, line);
+    g_free(line);
+    return 1;
+}
+
+/* repl_write(text) */
+static int prim_repl_write(lua_State *L)
+{
+    size_t len;
+    const char *s = luaL_checklstring(L, 1, &len);
+
+    if (frontend) {
+        frontend->write(s, len);
+    }
+    return 0;
+}
+
+/* set_completer(fn): fn(line) -> { completed line, ... } */
+static int prim_set_completer(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    lua_pushvalue(L, 1);
+    core.complete_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+}
+
+/*
+ * stop_world(on): while on, other threads wait at their next syscall. A
+ * prompt opening also answers any pending request for one (the client
+ * that attached to this very prompt, say).
+ */
+static int prim_stop_world(lua_State *L)
+{
+    bool on = lua_toboolean(L, 1);
+
+    if (on) {
+        __atomic_store_n(&core.stop_request, LH_STOP_NONE, __ATOMIC_SEQ_CST);
+    }
+    __atomic_store_n(&core.world_stopped, on, __ATOMIC_RELEASE);
+    return 0;
+}
+
+/* waiting_threads() -> { { tid =, vcpu =, nr = }, ... } */
+static int prim_waiting_threads(lua_State *L)
+{
+    lua_newtable(L);
+    g_mutex_lock(&waiting_lock);
+    for (guint i = 0; waiting && i < waiting->len; i++) {
+        struct waiting_thread *w = &g_array_index(waiting, struct waiting_thread, i);
+
+        lua_createtable(L, 0, 3);
+        lua_pushnumber(L, w->tid);
+        lua_setfield(L, -2, "tid");
+        lua_pushnumber(L, w->vcpu);
+        lua_setfield(L, -2, "vcpu");
+        lua_pushnumber(L, (lua_Number)w->nr);
+        lua_setfield(L, -2, "nr");
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    g_mutex_unlock(&waiting_lock);
+    return 1;
+}
+
+void lh_repl_lua_register(lua_State *L)
+{
+    static const luaL_Reg fns[] = {
+        { "repl_read", prim_repl_read },
+        { "repl_write", prim_repl_write },
+        { "set_completer", prim_set_completer },
+        { "stop_world", prim_stop_world },
+        { "waiting_threads", prim_waiting_threads },
+        { NULL, NULL },
+    };
+
+    luaL_register(L, NULL, fns);
+    if (frontend) {
+        lua_pushstring(L, frontend->kind);
+        lua_setfield(L, -2, "repl_kind");
+    }
+}

@@ -1,0 +1,56 @@
+/*
+ * The REPL's C side: the front end people type into (the terminal, or a
+ * client on a Unix socket), the primitives the Lua REPL uses, and stopping
+ * the other guest threads while a prompt is open. The prompt itself (what
+ * a line means) lives in lua/luahook/repl.lua.
+ */
+#ifndef LUAHOOK_REPL_H
+#define LUAHOOK_REPL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+#include <lua.h>
+
+struct lh_repl_frontend {
+    const char *kind;                       /* "tty" or "unix" */
+    /* Shows prompt, returns the line (g_free it); NULL at end of input:
+     * Ctrl-D on the terminal, or the socket client detached. */
+    char *(*read_line)(const char *prompt);
+    void (*write)(const char *s, size_t len);
+    /* After QEMU (re)installed its signal handlers: take Ctrl-C again. */
+    void (*arm_interrupt)(void);
+    void (*close)(void);
+};
+
+/* Why a prompt opens without a breakpoint, in core.stop_request. */
+enum {
+    LH_STOP_NONE,
+    LH_STOP_INTERRUPT,         /* Ctrl-C on the terminal */
+    LH_STOP_ATTACH,            /* a socket client attached */
+};
+
+/* repl=tty or repl=unix:PATH; false with a one-line *msg on failure. */
+bool lh_repl_open(const char *spec, char **msg);
+void lh_repl_close(void);
+
+/* Adds the REPL primitives to the table on top of the stack. */
+void lh_repl_lua_register(lua_State *L);
+
+/* Completions of `line` (the cursor at its end), from the Lua REPL. */
+GPtrArray *lh_repl_complete(const char *line);
+
+/* Asks for a prompt at the next syscall of any thread; async-signal-safe. */
+void lh_repl_request_stop(int reason);
+
+/* On a syscall entry while another thread holds the prompt: wait it out. */
+void lh_repl_wait_if_stopped(uint32_t tid, unsigned int vcpu, int64_t nr);
+
+/* The front end, or NULL without repl=. */
+const struct lh_repl_frontend *lh_repl_frontend(void);
+
+/* Front ends. */
+const struct lh_repl_frontend *lh_repl_tty_open(char **msg);
+const struct lh_repl_frontend *lh_repl_socket_open(const char *path, char **msg);
+
+#endif

@@ -1,0 +1,203 @@
+/*
+ * The REPL on the controlling terminal (repl=tty): GNU readline on
+ * /dev/tty, never the guest's stdin or stdout, with history kept across
+ * runs and completion from the Lua REPL. Ctrl-C while the guest runs asks
+ * for a prompt at its next syscall; a second Ctrl-C within a second acts
+ * as it would have without luahook.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "repl.h"
+#include "state.h"
+
+static FILE *tty_in, *tty_out;
+static char *history_path;
+static GPtrArray *pending_matches;     /* completion candidates being handed out */
+
+static struct sigaction previous_sigint;
+static struct timespec last_sigint;
+
+static char *match_generator(const char *text, int state)
+{
+    (void)text;
+    if (state == 0) {
+        char *line = g_strndup(rl_line_buffer, (gsize)rl_point);
+
+        if (pending_matches) {
+            g_ptr_array_free(pending_matches, true);
+        }
+        pending_matches = lh_repl_complete(line);
+        g_free(line);
+    }
+    if ((guint)state >= pending_matches->len) {
+        return NULL;
+    }
+    /* readline frees what it gets; the Lua REPL returns whole words */
+    return strdup(g_ptr_array_index(pending_matches, state));
+}
+
+static char **complete(const char *text, int start, int end)
+{
+    (void)start;
+    (void)end;
+    rl_attempted_completion_over = 1;   /* no file-name fallback */
+    rl_completion_append_character = '\0'; /* "sc:string" is followed by "(" */
+    return rl_completion_matches(text, match_generator);
+}
+
+static char *tty_read_line(const char *prompt)
+{
+    char *line = readline(prompt);
+    char *copy;
+
+    if (!line) {
+        fputc('\n', tty_out);
+        fflush(tty_out);
+        return NULL;
+    }
+    if (*line) {
+        add_history(line);
+        if (history_path) {
+            append_history(1, history_path);
+        }
+    }
+    copy = g_strdup(line);
+    free(line);
+    return copy;
+}
+
+static void tty_write(const char *s, size_t len)
+{
+    fwrite(s, 1, len, tty_out);
+    fflush(tty_out);
+}
+
+static double elapsed_since(const struct timespec *then)
+{
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - then->tv_sec) + (now.tv_nsec - then->tv_nsec) / 1e9;
+}
+
+static _Noreturn void die_of_sigint(void)
+{
+    struct sigaction dfl = { .sa_handler = SIG_DFL };
+
+    sigaction(SIGINT, &dfl, NULL);
+    raise(SIGINT);             /* pending until this handler returns */
+    sigset_t none;
+    sigemptyset(&none);
+    for (;;) {
+        sigsuspend(&none);
+    }
+}
+
+static void on_sigint(int sig, siginfo_t *info, void *uc)
+{
+    bool second = last_sigint.tv_sec != 0 && elapsed_since(&last_sigint) < 1.0;
+    bool prompt_open = __atomic_load_n(&core.world_stopped, __ATOMIC_ACQUIRE);
+
+    clock_gettime(CLOCK_MONOTONIC, &last_sigint);
+    if (!second) {
+        if (!prompt_open) {
+            lh_repl_request_stop(LH_STOP_INTERRUPT);
+        }
+        return;
+    }
+    /*
+     * The second Ctrl-C: what QEMU (or the default) would have done. At an
+     * open prompt the guest cannot take a signal, so end it here, with the
+     * terminal put back as readline found it.
+     */
+    if (prompt_open) {
+        rl_deprep_terminal();
+        die_of_sigint();
+    }
+    lh_repl_request_stop(LH_STOP_NONE);    /* the first one's prompt, no more */
+    if (previous_sigint.sa_flags & SA_SIGINFO) {
+        previous_sigint.sa_sigaction(sig, info, uc);
+    } else if (previous_sigint.sa_handler == SIG_DFL) {
+        die_of_sigint();
+    } else if (previous_sigint.sa_handler != SIG_IGN) {
+        previous_sigint.sa_handler(sig);
+    }
+}
+
+static void tty_arm_interrupt(void)
+{
+    struct sigaction act, current;
+
+    sigaction(SIGINT, NULL, &current);
+    if ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == on_sigint) {
+        return;
+    }
+    previous_sigint = current;
+    memset(&act, 0, sizeof(act));
+    act.sa_sigaction = on_sigint;
+    act.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigfillset(&act.sa_mask);
+    sigaction(SIGINT, &act, NULL);
+}
+
+static void tty_close(void)
+{
+    if (tty_in) {
+        fclose(tty_in);
+    }
+    if (tty_out) {
+        fclose(tty_out);
+    }
+    tty_in = tty_out = NULL;
+}
+
+static const struct lh_repl_frontend tty_frontend = {
+    .kind = "tty",
+    .read_line = tty_read_line,
+    .write = tty_write,
+    .arm_interrupt = tty_arm_interrupt,
+    .close = tty_close,
+};
+
+const struct lh_repl_frontend *lh_repl_tty_open(char **msg)
+{
+    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+    const char *home = getenv("HOME");
+    const char *env_history = getenv("LUAHOOK_HISTORY");
+
+    if (fd < 0) {
+        *msg = g_strdup_printf("repl=tty: no terminal to talk on (/dev/tty: %s); "
+                               "use repl=unix:PATH and luahook-attach", g_strerror(errno));
+        return NULL;
+    }
+    tty_in = fdopen(fd, "r");
+    tty_out = fdopen(dup(fd), "w");
+    rl_instream = tty_in;
+    rl_outstream = tty_out;
+    rl_readline_name = "luahook";
+    /* QEMU owns the signal handlers; readline must not replace them */
+    rl_catch_signals = 0;
+    rl_catch_sigwinch = 0;
+    rl_attempted_completion_function = complete;
+    /* "sc.na" and "sc:str" complete as one word */
+    rl_completer_word_break_characters = (char *)" \t\n\"'><=;|&{(,+-*/%^~[]#";
+    if (env_history && *env_history) {
+        history_path = g_strdup(env_history);
+    } else if (home && *home) {
+        history_path = g_build_filename(home, ".luahook_history", NULL);
+    }
+    if (history_path && read_history(history_path) != 0) {
+        write_history(history_path);    /* append_history needs the file to exist */
+    }
+    return &tty_frontend;
+}

@@ -1,0 +1,331 @@
+-- The REPL: whole sessions through the socket client (luahook-attach) and
+-- through a pseudo-terminal (readline editing, completion, history), and
+-- what the guest does afterwards.
+local qemu = require "helpers.qemu"
+
+local ATTACH = qemu.build .. "/luahook-attach"
+
+local function quote(s)
+    return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function slurp(path)
+    local f = io.open(path)
+    if not f then return nil end
+    local text = f:read("*a")
+    f:close()
+    return text
+end
+
+local function write_file(path, text)
+    local f = assert(io.open(path, "w"))
+    f:write(text)
+    f:close()
+end
+
+-- Runs a shell command; returns its stdout+stderr and exit status.
+local function sh(cmd)
+    local out, code = os.tmpname(), os.tmpname()
+    os.execute(string.format("{ %s; } >%s 2>&1; echo $? >%s", cmd, out, code))
+    local text, status = slurp(out), tonumber(slurp(code))
+    os.remove(out); os.remove(code)
+    return text, status
+end
+
+local function wait_for_socket(path)
+    for _ = 1, 200 do
+        if sh("test -S " .. quote(path)) == "" and select(2, sh("test -S " .. quote(path))) == 0 then
+            return true
+        end
+        os.execute("sleep 0.05")
+    end
+    return false
+end
+
+-- Attaches luahook-attach to `sock` and types `lines`; returns its transcript.
+local function attach(sock, lines)
+    assert(wait_for_socket(sock), "the guest never opened " .. sock)
+    local input = qemu.tmppath()
+    write_file(input, table.concat(lines, "\n") .. "\n")
+    local transcript, status = sh(string.format("timeout 20 %s %s <%s", ATTACH, quote(sock), input))
+    os.remove(input)
+    return transcript, status
+end
+
+-- A guest under repl=unix:SOCK (opts as for qemu.run); returns the job and the socket.
+local function start_socket_guest(opts)
+    local sock = qemu.tmppath() .. ".sock"
+    opts.plugin_args = opts.plugin_args or {}
+    table.insert(opts.plugin_args, 1, "repl=unix:" .. sock)
+    return qemu.start(opts), sock
+end
+
+describe("the REPL over a socket", function()
+    it("inspects a call at a breakpoint and returns ENOENT with ret(-2)", function()
+        local job, sock = start_socket_guest {
+            guest = "opener", args = { "/etc/hostname", "/etc/passwd" },
+            plugin_args = { "break=openat" },
+        }
+        local transcript = attach(sock, { "sc.name", "sc:string(2)", "ret(-2)", "c" })
+        local r = qemu.finish(job)
+        assert.matches("breakpoint 1: %[tid %d+%] openat%(", transcript)
+        assert.matches('luahook> sc.name\n"openat"\n', transcript, 1, true)
+        assert.matches('luahook> sc:string(2)\n"/etc/hostname"\tfalse\n', transcript, 1, true)
+        assert.are.equal(0, r.status)
+        -- ret(-2) answered the first open; c let the second one run
+        assert.are.equal("/etc/hostname errno=2\n/etc/passwd ok\n", r.stdout)
+    end)
+
+    it("creates the socket mode 0600", function()
+        local job, sock = start_socket_guest { guest = "getpid", plugin_args = { "break=getpid" } }
+        assert.is_true(wait_for_socket(sock))
+        local mode = sh("stat -c %a " .. quote(sock))
+        attach(sock, { "c" })
+        qemu.finish(job)
+        assert.are.equal("600\n", mode)
+    end)
+
+    it("refuses a second client with a message", function()
+        local job, sock = start_socket_guest { guest = "getpid", plugin_args = { "break=getpid" } }
+        assert.is_true(wait_for_socket(sock))
+        -- the first client holds the prompt while the second one tries
+        local input = qemu.tmppath()
+        write_file(input, "")
+        local first = qemu.tmppath()
+        os.execute(string.format("(sleep 2; echo c) | %s %s >%s 2>&1 &", ATTACH, quote(sock), first))
+        os.execute("sleep 0.5")
+        local second, status = sh(string.format("timeout 10 %s %s <%s", ATTACH, quote(sock), input))
+        local r = qemu.finish(job)
+        os.remove(input)
+        assert.are.equal("luahook-attach: another client is attached to this guest\n", second)
+        assert.are.equal(1, status)
+        assert.are.equal(0, r.status)
+        assert.matches("^pid=%d+\n$", r.stdout)
+        os.remove(first)
+    end)
+
+    it("stops a running guest when a client attaches, and detaching continues it", function()
+        local job, sock = start_socket_guest { guest = "ticker", args = { "100", "20" } }
+        os.execute("sleep 0.3")
+        local transcript = attach(sock, { "sc.tid > 0" })   -- then end of input: detach
+        local r = qemu.finish(job)
+        assert.matches("client attached: %[tid %d+%] %w+%(", transcript)
+        assert.matches("luahook> sc.tid > 0\ntrue\n", transcript, 1, true)
+        assert.are.equal(0, r.status)
+        assert.are.equal("ticked 100 times\n", r.stdout)
+    end)
+
+    it("stops at the return with fin, showing the result", function()
+        local job, sock = start_socket_guest {
+            guest = "opener", args = { "/nonexistent/x" }, plugin_args = { "break=openat" },
+        }
+        local transcript = attach(sock, { "fin", "c" })
+        qemu.finish(job)
+        assert.matches("returned: %[tid %d+%] openat%([^\n]*%) = %-1 ENOENT %(No such file or directory%)\n",
+                       transcript)
+    end)
+
+    it("steps from an entry to its return and on to the next call", function()
+        local job, sock = start_socket_guest { guest = "results", plugin_args = { "break=getpid" } }
+        local transcript = attach(sock, { "s", "s", "c" })
+        qemu.finish(job)
+        assert.matches("breakpoint 1: [^\n]*getpid[^\n]*\n", transcript)
+        assert.matches("returned: %[tid %d+%] getpid%([^\n]*%) = %d+\n", transcript)
+        assert.matches("step: %[tid %d+%] write%(0x1, ", transcript)
+    end)
+
+    it("prints errors at the prompt and keeps going", function()
+        local job, sock = start_socket_guest { guest = "getpid", plugin_args = { "break=getpid" } }
+        local transcript = attach(sock, { "nosuch()", "1 + nil", "ret(\"x\")", "c" })
+        local r = qemu.finish(job)
+        assert.matches("attempt to call global 'nosuch' %(a nil value%)", transcript)
+        assert.matches("attempt to perform arithmetic on a nil value", transcript, 1, true)
+        assert.matches("ret: expected an integer result", transcript, 1, true)
+        assert.are.equal(0, r.status)
+        assert.matches("^pid=%d+\n$", r.stdout)
+    end)
+
+    it("reads more lines until a statement is complete", function()
+        local job, sock = start_socket_guest { guest = "getpid", plugin_args = { "break=getpid" } }
+        local transcript = attach(sock, { "function answer()", "return 6 * 7", "end", "answer()", "c" })
+        qemu.finish(job)
+        assert.matches("luahook> function answer%(%)\n     %.%.%. return 6 %* 7\n     %.%.%. end\n" ..
+                       "luahook> answer%(%)\n42 %(0x2a%)\n", transcript)
+    end)
+
+    it("dumps memory, strings and registers", function()
+        local job, sock = start_socket_guest {
+            guest = "opener", args = { "/etc/hostname" }, plugin_args = { "break=openat" },
+        }
+        local transcript = attach(sock, { "x(sc.args[2], 16)", "str(sc.args[2])", "regs()", "c" })
+        qemu.finish(job)
+        assert.matches("0x%x+: 2f 65 74 63 2f 68 6f 73 74 6e 61 6d 65 00 %x%x %x%x  |/etc/hostname%.", transcript)
+        assert.matches('luahook> str(sc.args[2])\n"/etc/hostname"\n', transcript, 1, true)
+        assert.matches("\neax +0x127 +295\n", transcript)          -- openat on i386
+        assert.matches("\neip +0x%x+ ", transcript)
+    end)
+
+    it("adds, lists and deletes breakpoints with conditions", function()
+        -- every static glibc program starts with brk
+        local job, sock = start_socket_guest {
+            guest = "opener", args = { "/etc/passwd", "/etc/group", "/etc/hostname" },
+            plugin_args = { "break=brk" },
+        }
+        local transcript = attach(sock, {
+            'b("openat", "sc:string(2) == \'/etc/hostname\'")', "b(\"close\")", "bl()", "bd(3)",
+            "bd(1)", "bl()", "c", "sc:string(2)", "c",
+        })
+        local r = qemu.finish(job)
+        assert.matches("breakpoint 2 on openat\n", transcript, 1, true)
+        assert.matches("1  brk  (hit 1 time)\n2  openat  if sc:string(2) == '/etc/hostname'  (hit 0 times)\n3  close",
+                       transcript, 1, true)
+        assert.matches("deleted breakpoint 3\n", transcript, 1, true)
+        assert.matches("luahook> bl()\n2  openat  if sc:string(2) == '/etc/hostname'  (hit 0 times)\nluahook> c\n",
+                       transcript, 1, true)
+        assert.matches('breakpoint 2: [^\n]*\nluahook> sc:string%(2%)\n"/etc/hostname"', transcript)
+        assert.is_nil(transcript:match("breakpoint 3:"))
+        assert.are.equal(0, r.status)
+    end)
+
+    it("lists the stopped thread and those waiting at a syscall", function()
+        local job, sock = start_socket_guest {
+            guest = "threads", args = { "2", "2000" },
+            lua = [[luahook.breakpoint("getppid", function(sc) return not _G.stopped end)
+                    luahook.on("getppid", function() _G.stopped = true end)]],
+        }
+        assert.is_true(wait_for_socket(sock))
+        local input = qemu.tmppath()
+        write_file(input, "threads()\nc\n")
+        local transcript = sh(string.format("(sleep 1; cat %s) | timeout 20 %s %s", input, ATTACH, quote(sock)))
+        os.remove(input)
+        local r = qemu.finish(job)
+        assert.matches("%* tid %d+  vcpu %d+  stopped at getppid\n", transcript)
+        -- the other thread: the second worker, or main creating it
+        assert.matches("\n  tid %d+  vcpu %d+  waiting at [%w_]+\n", transcript)
+        assert.are.equal(0, r.status)
+    end)
+
+    it("kills the guest cleanly, output flushed", function()
+        local out = qemu.tmppath()
+        local job, sock = start_socket_guest {
+            guest = "results", plugin_args = { "break=close", "out=" .. out },
+            lua = [[luahook.after("write", function() print("saw write") end)]],
+        }
+        attach(sock, { "kill" })
+        local r = qemu.finish(job)
+        assert.are.equal(137, r.status)
+        assert.matches("luahook: guest killed at the REPL\n", r.stderr, 1, true)
+        assert.are.equal("saw write\n", slurp(out))
+        assert.are.equal("hello\n", r.stdout)
+        os.remove(out)
+    end)
+
+    it("opens from a script's breakpoint predicate and from luahook.repl()", function()
+        local job, sock = start_socket_guest {
+            guest = "results",
+            lua = [[
+                luahook.breakpoint("write", function(sc) return sc.args[3] == 6 end)
+                luahook.on("close", function(sc) return luahook.repl() end)
+            ]],
+        }
+        local transcript = attach(sock, { "sc.args[3]", "c", "ret(-13)" })
+        local r = qemu.finish(job)
+        assert.matches("breakpoint 1: [^\n]*write[^\n]*\nluahook> sc.args%[3%]\n6 %(0x6%)\n", transcript)
+        assert.matches("repl%(%): [^\n]*close", transcript)
+        assert.matches("close=%-13\n", r.stdout)
+    end)
+
+    it("refuses a socket path that is not its own", function()
+        local path = qemu.tmppath()
+        write_file(path, "not a socket")
+        local r = qemu.run { guest = "getpid", lua = "", plugin_args = { "repl=unix:" .. path } }
+        os.remove(path)
+        assert.are_not.equal(0, r.status)
+        assert.are.equal("", r.stdout)
+        assert.are.equal("luahook: repl=unix:" .. path .. ": the path exists and is not a socket of ours; "
+                         .. "refusing to replace it\n", r.stderr)
+    end)
+
+    it("says so when break= has no terminal and no socket", function()
+        local r = qemu.run { guest = "getpid", plugin_args = { "break=getpid" }, wrap = "setsid -w" }
+        assert.are_not.equal(0, r.status)
+        assert.are.equal("", r.stdout)
+        assert.matches("^luahook: repl=tty: no terminal to talk on %(/dev/tty: [^)]+%); use repl=unix:PATH and luahook%-attach\n$",
+                       r.stderr)
+    end)
+end)
+
+-- Runs a guest on a pseudo-terminal, typing the steps (see pty_session.py:
+-- its expect patterns are Python regular expressions);
+-- the guest's stdout goes to a file, apart from the terminal.
+local function pty_session(guest_cmd, steps, env)
+    local steps_file, stdout_file = qemu.tmppath(), qemu.tmppath()
+    write_file(steps_file, table.concat(steps, "\n") .. "\n")
+    -- exec: Ctrl-C goes to the whole foreground group, and a shell in
+    -- between would die of it
+    local inner = string.format("%s exec %s >%s", env or "", guest_cmd, stdout_file)
+    local transcript, status = sh(string.format("python3 spec/helpers/pty_session.py %s -- sh -c %s",
+                                                steps_file, quote(inner)))
+    local stdout = slurp(stdout_file)
+    os.remove(steps_file); os.remove(stdout_file)
+    return transcript, status, stdout
+end
+
+local function guest_cmd(plugin_args, guest, args)
+    return string.format("%s/qemu/bin/qemu-i386 -plugin %s %s %s", qemu.build,
+                         quote(qemu.plugin .. "," .. plugin_args), quote(qemu.guest(guest)),
+                         table.concat(args or {}, " "))
+end
+
+describe("the REPL on the terminal", function()
+    it("completes names and methods with Tab, and leaves the guest's stdout alone", function()
+        local transcript, status, stdout = pty_session(
+            guest_cmd("break=openat", "opener", { "/etc/hostname", "/etc/passwd" }),
+            { "expect luahook> ", "send sc.na\\t\\r", 'expect "openat"', "expect luahook> ",
+              "send sc:stri\\t(2)\\r", 'expect "/etc/hostname"', "expect luahook> ", "send c\\r",
+              "expect luahook> ", "send c\\r" })
+        assert.are.equal(0, status, transcript)
+        assert.matches("sc%.name\r?\n[^\n]*\"openat\"", transcript)
+        assert.matches('sc:string%(2%)\r?\n[^\n]*"/etc/hostname"', transcript)
+        local bare = qemu.run { guest = "opener", args = { "/etc/hostname", "/etc/passwd" }, plugin = false }
+        assert.are.equal(bare.stdout, stdout)
+    end)
+
+    it("edits the line with readline keys", function()
+        -- type "Xsc.nme", go home, delete the X, go to the end, back over "me", insert "a"
+        local transcript, status = pty_session(guest_cmd("break=openat", "opener", { "/etc/passwd" }), {
+            "expect luahook> ", "send Xsc.nme\\x01\\x04\\x05\\x1b[D\\x1b[Da\\r",
+            'expect "openat"', "expect luahook> ", "send c\\r" })
+        assert.are.equal(0, status, transcript)
+    end)
+
+    it("keeps history across runs", function()
+        local history = qemu.tmppath()
+        local env = "LUAHOOK_HISTORY=" .. quote(history)
+        local _, first = pty_session(guest_cmd("break=getpid", "getpid"), {
+            "expect luahook> ", "send 6 * 7\\r", "expect 42", "expect luahook> ", "send c\\r" }, env)
+        assert.are.equal(0, first)
+        -- Up arrow twice: "c", then "6 * 7" from the first run
+        local transcript, second = pty_session(guest_cmd("break=getpid", "getpid"), {
+            "expect luahook> ", "send \\x1b[A\\x1b[A\\r", "expect 42 \\(0x2a\\)", "expect luahook> ",
+            "send c\\r" }, env)
+        os.remove(history)
+        assert.are.equal(0, second, transcript)
+    end)
+
+    it("opens the prompt on Ctrl-C while the guest runs, then continues", function()
+        local transcript, status, stdout = pty_session(guest_cmd("repl=tty,script=/dev/null", "ticker", { "60", "20" }), {
+            "sleep 0.4", "send \\x03", "expect interrupted: \\[tid \\d+\\]", "expect luahook> ",
+            "send c\\r" })
+        assert.are.equal(0, status, transcript)
+        assert.are.equal("ticked 60 times\n", stdout)
+    end)
+
+    it("lets a second Ctrl-C within a second end the guest as usual", function()
+        local transcript, status = pty_session(guest_cmd("repl=tty,script=/dev/null", "ticker", { "200", "20" }), {
+            -- apart, as fingers press them: one burst would merge into one signal
+            "sleep 0.4", "send \\x03", "sleep 0.2", "send \\x03", "sleep 0.5" })
+        assert.are_not.equal(0, status, transcript)
+        assert.is_nil(transcript:match("ticked"))
+    end)
+end)
