@@ -7,7 +7,7 @@
 BUILD := build
 QEMU  := $(BUILD)/qemu
 
-.PHONY: all deps qemu build demo check clean
+.PHONY: all deps qemu build demo check bench clean
 
 all: build
 
@@ -27,6 +27,11 @@ demo: build
 
 check: build
 	@spec/run
+
+# Speed and memory, side by side with bare QEMU and -strace (docs/performance.md).
+# BENCH_RUNS=N sets the number of interleaved runs (default 5).
+bench: build
+	@luajit bench/run.lua
 
 clean:
 	rm -rf $(BUILD)

@@ -9,6 +9,8 @@ system_pkgs=(
     gcc gcc-multilib make pkg-config ninja-build
     libluajit-5.1-dev luajit libglib2.0-dev libreadline-dev lua-busted
     linux-libc-dev dpkg-dev xz-utils
+    # make bench: GNU time for peak RSS
+    time
     # QEMU's own build
     python3-venv flex bison device-tree-compiler
 )

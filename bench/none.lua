@@ -1,0 +1,1 @@
+-- A script that hooks nothing: the cost of luahook being loaded.

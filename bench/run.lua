@@ -1,0 +1,119 @@
+-- make bench: every workload under every configuration, interleaved run by
+-- run so machine noise falls on all alike; prints medians, ratios to bare
+-- QEMU and peak RSS. Never a pass/fail test: it reports.
+-- usage: luajit bench/run.lua [RUNS]   (from the repository root)
+local ffi = require "ffi"
+
+ffi.cdef [[
+    struct timespec { long tv_sec; long tv_nsec; };
+    int clock_gettime(int clk, struct timespec *ts);
+]]
+
+local RUNS = tonumber(arg[1] or os.getenv("BENCH_RUNS") or "5")
+local BUILD = "build"
+local QEMU = BUILD .. "/qemu/bin/qemu-i386"
+local PLUGIN = BUILD .. "/luahook.so"
+local TMP = os.getenv("TMPDIR") or "/tmp"
+local OUT = TMP .. "/luahook-bench.out"
+
+local CONFIGS = {
+    { name = "bare", args = "" },
+    { name = "C floor plugin", args = "-plugin " .. BUILD .. "/bench/floor.so" },
+    { name = "luahook, no hooks", args = "-plugin " .. PLUGIN .. ",script=bench/none.lua" },
+    { name = "luahook, count all", args = "-plugin " .. PLUGIN .. ",script=bench/count.lua,out=" .. OUT },
+    { name = "luahook, trace.lua", args = "-plugin " .. PLUGIN .. ",script=scripts/trace.lua,out=" .. OUT },
+    { name = "qemu -strace", args = "-strace -D " .. OUT },
+}
+
+local WORKLOADS = {
+    { name = "getppid x 1M", guest = BUILD .. "/bench/getppid_loop 1000000" },
+    { name = "files x 3000", guest = BUILD .. "/bench/files 3000 " .. TMP },
+    { name = "4 threads x 250k", guest = BUILD .. "/bench/threads_loop 4 250000" },
+}
+
+local STARTUP = { guest = BUILD .. "/bench/empty", configs = { 1, 3 } }
+
+local function now()
+    local ts = ffi.new("struct timespec")
+    ffi.C.clock_gettime(1, ts)   -- CLOCK_MONOTONIC
+    return tonumber(ts.tv_sec) + tonumber(ts.tv_nsec) / 1e9
+end
+
+local function slurp(path)
+    local f = io.open(path)
+    if not f then return nil end
+    local s = f:read("*a")
+    f:close()
+    return s
+end
+
+-- Runs one command; returns wall seconds and peak RSS in KiB.
+local function measure(cmd)
+    local rss_file = TMP .. "/luahook-bench.rss"
+    local t0 = now()
+    local ok = os.execute(string.format("/usr/bin/time -f %%M -o %s %s >/dev/null 2>&1", rss_file, cmd))
+    local elapsed = now() - t0
+    if ok ~= 0 and ok ~= true then
+        error("benchmark command failed: " .. cmd)
+    end
+    return elapsed, tonumber((slurp(rss_file) or ""):match("(%d+)%s*$")) or 0
+end
+
+local function median(list)
+    local t = {}
+    for i, v in ipairs(list) do t[i] = v end
+    table.sort(t)
+    local n = #t
+    return n % 2 == 1 and t[(n + 1) / 2] or (t[n / 2] + t[n / 2 + 1]) / 2
+end
+
+-- samples[w][c] = { times = {}, rss = {} }
+local samples = {}
+for w = 1, #WORKLOADS do
+    samples[w] = {}
+    for c = 1, #CONFIGS do samples[w][c] = { times = {}, rss = {} } end
+end
+local startup = {}
+for _, c in ipairs(STARTUP.configs) do startup[c] = {} end
+
+io.stderr:write(string.format("luahook bench: %d runs of %d workloads x %d configurations\n",
+                              RUNS, #WORKLOADS, #CONFIGS))
+for run = 1, RUNS do
+    for w, workload in ipairs(WORKLOADS) do
+        for c, config in ipairs(CONFIGS) do
+            local t, rss = measure(QEMU .. " " .. config.args .. " " .. workload.guest)
+            table.insert(samples[w][c].times, t)
+            table.insert(samples[w][c].rss, rss)
+        end
+    end
+    for _ = 1, 5 do     -- start-up is short: more samples
+        for _, c in ipairs(STARTUP.configs) do
+            table.insert(startup[c], (measure(QEMU .. " " .. CONFIGS[c].args .. " " .. STARTUP.guest)))
+        end
+    end
+    io.stderr:write(string.format("  run %d/%d done\n", run, RUNS))
+end
+os.remove(OUT)
+
+print(string.format("Medians of %d interleaved runs; ratio = median / median of bare QEMU.", RUNS))
+print("")
+print("| workload | configuration | median s | ratio | peak RSS MiB | extra RSS MiB |")
+print("| --- | --- | ---: | ---: | ---: | ---: |")
+for w, workload in ipairs(WORKLOADS) do
+    local bare_t = median(samples[w][1].times)
+    local bare_rss = median(samples[w][1].rss)
+    for c, config in ipairs(CONFIGS) do
+        local s = samples[w][c]
+        local t, rss = median(s.times), median(s.rss)
+        print(string.format("| %s | %s | %.3f | %.2f | %.1f | %+.1f |", workload.name, config.name,
+                            t, t / bare_t, rss / 1024, (rss - bare_rss) / 1024))
+    end
+end
+print("")
+print("| start-up (a guest that exits at once) | median ms | extra ms |")
+print("| --- | ---: | ---: |")
+local base = median(startup[STARTUP.configs[1]])
+for _, c in ipairs(STARTUP.configs) do
+    local m = median(startup[c])
+    print(string.format("| %s | %.1f | %+.1f |", CONFIGS[c].name, m * 1000, (m - base) * 1000))
+end
