@@ -241,6 +241,7 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg)
     }
     preload_modules(L);
     if (!boot_runtime(L, cfg, msg) || (cfg->script && !run_script(L, cfg->script, msg))) {
+        lh_output_flush();     /* what the script printed before failing */
         return false;
     }
     pthread_atfork(fork_prepare, fork_done, fork_child);
