@@ -11,10 +11,14 @@ local LIMIT = 2 ^ 53
 ---@param v integer|ffi.cdata*
 ---@return integer|ffi.cdata*
 function int.exact(v)
-    if type(v) == "cdata" and v < LIMIT and v > -LIMIT then
-        return tonumber(v)
+    if type(v) ~= "cdata" then
+        return v
     end
-    return v
+    -- an unsigned cdata compares -LIMIT as unsigned too: test it alone
+    if ffi.istype("uint64_t", v) then
+        return v < LIMIT and tonumber(v) or v
+    end
+    return (v < LIMIT and v > -LIMIT) and tonumber(v) or v
 end
 
 local SIGNED = { [8] = "int8_t", [16] = "int16_t", [32] = "int32_t", [64] = "int64_t" }
