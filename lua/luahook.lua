@@ -219,4 +219,14 @@ lh.hex = format.hex
 --- A syscall result as strace shows it: "3" or "-1 ENOENT (No such file or directory)".
 lh.result = format.result
 
+--- The syscall `sc` as strace shows it, `openat(AT_FDCWD, "/etc/passwd",
+--- O_RDONLY)`, and with its result `ret` (in an after-hook) ` = 3`, what
+--- the call wrote decoded too. Strings are cut at 32 bytes.
+---@param sc luahook.Syscall
+---@param ret? integer|ffi.cdata*
+---@return string
+function lh.format_call(sc, ret)
+    return require("luahook.decode").format_call(sc, ret)
+end
+
 return lh

@@ -1,21 +1,280 @@
--- trace.lua: one line per guest syscall, in strace's shape:
---   openat(0xffffff9c, 0x80b7010, 0x0, ...) = -1 ENOENT (No such file or directory)
--- Arguments are the raw register values in hex; results are decoded.
+-- trace.lua: one line per guest syscall, as strace prints them:
+--   openat(AT_FDCWD, "/etc/passwd", O_RDONLY|O_CLOEXEC) = 3
+--   read(3, "root:x:0:0:root:/root:/bin/bash\n"..., 4096) = 1234
 --
---   qemu-i386 -plugin build/luahook.so,script=scripts/trace.lua ./prog
+--   qemu-i386 -plugin build/luahook.so,script=scripts/trace.lua[,OPTION=VALUE...] ./prog
+--
+-- Options (plugin arguments; lists use "+", QEMU takes the commas):
+--   trace=SET   only these: names, numbers and %classes, e.g. trace=%file+read
+--               (on i386 also socketcall's and ipc's sub-calls: trace=socket+semget)
+--   strsize=N   bytes of strings and buffers shown before "..." (default 32, strace -s)
+--   y=1         descriptors with what they refer to: read(3</etc/passwd>, ...) (strace -y)
+--   T=1         time spent in each call: ... = 0 <0.000012> (strace -T)
+--   tt=1        wall-clock time of each call's entry: 12:34:56.123456 ... (strace -tt)
+--   failed=1    only calls that returned an error (strace -Z)
+--   json=1      one JSON object per call instead of a line
+-- Output goes to luahook's stream (stderr, or out=FILE). Lines appear when
+-- a call returns; exit and exit_group print "= ?" at entry, and execve an
+-- unfinished line at entry (the process is replaced if it succeeds).
+-- Once the guest has a second thread or process, lines start with
+-- "[pid TID] " as under strace -f.
+local ffi = require "ffi"
 local lh = require "luahook"
+local clock = require "luahook.clock"
+local decode = require "luahook.decode"
+local fds = require "luahook.decode.fds"
+local options = require "luahook.options"
+local syscalls = require "luahook.syscalls"
+local values = require "luahook.decode.values"
 
--- These end the process: no result ever comes back.
-lh.on({ "exit", "exit_group" }, function(sc)
-    lh.printf("%s = ?\n", tostring(sc))
+local opts = options.parse(lh.args, {
+    trace = { kind = "string", default = "*" },
+    strsize = { kind = "integer", default = 32, min = 0 },
+    y = { kind = "flag", default = false },
+    T = { kind = "flag", default = false },
+    tt = { kind = "flag", default = false },
+    failed = { kind = "flag", default = false },
+    json = { kind = "flag", default = false },
+})
+
+-- What to trace ------------------------------------------------------------
+
+-- The selector for lh.on, and for i386's multiplexers asked for only in
+-- part (trace=socket), the sub-calls wanted: filters[mux] = { name = true }.
+local function selection(text)
+    if text == "*" or text == "all" then
+        return "*", {}
+    end
+    local subcalls = decode.subcalls()
+    local list, wanted_subs = {}, {}
+    for _, item in ipairs(syscalls.split(text)) do
+        local ok, err = syscalls.select(item)
+        if ok then
+            list[#list + 1] = item
+        elseif not subcalls[item] then
+            error("trace=" .. text .. ": " .. err, 2)
+        end
+        if subcalls[item] then
+            wanted_subs[#wanted_subs + 1] = item
+        end
+    end
+    if #list == 0 and #wanted_subs == 0 then
+        error("trace= names no syscall", 2)
+    end
+    local chosen = #list > 0 and syscalls.select(list) or {}
+    local filters = {}
+    for _, sub in ipairs(wanted_subs) do
+        local mux = subcalls[sub]
+        if not chosen[lh.nr(mux)] then
+            if not filters[mux] then
+                filters[mux] = {}
+                list[#list + 1] = mux
+            end
+            filters[mux][sub] = true
+        end
+    end
+    return list, filters
+end
+
+local selector, filters = selection(opts.trace)
+
+-- Line prefixes and suffixes -------------------------------------------------
+
+ffi.cdef [[
+struct lh_trace_timespec { long tv_sec; long tv_nsec; };
+int lh_trace_clock_gettime(int clock, struct lh_trace_timespec *ts) __asm__("clock_gettime");
+]]
+local CLOCK_REALTIME = 0
+local now_ts = ffi.new("struct lh_trace_timespec")
+local last_second, last_hms
+
+-- The wall-clock time now, as strace -tt writes it (local time).
+local function wall_clock()
+    ffi.C.lh_trace_clock_gettime(CLOCK_REALTIME, now_ts)
+    local sec = tonumber(now_ts.tv_sec)
+    if sec ~= last_second then
+        last_second, last_hms = sec, os.date("%H:%M:%S", sec)
+    end
+    return string.format("%s.%06d", last_hms, math.floor(tonumber(now_ts.tv_nsec) / 1000))
+end
+
+-- Several threads or processes: set once a second one shows up.
+local first_tid
+local several = false
+local pid = lh.pid()
+
+local function pid_prefix(sc)
+    if not several then
+        first_tid = first_tid or sc.tid
+        if sc.tid == first_tid then
+            return ""
+        end
+        several = true
+    end
+    return "[pid " .. sc.tid .. "] "
+end
+
+-- JSON ---------------------------------------------------------------------
+
+local JSON_ESCAPES = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r",
+                       ["\t"] = "\\t" }
+
+local function json_string(s)
+    return '"' .. s:gsub('[%c"\\\128-\255]', function(c)
+        return JSON_ESCAPES[c] or string.format("\\u%04x", c:byte())
+    end) .. '"'
+end
+
+local function json_args(args)
+    local parts = {}
+    for i = 1, #args do parts[i] = json_string(args[i]) end
+    return "[" .. table.concat(parts, ",") .. "]"
+end
+
+local WORD_RANGE = lh.arch == "x86_64" and 2 ^ 64 or 2 ^ 32
+
+-- The result as JSON fields: "ret" (-1 on failure, null when none; an
+-- address that arrived negative as the unsigned word it is), "errno"
+-- ("ENOENT") on failure, else "result", the text after "= ".
+local function json_result(ret, result)
+    if ret == nil then
+        return '"ret":null'
+    end
+    local name = result:match("^%-1 (E%w+)")
+    if name then
+        return '"ret":-1,"errno":"' .. name .. '"'
+    end
+    if type(ret) == "number" and ret < 0 then
+        ret = ret + WORD_RANGE
+    end
+    return '"ret":' .. values.dec(ret) .. ',"result":' .. json_string(result)
+end
+
+-- Output -------------------------------------------------------------------
+
+local concat = table.concat
+
+-- Writes one call as a line: `result` is the text after "= ". call.stamp
+-- (tt=1) is when it started, call.start and call.stop (T=1) when it
+-- started and returned.
+local function emit_line(sc, call, result)
+    local head = pid_prefix(sc)
+    if call.stamp then head = head .. call.stamp .. " " end
+    local tail = "\n"
+    if call.stop then tail = string.format(" <%.6f>\n", call.stop - call.start) end
+    lh.out(head .. call.name .. "(" .. concat(call, ", ") .. ") = " .. result .. tail)
+end
+
+-- The same as a JSON object; `ret` is the raw result (nil when there is
+-- none), `unfinished` marks a call shown before it completes.
+local function emit_json(sc, call, result, ret, unfinished)
+    local fields = { '{"pid":', pid, ',"tid":', sc.tid, ',"name":', json_string(call.name),
+                     ',"args":', json_args(call), ",", json_result(ret, result) }
+    if unfinished then fields[#fields + 1] = ',"unfinished":true' end
+    if call.stamp then fields[#fields + 1] = ',"time":"' .. call.stamp .. '"' end
+    if call.stop then
+        fields[#fields + 1] = string.format(',"duration":%.6f', call.stop - call.start)
+    end
+    fields[#fields + 1] = "}\n"
+    lh.out(concat(fields))
+end
+
+-- A call shown at entry because it may never return (execve).
+local function emit_unfinished(sc, call)
+    if opts.json then
+        emit_json(sc, call, "?", nil, true)
+        return
+    end
+    local head = pid_prefix(sc)
+    if call.stamp then head = head .. call.stamp .. " " end
+    lh.out(head .. call.name .. "(" .. concat(call, ", ") .. " <unfinished ...>\n")
+end
+
+local emit = opts.json and emit_json or emit_line
+
+-- Hooks --------------------------------------------------------------------
+
+local decoder = decode.new { strsize = opts.strsize, fds = opts.y and fds.new() or nil }
+local only_failed, with_stamp, with_time = opts.failed, opts.tt, opts.T
+
+-- What is special about a syscall number: "exit" and "exit_group" never
+-- return, "exec" may not, "fork" returns twice.
+local SPECIAL = {}
+local FORKS = { "fork", "vfork", "clone", "clone3" }
+for kind, names in pairs({ exit = { "exit" }, exit_group = { "exit_group" },
+                           exec = { "execve", "execveat" }, fork = FORKS }) do
+    for _, name in ipairs(names) do
+        if lh.nr(name) then SPECIAL[lh.nr(name)] = kind end
+    end
+end
+
+local function failed(ret)
+    return type(ret) == "number" and ret < 0 and ret > -4096
+end
+
+lh.on(selector, function(sc)
+    local call = decoder:enter(sc)
+    local filter = filters[sc.name]
+    if filter and not filter[call.name] then
+        return
+    end
+    sc.trace = call
+    if with_stamp then call.stamp = wall_clock() end
+    if with_time then call.start = clock.now() end
+    local special = SPECIAL[sc.nr]
+    if not special or only_failed then
+        return
+    end
+    if special == "exit" or special == "exit_group" then
+        emit(sc, call, "?")
+        if special == "exit_group" and not opts.json then
+            lh.out(pid_prefix(sc), call.stamp and (call.stamp .. " ") or "",
+                   "+++ exited with ", call[1], " +++\n")
+        end
+    elseif special == "exec" then
+        emit_unfinished(sc, call)
+    end
 end)
 
--- A successful exec replaces the process, so announce it on entry; if it
--- fails, the result line follows as for any other call.
-lh.on({ "execve", "execveat" }, function(sc)
-    lh.printf("%s <unfinished ...>\n", tostring(sc))
+lh.after(selector, function(sc, ret)
+    local call = sc.trace
+    if not call then
+        return
+    end
+    if with_time then call.stop = clock.now() end
+    local result = decoder:finish(call, ret)
+    if only_failed and not failed(ret) then
+        return
+    end
+    local special = SPECIAL[sc.nr]
+    if special == "fork" and ret == 0 then
+        return -- the child's side of a fork: strace shows the parent's only
+    elseif special == "exec" and not only_failed and not opts.json then
+        lh.out(pid_prefix(sc), "<... ", call.name, " resumed>) = ", result, "\n")
+        return
+    end
+    emit(sc, call, result, ret)
 end)
 
-lh.after("*", function(sc, ret)
-    lh.printf("%s = %s\n", tostring(sc), lh.result(ret))
+-- A fork makes a second process: both sides prefix their lines from then on.
+local fork_calls = {}
+for _, name in ipairs(FORKS) do
+    if lh.nr(name) then fork_calls[#fork_calls + 1] = name end
+end
+lh.after(fork_calls, function(sc, ret)
+    if ret == 0 then
+        several, pid = true, lh.pid()
+    elseif ret > 0 then
+        several = true
+    end
 end)
+
+-- y=1 must see every call that changes what a descriptor refers to, even
+-- those it does not show.
+if opts.y then
+    lh.after(decode.descriptor_calls(), function(sc, ret)
+        if not sc.trace then
+            decoder:observe(sc, ret)
+        end
+    end)
+end

@@ -1,0 +1,103 @@
+-- Named values of the socket syscalls (families, types, protocols, message
+-- flags, socket options), as data for luahook.decode.values (same format
+-- as consts_fs).
+return {
+    family = {
+        enum = {
+            [0] = "AF_UNSPEC", "AF_UNIX", "AF_INET", "AF_AX25", "AF_IPX", "AF_APPLETALK",
+            "AF_NETROM", "AF_BRIDGE", "AF_ATMPVC", "AF_X25", "AF_INET6", "AF_ROSE",
+            "AF_DECnet", "AF_NETBEUI", "AF_SECURITY", "AF_KEY", "AF_NETLINK", "AF_PACKET",
+            "AF_ASH", "AF_ECONET", "AF_ATMSVC", "AF_RDS", "AF_SNA", "AF_IRDA", "AF_PPPOX",
+            "AF_WANPIPE", "AF_LLC", "AF_IB", "AF_MPLS", "AF_CAN", "AF_TIPC", "AF_BLUETOOTH",
+            "AF_IUCV", "AF_RXRPC", "AF_ISDN", "AF_PHONET", "AF_IEEE802154", "AF_CAIF",
+            "AF_ALG", "AF_NFC", "AF_VSOCK", "AF_KCM", "AF_QIPCRTR", "AF_SMC", "AF_XDP",
+            "AF_MCTP",
+        },
+        unknown = "AF_???",
+    },
+    socket_type = {
+        field = { 0xf, { "SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW", "SOCK_RDM",
+                         "SOCK_SEQPACKET", "SOCK_DCCP", [10] = "SOCK_PACKET" } },
+        { 0x800, "SOCK_NONBLOCK" }, { 0x80000, "SOCK_CLOEXEC" },
+    },
+    -- accept4's flags
+    sock_flags = { zero = "0", { 0x800, "SOCK_NONBLOCK" }, { 0x80000, "SOCK_CLOEXEC" } },
+    ip_protocol = {
+        enum = {
+            [0] = "IPPROTO_IP", "IPPROTO_ICMP", "IPPROTO_IGMP", [4] = "IPPROTO_IPIP",
+            [6] = "IPPROTO_TCP", [8] = "IPPROTO_EGP", [12] = "IPPROTO_PUP",
+            [17] = "IPPROTO_UDP", [22] = "IPPROTO_IDP", [29] = "IPPROTO_TP",
+            [33] = "IPPROTO_DCCP", [41] = "IPPROTO_IPV6", [46] = "IPPROTO_RSVP",
+            [47] = "IPPROTO_GRE", [50] = "IPPROTO_ESP", [51] = "IPPROTO_AH",
+            [58] = "IPPROTO_ICMPV6", [92] = "IPPROTO_MTP", [94] = "IPPROTO_BEETPH",
+            [98] = "IPPROTO_ENCAP", [103] = "IPPROTO_PIM", [108] = "IPPROTO_COMP",
+            [115] = "IPPROTO_L2TP", [132] = "IPPROTO_SCTP", [136] = "IPPROTO_UDPLITE",
+            [137] = "IPPROTO_MPLS", [143] = "IPPROTO_ETHERNET", [255] = "IPPROTO_RAW",
+            [262] = "IPPROTO_MPTCP",
+        },
+        unknown = "IPPROTO_???",
+    },
+    netlink_protocol = {
+        enum = { [0] = "NETLINK_ROUTE", [2] = "NETLINK_USERSOCK", [4] = "NETLINK_SOCK_DIAG",
+                 [9] = "NETLINK_AUDIT", [15] = "NETLINK_KOBJECT_UEVENT",
+                 [16] = "NETLINK_GENERIC" },
+        unknown = "NETLINK_???",
+    },
+    msg_flags = {
+        zero = "0",
+        { 0x1, "MSG_OOB" }, { 0x2, "MSG_PEEK" }, { 0x4, "MSG_DONTROUTE" },
+        { 0x8, "MSG_CTRUNC" }, { 0x10, "MSG_PROXY" }, { 0x20, "MSG_TRUNC" },
+        { 0x40, "MSG_DONTWAIT" }, { 0x80, "MSG_EOR" }, { 0x100, "MSG_WAITALL" },
+        { 0x200, "MSG_FIN" }, { 0x400, "MSG_SYN" }, { 0x800, "MSG_CONFIRM" },
+        { 0x1000, "MSG_RST" }, { 0x2000, "MSG_ERRQUEUE" }, { 0x4000, "MSG_NOSIGNAL" },
+        { 0x8000, "MSG_MORE" }, { 0x10000, "MSG_WAITFORONE" }, { 0x40000, "MSG_BATCH" },
+        { 0x4000000, "MSG_ZEROCOPY" }, { 0x20000000, "MSG_FASTOPEN" },
+        { 0x40000000, "MSG_CMSG_CLOEXEC" },
+    },
+    shutdown_how = { enum = { [0] = "SHUT_RD", "SHUT_WR", "SHUT_RDWR" }, unknown = "SHUT_???" },
+    sockopt_level = {
+        enum = { [0] = "SOL_IP", [1] = "SOL_SOCKET", [6] = "SOL_TCP", [17] = "SOL_UDP",
+                 [41] = "SOL_IPV6", [58] = "SOL_ICMPV6", [132] = "SOL_SCTP",
+                 [255] = "SOL_RAW", [263] = "SOL_PACKET", [270] = "SOL_NETLINK" },
+        unknown = "SOL_???",
+    },
+    so_option = {
+        enum = {
+            "SO_DEBUG", "SO_REUSEADDR", "SO_TYPE", "SO_ERROR", "SO_DONTROUTE",
+            "SO_BROADCAST", "SO_SNDBUF", "SO_RCVBUF", "SO_KEEPALIVE", "SO_OOBINLINE",
+            "SO_NO_CHECK", "SO_PRIORITY", "SO_LINGER", "SO_BSDCOMPAT", "SO_REUSEPORT",
+            "SO_PASSCRED", "SO_PEERCRED", "SO_RCVLOWAT", "SO_SNDLOWAT", "SO_RCVTIMEO_OLD",
+            "SO_SNDTIMEO_OLD", "SO_SECURITY_AUTHENTICATION", "SO_SECURITY_ENCRYPTION_TRANSPORT",
+            "SO_SECURITY_ENCRYPTION_NETWORK", "SO_BINDTODEVICE", "SO_ATTACH_FILTER",
+            "SO_DETACH_FILTER", "SO_PEERNAME", "SO_TIMESTAMP_OLD", "SO_ACCEPTCONN",
+            "SO_PEERSEC", "SO_SNDBUFFORCE", "SO_RCVBUFFORCE", "SO_PASSSEC",
+            "SO_TIMESTAMPNS_OLD", "SO_MARK", "SO_TIMESTAMPING_OLD", "SO_PROTOCOL",
+            "SO_DOMAIN", "SO_RXQ_OVFL", "SO_WIFI_STATUS", "SO_PEEK_OFF", "SO_NOFCS",
+            "SO_LOCK_FILTER", "SO_SELECT_ERR_QUEUE", "SO_BUSY_POLL", "SO_MAX_PACING_RATE",
+            "SO_BPF_EXTENSIONS", "SO_INCOMING_CPU", "SO_ATTACH_BPF",
+        },
+        unknown = "SO_???",
+    },
+    tcp_option = {
+        enum = { "TCP_NODELAY", "TCP_MAXSEG", "TCP_CORK", "TCP_KEEPIDLE", "TCP_KEEPINTVL",
+                 "TCP_KEEPCNT", "TCP_SYNCNT", "TCP_LINGER2", "TCP_DEFER_ACCEPT",
+                 "TCP_WINDOW_CLAMP", "TCP_INFO", "TCP_QUICKACK", "TCP_CONGESTION",
+                 "TCP_MD5SIG", [18] = "TCP_USER_TIMEOUT", [23] = "TCP_FASTOPEN" },
+        unknown = "TCP_???",
+    },
+    ip_option = {
+        enum = { "IP_TOS", "IP_TTL", "IP_HDRINCL", "IP_OPTIONS", [8] = "IP_RECVOPTS",
+                 [10] = "IP_MTU_DISCOVER", [11] = "IP_RECVERR", [14] = "IP_MTU",
+                 [15] = "IP_FREEBIND", [32] = "IP_MULTICAST_IF", [33] = "IP_MULTICAST_TTL",
+                 [34] = "IP_MULTICAST_LOOP", [35] = "IP_ADD_MEMBERSHIP",
+                 [36] = "IP_DROP_MEMBERSHIP" },
+        unknown = "IP_???",
+    },
+    ipv6_option = {
+        enum = { [16] = "IPV6_UNICAST_HOPS", [17] = "IPV6_MULTICAST_IF",
+                 [18] = "IPV6_MULTICAST_HOPS", [19] = "IPV6_MULTICAST_LOOP",
+                 [20] = "IPV6_ADD_MEMBERSHIP", [21] = "IPV6_DROP_MEMBERSHIP",
+                 [26] = "IPV6_V6ONLY", [49] = "IPV6_RECVPKTINFO" },
+        unknown = "IPV6_???",
+    },
+}

@@ -1,0 +1,414 @@
+-- The argument kinds the signature table (luahook.decode.signatures) is
+-- written in. A kind is a table:
+--   enter(self, a, i, p)       the text of an argument known at entry
+--   exit(self, a, i, p, ret, s) the text of an out-argument, after a
+--                              successful return (s: what enter gave)
+--   width                      registers it takes (default 1)
+--   param                      how "kind:param" is read: "reg" (a register
+--                              index), "formatter" (a luahook.decode.values
+--                              formatter) or "name" (kept as a string)
+--   several                    enter returns a list of strings, standing for
+--                              several arguments (never in a signature with
+--                              out-arguments)
+-- `self` is the decoder (settings and helpers: self:fd, self:str,
+-- self:path, self:buf), `a` the argument registers, `i` this argument's
+-- register. enter may return nil to end the argument list there (openat's
+-- mode without O_CREAT).
+-- An out-argument of a failed call shows its address.
+local bit = require "bit"
+local context = require "luahook.context"
+local format = require "luahook.format"
+local iov = require "luahook.decode.iov"
+local sockaddr = require "luahook.decode.sockaddr"
+local structs = require "luahook.decode.structs"
+local text = require "luahook.decode.text"
+local values = require "luahook.decode.values"
+
+local u32, i32, dec, ptr = values.u32, values.i32, values.dec, values.ptr
+local hex = format.hex
+local WORD = context.word_size or 4
+
+local kinds = {}
+
+-- Integers ---------------------------------------------------------------
+
+kinds.int = { enter = function(_, a, i) return tostring(i32(a[i])) end }
+kinds.uint = { enter = function(_, a, i) return tostring(u32(a[i])) end }
+kinds.long = { enter = function(_, a, i) return dec(values.long(a[i])) end }
+kinds.ulong = { enter = function(_, a, i) return dec(a[i]) end }
+-- hex as C's %#x: zero is "0"
+kinds.hex = { enter = function(_, a, i) return a[i] == 0 and "0" or hex(a[i]) end }
+kinds.ptr = { enter = function(_, a, i) return ptr(a[i]) end }
+kinds.oct = { enter = function(_, a, i) return string.format("%#03o", u32(a[i])) end }
+kinds.mode = { enter = function(_, a, i) return structs.mode(a[i]) end }
+kinds.signal = { enter = function(_, a, i) return values.signal(a[i]) end }
+kinds.fd = { enter = function(self, a, i) return self:fd(i32(a[i])) end }
+kinds.dirfd = {
+    enter = function(self, a, i)
+        local fd = i32(a[i])
+        return fd == -100 and "AT_FDCWD" or self:fd(fd)
+    end,
+}
+-- a flag set or enumeration by formatter name: "flags:open", "enum:whence"
+kinds.flags = { param = "formatter", enter = function(_, a, i, p) return p(a[i]) end }
+kinds.enum = kinds.flags
+
+-- A 64-bit offset: two registers (low, high) on i386, one on x86_64.
+local function off64(a, i)
+    if WORD == 8 then
+        return dec(values.long(a[i]))
+    end
+    local v = a[i] + a[i + 1] * 2 ^ 32
+    return dec(v >= 2 ^ 63 and v - 2 ^ 64 or v)
+end
+kinds.off64 = { width = WORD == 8 and 1 or 2, enter = function(_, a, i) return off64(a, i) end }
+-- preadv's pos_l, pos_h: a pair on both architectures (the high word is
+-- meaningless on x86_64)
+kinds.off_pair = { width = 2, enter = function(_, a, i) return off64(a, i) end }
+-- mmap's offset in hex, and mmap2's, which counts pages
+kinds.map_offset = { enter = function(_, a, i) return a[i] == 0 and "0" or hex(a[i]) end }
+kinds.page_offset = {
+    enter = function(_, a, i) return a[i] == 0 and "0" or hex(a[i] * 4096) end,
+}
+-- _llseek(fd, high, low, result, whence): the offset from two registers
+kinds.off_high_low = {
+    width = 2,
+    enter = function(_, a, i)
+        local v = a[i] * 2 ^ 32 + a[i + 1]
+        return dec(v >= 2 ^ 63 and v - 2 ^ 64 or v)
+    end,
+}
+
+-- Strings and buffers ----------------------------------------------------
+
+kinds.path = { enter = function(self, a, i) return self:path(a[i]) end }
+kinds.str = { enter = function(self, a, i) return self:str(a[i]) end }
+-- a buffer the call reads, its length in register p
+kinds.ibuf = { param = "reg", enter = function(self, a, i, p) return self:buf(a[i], a[p]) end }
+-- a buffer the call fills, as long as the result says
+kinds.obuf = { exit = function(self, a, i, _, ret) return self:buf(a[i], ret) end }
+kinds.obuf_hex = { exit = function(self, a, i, _, ret) return self:buf(a[i], ret, text.quote_hex) end }
+-- a NUL-terminated string the call fills (getcwd)
+kinds.ostr = { exit = function(self, a, i) return self:str(a[i]) end }
+
+-- Structures -------------------------------------------------------------
+
+-- A kind for a pointer to a structure that `decode(self, addr, extra)`
+-- prints; `extra` is a constant, or with param = "reg" the value of the
+-- register the signature names. `out` makes it an out-argument.
+local function pointer_kind(decode, extra, out, param)
+    local function show(self, a, i, p)
+        local addr = a[i]
+        if addr == 0 then
+            return "NULL"
+        end
+        local e = extra
+        if param == "reg" then e = a[p] end
+        return decode(self, addr, e) or hex(addr)
+    end
+    if out then
+        return { exit = show, param = param }
+    end
+    return { enter = show, param = param }
+end
+
+-- name = { decoder, extra, param }: each gives an in-kind NAME and an
+-- out-kind oNAME
+local STRUCTS = {
+    stat = { structs.stat, "stat" },
+    stat64 = { structs.stat, "stat64" },
+    statx = { structs.statx },
+    timespec = { structs.timespec, "timespec" },
+    timespec64 = { structs.timespec, "timespec64" },
+    timeval = { structs.timeval },
+    timezone = { structs.timezone },
+    itimerval = { structs.itimer, "itimerval" },
+    itimerspec = { structs.itimer, "itimerspec" },
+    utimens = { structs.time_pair, "timespec" },
+    utimens64 = { structs.time_pair, "timespec64" },
+    utimes = { structs.time_pair, "timeval" },
+    utsname = { structs.utsname },
+    rlimit = { structs.rlimit, "rlimit" },
+    rlimit64 = { structs.rlimit, "rlimit64" },
+    rusage = { structs.rusage },
+    tms = { structs.tms },
+    sysinfo = { structs.sysinfo },
+    sigaction = { structs.sigaction, nil, "reg" },
+    old_sigaction = { structs.old_sigaction },
+    sigset = { structs.sigset, nil, "reg" },
+    old_sigset = { structs.sigset, 4 },
+    cpu_set = { structs.cpu_set, nil, "reg" },
+    stack = { structs.stack },
+    wstatus = { structs.wait_status },
+    sockaddr = { function(_, addr, len) return sockaddr.text(addr, len) end, nil, "reg" },
+    iovec = { iov.array, nil, "reg" },
+    msghdr = { iov.msghdr },
+    pollfd = { structs.pollfds, nil, "reg" },
+    epoll_event = { function(self, addr)
+        local items = structs.epoll_events(self, addr, 1)
+        return items and items[1]
+    end },
+    sembuf = { structs.sembufs, nil, "reg" },
+    fd_set = { structs.fd_set, nil, "reg" },
+    argv = { structs.string_array },
+    envp = { structs.env_count },
+    fd_pair = { function(self, addr)
+        local fds = structs.int_values(addr, 2)
+        return fds and ("[" .. self:fd(fds[1]) .. ", " .. self:fd(fds[2]) .. "]")
+    end },
+}
+for name, spec in pairs(STRUCTS) do
+    kinds[name] = pointer_kind(spec[1], spec[2], false, spec[3])
+    kinds["o" .. name] = pointer_kind(spec[1], spec[2], true, spec[3])
+end
+
+-- an int the call writes: [3]
+kinds.oint = pointer_kind(structs.ints, 1, true)
+
+-- Out-arguments whose size comes from the result.
+-- getdents' entries, counted; param: "getdents" or "getdents64"
+kinds.odirents = {
+    param = "name",
+    exit = function(_, a, i, p, ret) return structs.dirents(nil, a[i], ret, p) or hex(a[i]) end,
+}
+-- (replaces the generated out-kind: the size is the result)
+kinds.ocpu_set = {
+    exit = function(self, a, i, _, ret) return structs.cpu_set(self, a[i], ret) or hex(a[i]) end,
+}
+kinds.oiovec = {
+    param = "reg",
+    exit = function(self, a, i, p, ret) return iov.array(self, a[i], a[p], ret) or hex(a[i]) end,
+}
+kinds.omsghdr = {
+    exit = function(self, a, i, _, ret) return iov.msghdr(self, a[i], ret) or hex(a[i]) end,
+}
+kinds.oepoll_event = {
+    exit = function(self, a, i, _, ret) return structs.epoll_array(self, a[i], ret) or hex(a[i]) end,
+}
+-- _llseek's 64-bit result
+kinds.oloff = {
+    exit = function(_, a, i)
+        local w = structs.words(a[i], 8 / WORD)
+        if not w then return hex(a[i]) end
+        local v = WORD == 8 and values.long(w[1]) or (w[1] + w[2] * 2 ^ 32)
+        return "[" .. dec(v) .. "]"
+    end,
+}
+
+-- In and out: a socklen_t the caller sets and the call updates, [16] or
+-- [110 => 35] when it changed.
+kinds.socklen = {
+    enter = function(self, a, i)
+        return a[i] == 0 and "NULL" or (structs.ints(self, a[i], 1) or hex(a[i]))
+    end,
+    exit = function(self, a, i, _, _, before)
+        local after = a[i] ~= 0 and structs.ints(self, a[i], 1)
+        if not after or after == before then
+            return before
+        end
+        return before:sub(1, -2) .. " => " .. after:sub(2)
+    end,
+}
+-- An address whose length the call writes to the socklen_t in register p.
+kinds.osockaddr = {
+    param = "reg",
+    exit = function(_, a, i, p)
+        if a[i] == 0 then return "NULL" end
+        local len = a[p] ~= 0 and structs.words(a[p], 1)
+        local n = len and bit.band(len[1], 0xffffffff)
+        return (n and sockaddr.text(a[i], n)) or hex(a[i])
+    end,
+}
+
+-- Arguments that depend on another -----------------------------------------
+
+local open_flags = values.formatter("open")
+-- openat's mode exists only with O_CREAT or O_TMPFILE (flags in register p)
+kinds.open_mode = {
+    param = "reg",
+    enter = function(_, a, i, p)
+        local flags = u32(a[p])
+        if bit.band(flags, 0x40) ~= 0 or bit.band(flags, 0x410000) == 0x410000 then
+            return string.format("%#03o", u32(a[i]))
+        end
+    end,
+}
+
+local ip_protocol, netlink_protocol = values.formatter("ip_protocol"), values.formatter("netlink_protocol")
+-- socket's protocol, named by the family in register p
+kinds.protocol = {
+    param = "reg",
+    enter = function(_, a, i, p)
+        local family = u32(a[p])
+        if family == 2 or family == 10 then
+            return ip_protocol(a[i])
+        elseif family == 16 then
+            return netlink_protocol(a[i])
+        end
+        return tostring(i32(a[i]))
+    end,
+}
+
+local OPTIONS_BY_LEVEL = {
+    [0] = values.formatter("ip_option"), [1] = values.formatter("so_option"),
+    [6] = values.formatter("tcp_option"), [41] = values.formatter("ipv6_option"),
+}
+-- a socket option's name, named by the level in register p
+kinds.sockopt = {
+    param = "reg",
+    enter = function(_, a, i, p)
+        local names = OPTIONS_BY_LEVEL[u32(a[p])]
+        return names and names(a[i]) or tostring(i32(a[i]))
+    end,
+}
+-- setsockopt's value: an int when optlen (register p) is 4, else bytes
+kinds.sockopt_value = {
+    param = "reg",
+    enter = function(self, a, i, p)
+        if u32(a[p]) == 4 and a[i] ~= 0 then
+            return structs.ints(self, a[i], 1) or hex(a[i])
+        end
+        return self:buf(a[i], a[p])
+    end,
+}
+-- getsockopt's value: its length is in the socklen_t at register p
+kinds.osockopt_value = {
+    param = "reg",
+    exit = function(self, a, i, p)
+        local len = a[p] ~= 0 and structs.words(a[p], 1)
+        local n = len and bit.band(len[1], 0xffffffff) or 0
+        if n == 4 then
+            return structs.ints(self, a[i], 1) or hex(a[i])
+        end
+        return self:buf(a[i], n)
+    end,
+}
+
+local fcntl_args = {
+    [1] = false, [3] = false, [9] = false, [11] = false, [1025] = false, [1032] = false,
+    [1034] = false,                                 -- F_GET*: no argument
+    [2] = values.formatter("fd_flags"),             -- F_SETFD
+    [4] = open_flags,                               -- F_SETFL
+    [10] = values.signal,                           -- F_SETSIG
+    [5] = ptr, [6] = ptr, [7] = ptr, [12] = ptr, [13] = ptr, [14] = ptr,
+    [15] = ptr, [16] = ptr, [36] = ptr, [37] = ptr, [38] = ptr,
+}
+-- fcntl's third argument, by the command in register p
+kinds.fcntl_arg = {
+    param = "reg",
+    enter = function(self, a, i, p)
+        local cmd = u32(a[p])
+        local show = fcntl_args[cmd]
+        if show == false then
+            return nil
+        elseif show then
+            return show(a[i])
+        elseif cmd == 0 or cmd == 1030 then
+            return self:fd(i32(a[i]))
+        end
+        return tostring(i32(a[i]))
+    end,
+}
+
+local futex_cmd = values.formatter("futex_cmd")
+local FUTEX_PRIVATE, FUTEX_CLOCK_REALTIME = 128, 256
+-- futex's operation: FUTEX_WAIT_PRIVATE, FUTEX_WAIT_BITSET|FUTEX_CLOCK_REALTIME
+kinds.futex_op = {
+    enter = function(_, a, i)
+        local op = u32(a[i])
+        local cmd = bit.band(op, 0x7f)
+        local s = futex_cmd(cmd)
+        if bit.band(op, FUTEX_PRIVATE) ~= 0 then s = s .. "_PRIVATE" end
+        if bit.band(op, FUTEX_CLOCK_REALTIME) ~= 0 then s = s .. "|FUTEX_CLOCK_REALTIME" end
+        local rest = bit.band(op, bit.bnot(0x7f + FUTEX_PRIVATE + FUTEX_CLOCK_REALTIME))
+        if rest ~= 0 then s = s .. string.format("|%#x", rest % 2 ^ 32) end
+        return s
+    end,
+}
+local FUTEX_TIMED = { [0] = true, [6] = true, [9] = true, [11] = true, [13] = true }
+local FUTEX_REQUEUES = { [3] = true, [4] = true, [5] = true, [12] = true }
+-- futex's arguments after val (timeout or val2, uaddr2, val3), as far as
+-- the operation in register 2 uses them; param: the timeout's type
+-- ("timespec", or "timespec64" for futex_time64)
+kinds.futex_rest = {
+    width = 3,
+    several = true,
+    param = "name",
+    enter = function(self, a, i, p)
+        local cmd = bit.band(u32(a[2]), 0x7f)
+        if FUTEX_TIMED[cmd] then
+            local t = a[i] == 0 and "NULL" or (structs.timespec(self, a[i], p) or hex(a[i]))
+            if cmd == 9 then
+                return { t, string.format("%#x", u32(a[i + 2])) }
+            end
+            return { t }
+        elseif FUTEX_REQUEUES[cmd] then
+            local parts = { tostring(u32(a[i])), ptr(a[i + 1]) }
+            if cmd ~= 3 then parts[3] = string.format("%#x", u32(a[i + 2])) end
+            return parts
+        elseif cmd == 10 then
+            return { "NULL", "NULL", string.format("%#x", u32(a[i + 2])) }
+        end
+        return {}
+    end,
+}
+
+-- mremap's new address exists only with MREMAP_FIXED (flags in register p)
+kinds.mremap_addr = {
+    param = "reg",
+    enter = function(_, a, i, p)
+        if bit.band(u32(a[p]), 0x2) ~= 0 then
+            return ptr(a[i])
+        end
+    end,
+}
+
+local prctl_option = values.formatter("prctl_option")
+local PR_SET_NAME, PR_GET_NAME = 15, 16
+-- prctl's option and the arguments it takes: a name for PR_SET_NAME, none
+-- for the PR_GET_* options that return their answer, else four in hex
+kinds.prctl = {
+    width = 5,
+    several = true,
+    enter = function(self, a, i)
+        local option = u32(a[i])
+        local first = prctl_option(option)
+        if option == PR_SET_NAME then
+            return { first, self:str(a[i + 1]) }
+        elseif option == PR_GET_NAME then
+            return { first, ptr(a[i + 1]) }
+        elseif first:match("^PR_GET_") then
+            return { first }
+        end
+        return { first, hex(a[i + 1]), hex(a[i + 2]), hex(a[i + 3]), hex(a[i + 4]) }
+    end,
+}
+
+local clone_flags = values.formatter("clone")
+local CLONE_SETTLS, CLONE_PARENT_SETTID = 0x80000, 0x100000
+local CLONE_CHILD_TIDS = 0x200000 + 0x1000000
+-- clone's arguments, named as strace names them; register order differs:
+-- x86_64 (flags, stack, parent_tid, child_tid, tls), i386 (flags, stack,
+-- parent_tid, tls, child_tid)
+kinds.clone = {
+    width = 5,
+    several = true,
+    enter = function(_, a, i)
+        local flags = u32(a[i])
+        local child_tid, tls = a[i + 3], a[i + 4]
+        if WORD == 4 then child_tid, tls = tls, child_tid end
+        local parts = { "child_stack=" .. ptr(a[i + 1]), "flags=" .. clone_flags(flags) }
+        if bit.band(flags, CLONE_PARENT_SETTID) ~= 0 then
+            parts[#parts + 1] = "parent_tid=" .. ptr(a[i + 2])
+        end
+        if bit.band(flags, CLONE_CHILD_TIDS) ~= 0 then
+            parts[#parts + 1] = "child_tidptr=" .. ptr(child_tid)
+        end
+        if bit.band(flags, CLONE_SETTLS) ~= 0 then
+            parts[#parts + 1] = "tls=" .. ptr(tls)
+        end
+        return parts
+    end,
+}
+
+return kinds

@@ -1,0 +1,243 @@
+-- Integers as people read them in a trace: flag sets (O_RDONLY|O_CLOEXEC,
+-- unknown bits in hex), enumerations (SEEK_SET, or "0x10 /* SEEK_??? */"),
+-- signal names and sets, and the guest-width integer conversions the
+-- decoders share. Formatters are built once from the consts_* tables.
+local bit = require "bit"
+local ffi = require "ffi"
+local context = require "luahook.context"
+local format = require "luahook.format"
+local int = require "luahook.int"
+
+local band, bnot, tobit = bit.band, bit.bnot, bit.tobit
+
+local values = {}
+
+local WORD_BITS = (context.word_size or 4) * 8
+local TWO32 = 2 ^ 32
+
+local LIMIT = 2 ^ 53
+
+--- A 64-bit cdata as a plain number when a double holds it exactly (for
+--- signed and unsigned cdata alike), anything else as it is.
+---@param v integer|ffi.cdata*
+---@return integer|ffi.cdata*
+function values.exact(v)
+    if type(v) == "cdata" then
+        if ffi.istype("uint64_t", v) then
+            if v < LIMIT then return tonumber(v) end
+        elseif v < LIMIT and v > -LIMIT then
+            return tonumber(v)
+        end
+    end
+    return v
+end
+
+--- The low 32 bits of a guest value, unsigned (C's unsigned int).
+---@param v integer|ffi.cdata*
+---@return integer
+function values.u32(v)
+    if type(v) == "number" then
+        return v % TWO32
+    end
+    return tonumber(band(v, 0xffffffff)) % TWO32
+end
+
+--- The low 32 bits of a guest value, signed (C's int: fds, pids, counts).
+---@param v integer|ffi.cdata*
+---@return integer
+function values.i32(v)
+    local u = values.u32(v)
+    return u >= 2 ^ 31 and u - TWO32 or u
+end
+
+--- A word-sized guest value as signed (C's long, off_t on x86_64).
+---@param v integer|ffi.cdata*
+---@return integer|ffi.cdata*
+function values.long(v)
+    return int.signed(v, WORD_BITS)
+end
+
+--- A guest value as a decimal string, exact for 64-bit values.
+---@param v integer|ffi.cdata*
+---@return string
+function values.dec(v)
+    if type(v) == "number" then
+        -- tostring is quicker, and exact below 1e14 (then %.14g turns to exponents)
+        if v < 1e14 and v > -1e14 then
+            return tostring(v)
+        end
+        return string.format("%d", v)
+    end
+    return (tostring(v):gsub("[UL]+$", ""))
+end
+
+--- A guest pointer: "NULL" or hex.
+---@param v integer|ffi.cdata*
+---@return string
+function values.ptr(v)
+    if v == 0 then
+        return "NULL"
+    end
+    return format.hex(v)
+end
+
+local signal_names = require("luahook.decode.consts_proc").signal_names
+
+--- A signal number: SIGUSR1, SIGRTMIN and SIGRT_n past 32, else decimal.
+---@param v integer|ffi.cdata*
+---@return string
+function values.signal(v)
+    local n = values.i32(v)
+    local name = signal_names[n]
+    if name then
+        return name
+    elseif n == 32 then
+        return "SIGRTMIN"
+    elseif n > 32 and n <= 64 then
+        return "SIGRT_" .. (n - 32)
+    end
+    return tostring(n)
+end
+
+-- A signal's name inside a set, as strace writes sets: [USR1 TERM].
+local function short_signal(n)
+    return (values.signal(n):gsub("^SIG", ""))
+end
+
+--- The signal set in `bytes` (a little-endian bit mask, bit 0 = signal 1):
+--- "[USR1 TERM]", or "~[KILL]" listing what is missing when more than half
+--- of the signals are in it.
+---@param bytes string
+---@return string
+function values.sigset(bytes)
+    local members, total = {}, #bytes * 8
+    for i = 0, #bytes - 1 do
+        local b = bytes:byte(i + 1)
+        for j = 0, 7 do
+            if band(b, bit.lshift(1, j)) ~= 0 then
+                members[#members + 1] = i * 8 + j + 1
+            end
+        end
+    end
+    local complement = #members > total / 2
+    if complement then
+        local inside = {}
+        for _, n in ipairs(members) do inside[n] = true end
+        members = {}
+        for n = 1, total do
+            if not inside[n] then members[#members + 1] = n end
+        end
+    end
+    for i, n in ipairs(members) do
+        members[i] = short_signal(n)
+    end
+    return (complement and "~[" or "[") .. table.concat(members, " ") .. "]"
+end
+
+-- Builds the formatter of an enumeration spec.
+local function enum_formatter(spec)
+    local names, unknown, hex = spec.enum, spec.unknown, spec.hex
+    return function(v)
+        local u = values.u32(v)
+        local name = names[u]
+        if name then
+            return name
+        elseif unknown then
+            return string.format("%#x /* %s */", u, unknown)
+        elseif hex then
+            return string.format("%#x", u)
+        end
+        return tostring(values.i32(u))
+    end
+end
+
+-- Builds the formatter of a flag-set spec: named bits in list order, an
+-- optional field (a masked enumeration, or "signal") printed first or last
+-- (a value it has no name for in hex, with a comment if field.unknown
+-- says so), optional permission bits in octal, and leftover bits in hex.
+local function flags_formatter(spec)
+    local masks, names = {}, {}
+    for i, entry in ipairs(spec) do
+        masks[i], names[i] = tobit(entry[1]), entry[2]
+    end
+    local n = #masks
+    local field = spec.field
+    local field_mask = field and tobit(field[1])
+    local field_names = field and field[2]
+    local field_last = field and field.last
+    local octal = spec.octal and tobit(spec.octal)
+    local zero = spec.zero or "0"
+    return function(v)
+        local rest = tobit(values.u32(v))
+        local out, k = {}, 0
+        local field_name
+        if field then
+            local fv = band(rest, field_mask)
+            if field_names == "signal" then
+                if fv ~= 0 then field_name = values.signal(fv) end
+                rest = band(rest, bnot(field_mask))
+            else
+                field_name = field_names[fv % TWO32]
+                if not field_name and field.unknown then
+                    field_name = string.format("%#x /* %s */", fv % TWO32, field.unknown)
+                end
+                if field_name then rest = band(rest, bnot(field_mask)) end
+            end
+            if field_name and not field_last then
+                k = 1
+                out[1] = field_name
+            end
+        end
+        for i = 1, n do
+            local m = masks[i]
+            if band(rest, m) == m then
+                k = k + 1
+                out[k] = names[i]
+                rest = band(rest, bnot(m))
+            end
+        end
+        local perm
+        if octal then
+            perm = band(rest, octal)
+            rest = band(rest, bnot(octal))
+        end
+        if rest ~= 0 then
+            k = k + 1
+            out[k] = string.format("%#x", rest % TWO32)
+        end
+        if field_name and field_last then
+            k = k + 1
+            out[k] = field_name
+        end
+        if perm then
+            k = k + 1
+            out[k] = string.format("%#o", perm)
+        end
+        if k == 0 then
+            return zero
+        end
+        return table.concat(out, "|")
+    end
+end
+
+local formatters = {}
+for _, group in ipairs({ "fs", "mem", "proc", "net", "ipc" }) do
+    for name, spec in pairs(require("luahook.decode.consts_" .. group)) do
+        if spec.enum then
+            formatters[name] = enum_formatter(spec)
+        elseif type(spec[1]) == "table" or spec.field then
+            formatters[name] = flags_formatter(spec)
+        end
+    end
+end
+formatters.signal = values.signal
+
+--- The formatter called `name` ("open", "prot", "whence", "signal", ...):
+--- a function from a guest integer to its text; nil for an unknown name.
+---@param name string
+---@return (fun(v: integer|ffi.cdata*): string)?
+function values.formatter(name)
+    return formatters[name]
+end
+
+return values

@@ -1,0 +1,188 @@
+/*
+ * Tries each operation its arguments name, through the raw syscall, and
+ * prints "OP:ARGS = ok" or "OP:ARGS = errno N": the moves a program would
+ * make to get out of a sandbox, for specs of scripts/sandbox.lua.
+ * usage: escape OP:ARG[:ARG2] ...
+ *   open openat openat2 creat stat lstat statx fstatat access readlink
+ *   truncate unlink mkdir chdir chroot execve       (one path)
+ *   rename link symlink                             (two paths: from, to)
+ *   socket:FAMILY socketcall:FAMILY                 (inet, inet6 or unix)
+ *   connect:PATH                                    (an AF_UNIX socket to PATH)
+ *   atdir:DIR:PATH inroot:DIR:PATH                  (openat from a fd of DIR; openat2
+ *                                                    with RESOLVE_IN_ROOT)
+ * socketcall exists on i386 only; elsewhere it prints "= unsupported".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+static char statbuf[512];
+
+static int family(const char *name)
+{
+    if (!strcmp(name, "inet")) {
+        return AF_INET;
+    } else if (!strcmp(name, "inet6")) {
+        return AF_INET6;
+    }
+    return AF_UNIX;
+}
+
+static long socket_via_socketcall(int af)
+{
+#ifdef SYS_socketcall
+    unsigned long args[3] = { (unsigned long)af, SOCK_STREAM, 0 };
+
+    return syscall(SYS_socketcall, 1 /* SYS_SOCKET */, args);
+#else
+    (void)af;
+    errno = ENOSYS;
+    return -2;
+#endif
+}
+
+static long unix_connect(const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    long fd = syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0);
+    long r;
+
+    if (fd < 0) {
+        return fd;
+    }
+    strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
+    r = syscall(SYS_connect, fd, &sa, (socklen_t)sizeof(sa));
+    close(fd);
+    return r;
+}
+
+/* Opens `path` from a directory fd of `dir`: openat, or openat2 with `dir`
+ * as the root. */
+static long open_from(const char *dir, const char *path, int in_root)
+{
+    uint64_t how[3] = { O_RDONLY, 0, 0x10 /* RESOLVE_IN_ROOT */ };
+    long dfd = syscall(SYS_openat, AT_FDCWD, dir, O_RDONLY | O_DIRECTORY);
+    long r;
+
+    if (dfd < 0) {
+        return dfd;
+    }
+    r = in_root ? syscall(SYS_openat2, dfd, path, how, sizeof(how))
+                : syscall(SYS_openat, dfd, path, O_RDONLY);
+    close((int)dfd);
+    return r;
+}
+
+/* The result of one operation: >= 0 for success, -1 with errno set. */
+static long attempt(const char *op, char *a, char *b)
+{
+    char *argv[] = { a, NULL };
+    uint64_t how[3] = { O_RDONLY, 0, 0 };
+
+    if (!strcmp(op, "open")) {
+        return syscall(SYS_open, a, O_RDONLY);
+    } else if (!strcmp(op, "openat")) {
+        return syscall(SYS_openat, AT_FDCWD, a, O_RDONLY);
+    } else if (!strcmp(op, "openat2")) {
+        return syscall(SYS_openat2, AT_FDCWD, a, how, sizeof(how));
+    } else if (!strcmp(op, "creat")) {
+        return syscall(SYS_creat, a, 0600);
+    } else if (!strcmp(op, "stat")) {
+        return syscall(SYS_stat, a, statbuf);
+    } else if (!strcmp(op, "lstat")) {
+        return syscall(SYS_lstat, a, statbuf);
+    } else if (!strcmp(op, "statx")) {
+        return syscall(SYS_statx, AT_FDCWD, a, 0, 0x7ff, statbuf);
+    } else if (!strcmp(op, "fstatat")) {
+#ifdef SYS_newfstatat
+        return syscall(SYS_newfstatat, AT_FDCWD, a, statbuf, 0);
+#else
+        return syscall(SYS_fstatat64, AT_FDCWD, a, statbuf, 0);
+#endif
+    } else if (!strcmp(op, "access")) {
+        return syscall(SYS_access, a, F_OK);
+    } else if (!strcmp(op, "readlink")) {
+        return syscall(SYS_readlink, a, statbuf, sizeof(statbuf));
+    } else if (!strcmp(op, "truncate")) {
+        return syscall(SYS_truncate, a, 0);
+    } else if (!strcmp(op, "unlink")) {
+        return syscall(SYS_unlink, a);
+    } else if (!strcmp(op, "mkdir")) {
+        return syscall(SYS_mkdir, a, 0700);
+    } else if (!strcmp(op, "chdir")) {
+        return syscall(SYS_chdir, a);
+    } else if (!strcmp(op, "chroot")) {
+        return syscall(SYS_chroot, a);
+    } else if (!strcmp(op, "execve")) {
+        fflush(stdout);
+        return syscall(SYS_execve, a, argv, NULL);
+    } else if (!strcmp(op, "rename") && b) {
+        return syscall(SYS_rename, a, b);
+    } else if (!strcmp(op, "link") && b) {
+        return syscall(SYS_link, a, b);
+    } else if (!strcmp(op, "symlink") && b) {
+        return syscall(SYS_symlink, a, b);
+    } else if (!strcmp(op, "socket")) {
+        return syscall(SYS_socket, family(a), SOCK_STREAM, 0);
+    } else if (!strcmp(op, "socketcall")) {
+        return socket_via_socketcall(family(a));
+    } else if (!strcmp(op, "connect")) {
+        return unix_connect(a);
+    } else if (!strcmp(op, "atdir") && b) {
+        return open_from(a, b, 0);
+    } else if (!strcmp(op, "inroot") && b) {
+        return open_from(a, b, 1);
+    }
+    fprintf(stderr, "escape: unknown operation '%s'\n", op);
+    exit(2);
+}
+
+static int returns_fd(const char *op)
+{
+    static const char *const fd_ops[] = {
+        "open", "openat", "openat2", "creat", "socket", "socketcall", "atdir", "inroot",
+    };
+
+    for (size_t i = 0; i < sizeof(fd_ops) / sizeof(fd_ops[0]); i++) {
+        if (!strcmp(op, fd_ops[i])) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        char *text = strdup(argv[i]);
+        char *op = strtok(text, ":");
+        char *a = strtok(NULL, ":");
+        char *b = strtok(NULL, ":");
+        long r;
+
+        if (!a) {
+            fprintf(stderr, "escape: '%s' needs an argument (OP:ARG)\n", argv[i]);
+            return 2;
+        }
+        r = attempt(op, a, b);
+        if (r == -2) {
+            printf("%s = unsupported\n", argv[i]);
+        } else if (r < 0) {
+            printf("%s = errno %d\n", argv[i], errno);
+        } else {
+            printf("%s = ok\n", argv[i]);
+            if (returns_fd(op)) {
+                close((int)r);
+            }
+        }
+        free(text);
+    }
+    return 0;
+}
