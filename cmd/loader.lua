@@ -1,0 +1,60 @@
+-- loader.lua: the one script the luahook command gives the plugin when it
+-- runs several scripts, -e one-liners or --watch. The command passes them,
+-- in command-line order, as plugin arguments: _s1=PATH (a script file),
+-- _e2=CODE (a one-liner), ..., and _watch=1. They are taken out of
+-- luahook.args, so scripts see only their own arguments.
+local lh = require "luahook"
+
+local args = lh.args
+local sources = {}
+for i = 1, math.huge do
+    local path, code = args["_s" .. i], args["_e" .. i]
+    if not path and not code then
+        break
+    end
+    sources[i] = { path = path, code = code }
+    args["_s" .. i], args["_e" .. i] = nil, nil
+end
+local watching = args._watch ~= nil
+args._watch = nil
+
+-- One-liners see the API as globals (on, after, printf, mem, errno, args,
+-- ...) and share one environment, so one -e can define what another uses.
+local one_liner_env = setmetatable({ lh = lh }, {
+    __index = function(_, key)
+        local value = lh[key]
+        if value ~= nil then
+            return value
+        end
+        return _G[key]
+    end,
+})
+
+-- error(message, 0): the message already says FILE:LINE, as the plugin's
+-- own report of a failing script would.
+local function must(chunk, err)
+    if not chunk then
+        error(err, 0)
+    end
+    return chunk
+end
+
+local watch
+if watching then
+    local dir = debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$") or "."
+    watch = dofile(dir .. "/watch.lua")
+    watch.start()
+end
+
+local n_code = 0
+for _, src in ipairs(sources) do
+    if src.code then
+        n_code = n_code + 1
+        local chunk = must(loadstring(src.code, "=(-e " .. n_code .. ")"))
+        setfenv(chunk, one_liner_env)()
+    elseif watch then
+        watch.load(src.path)
+    else
+        must(loadfile(src.path))()
+    end
+end
