@@ -321,6 +321,25 @@ describe("the REPL on the terminal", function()
         assert.are.equal("ticked 60 times\n", stdout)
     end)
 
+    it("completes and edits in luahook-attach too, over the socket", function()
+        local job, sock = start_socket_guest {
+            guest = "opener", args = { "/etc/hostname" }, plugin_args = { "break=openat" },
+        }
+        assert.is_true(wait_for_socket(sock))
+        local steps_file = qemu.tmppath()
+        write_file(steps_file, table.concat({
+            "expect luahook> ", "send sc.na\\t\\r", 'expect "openat"', "expect luahook> ",
+            "send Xc\\x01\\x04\\r" }, "\n") .. "\n")
+        local transcript, status = sh(string.format("python3 spec/helpers/pty_session.py %s -- %s %s",
+                                                    steps_file, ATTACH, quote(sock)))
+        os.remove(steps_file)
+        local r = qemu.finish(job)
+        assert.are.equal(0, status, transcript)
+        assert.matches("sc%.name\r?\n[^\n]*\"openat\"", transcript)
+        assert.are.equal(0, r.status)
+        assert.are.equal("/etc/hostname ok\n", r.stdout)
+    end)
+
     it("lets a second Ctrl-C within a second end the guest as usual", function()
         local transcript, status = pty_session(guest_cmd("repl=tty,script=/dev/null", "ticker", { "200", "20" }), {
             -- apart, as fingers press them: one burst would merge into one signal
