@@ -64,6 +64,13 @@ static int prim_request_abort(lua_State *L)
     return 0;
 }
 
+/* core.in_event(): is a hook running for a syscall right now? */
+static int prim_in_event(lua_State *L)
+{
+    lua_pushboolean(L, core.in_event);
+    return 1;
+}
+
 /* core.kill_guest(): end the guest once the current event is done. */
 static int prim_kill_guest(lua_State *L)
 {
@@ -80,6 +87,7 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
         { "error", prim_error },
         { "request_abort", prim_request_abort },
         { "kill_guest", prim_kill_guest },
+        { "in_event", prim_in_event },
         { NULL, NULL },
     };
 

@@ -10,7 +10,10 @@ local core         -- the C primitives
 local hooks, syscall, event, repl
 local pending = {} -- [vcpu] = syscall object waiting for its result
 local stats = { entries = 0, returns = 0 } -- dispatcher calls, for lh.stats
-local current = {} -- the event being dispatched: sc, phase, result
+-- The event being dispatched: sc, phase, result. It is not cleared after
+-- (a wrapper doing that cost more than the rest of the dispatch): only
+-- meaningful while core.in_event() says an event is being handled.
+local current = {}
 local INT64_MIN, INT64_MAX = -2 ^ 63, 2 ^ 63
 local no_return    -- [nr] = true for syscalls whose return never comes
 -- QEMU's own return codes (linux-user special-errno.h): the syscall will be
@@ -114,18 +117,6 @@ local function dispatch_return(nr, vcpu, _, result)
     end
 end
 
--- The dispatchers C calls; `current` is valid only while they run.
-local function entry(...)
-    local handled, result = dispatch_entry(...)
-    current.sc = nil
-    return handled, result
-end
-
-local function ret(...)
-    dispatch_return(...)
-    current.sc = nil
-end
-
 local function exit()
     local lh = require "luahook"
     for _, fn in ipairs(lh._exit_hooks) do
@@ -143,8 +134,12 @@ local function exit()
     core.flush()
 end
 
---- The syscall being dispatched: sc, "entry" or "return", and the result.
+--- The syscall being dispatched: sc, "entry" or "return", and the result;
+--- nothing outside an event.
 function runtime.current()
+    if not core.in_event() then
+        return nil
+    end
     return current.sc, current.phase, current.result
 end
 
@@ -176,7 +171,7 @@ function runtime.boot(primitives)
     end
     -- print() from a hook must not land in the guest's stdout
     _G.print = lh.print
-    return { entry = entry, ret = ret, exit = exit }
+    return { entry = dispatch_entry, ret = dispatch_return, exit = exit }
 end
 
 return runtime

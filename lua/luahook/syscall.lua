@@ -11,6 +11,8 @@ local syscalls = require "luahook.syscalls"
 local ARG_COUNT = 6  -- i386 and x86_64 pass at most six arguments
 local WORD_BITS = context.word_size * 8
 
+--- One call's object: reused for the vCPU's next call, so valid until the
+--- call's after-hooks have run.
 ---@class luahook.Syscall
 ---@field nr integer syscall number
 ---@field name string syscall name ("syscall_NR" when the architecture has none)
@@ -23,6 +25,7 @@ local Syscall = {}
 -- Fields computed on first use, so events that never look pay nothing.
 local lazy = {
     pc = function() return registers.get(registers.pc_name) end,
+    name = function(sc) return syscalls.name(sc.nr) end,
 }
 
 Syscall.__index = function(self, key)
@@ -40,6 +43,12 @@ end
 
 local syscall = {}
 
+-- One syscall object per vCPU, reused for its next call: allocating one per
+-- event made the garbage collector the largest cost of a hook (it walks the
+-- whole live heap every few hundred kilobytes allocated).
+local clear = require "table.clear"
+local pool, pool_args = {}, {}
+
 -- An argument C could not pass as an exact number (x86_64, 2^53 and up):
 -- read it from the event record, as uint64_t.
 local function wide(i)
@@ -50,10 +59,18 @@ end
 --- a number, or false when only the event record holds it exactly.
 ---@return luahook.Syscall
 function syscall.new(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
-    local args = { a1 or wide(1), a2 or wide(2), a3 or wide(3),
-                   a4 or wide(4), a5 or wide(5), a6 or wide(6) }
-    return setmetatable({ nr = nr, name = syscalls.name(nr), args = args,
-                          vcpu = vcpu, tid = tid }, Syscall)
+    local sc = pool[vcpu]
+    local args = pool_args[vcpu]
+    if sc then
+        clear(sc)
+    else
+        sc, args = setmetatable({}, Syscall), {}
+        pool[vcpu], pool_args[vcpu] = sc, args
+    end
+    args[1], args[2], args[3] = a1 or wide(1), a2 or wide(2), a3 or wide(3)
+    args[4], args[5], args[6] = a4 or wide(4), a5 or wide(5), a6 or wide(6)
+    sc.nr, sc.args, sc.vcpu, sc.tid = nr, args, vcpu, tid
+    return sc
 end
 
 --- Argument `i` as a signed integer (an fd of -100 is -100, not 4294967196).
