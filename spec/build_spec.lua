@@ -2,14 +2,10 @@
 -- the reference QEMU tool explains what is wrong when it cannot proceed.
 local qemu = require "helpers.qemu"
 
+-- A command's output followed by "rc=STATUS", so one string says both.
 local function sh(cmd)
-    local out = os.tmpname()
-    os.execute("(" .. cmd .. ") >" .. out .. " 2>&1; echo \"rc=$?\" >>" .. out)
-    local f = assert(io.open(out))
-    local text = f:read("*a")
-    f:close()
-    os.remove(out)
-    return text
+    local text, status = qemu.sh(cmd)
+    return text .. "rc=" .. status .. "\n"
 end
 
 describe("luahook.so", function()

@@ -2,12 +2,7 @@
 -- and luahook's output stream (out=, flushing before exec and on a crash).
 local qemu = require "helpers.qemu"
 
-local function slurp(path)
-    local f = assert(io.open(path))
-    local text = f:read("*a")
-    f:close()
-    return text
-end
+local slurp = qemu.slurp
 
 -- Records every entry and every after-hook, by name, in order.
 local RECORDER = [[

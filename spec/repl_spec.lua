@@ -5,32 +5,7 @@ local qemu = require "helpers.qemu"
 
 local ATTACH = qemu.build .. "/luahook-attach"
 
-local function quote(s)
-    return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function slurp(path)
-    local f = io.open(path)
-    if not f then return nil end
-    local text = f:read("*a")
-    f:close()
-    return text
-end
-
-local function write_file(path, text)
-    local f = assert(io.open(path, "w"))
-    f:write(text)
-    f:close()
-end
-
--- Runs a shell command; returns its stdout+stderr and exit status.
-local function sh(cmd)
-    local out, code = os.tmpname(), os.tmpname()
-    os.execute(string.format("{ %s; } >%s 2>&1; echo $? >%s", cmd, out, code))
-    local text, status = slurp(out), tonumber(slurp(code))
-    os.remove(out); os.remove(code)
-    return text, status
-end
+local quote, slurp, write_file, sh = qemu.quote, qemu.slurp, qemu.write_file, qemu.sh
 
 local function wait_for_socket(path)
     for _ = 1, 200 do

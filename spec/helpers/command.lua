@@ -8,27 +8,8 @@ local command = {}
 command.build = qemu.build
 command.luahook = command.build .. "/cmd/luahook"
 
-local function slurp(path)
-    local f = io.open(path, "rb")
-    if not f then return nil end
-    local data = f:read("*a")
-    f:close()
-    return data
-end
-
---- A word for the shell, quoted.
-function command.quote(s)
-    return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
---- Writes `text` to `path`.
-function command.write(path, text)
-    local f = assert(io.open(path, "wb"))
-    f:write(text)
-    f:close()
-end
-
-command.slurp = slurp
+local slurp = qemu.slurp
+command.quote, command.write, command.slurp = qemu.quote, qemu.write_file, slurp
 
 -- opts.env: "NAME=value ..." put before the command.
 local function shell_line(argv, opts)

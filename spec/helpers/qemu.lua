@@ -6,16 +6,39 @@ local qemu = {}
 qemu.build = os.getenv("LUAHOOK_BUILD") or "build"
 qemu.plugin = qemu.build .. "/luahook.so"
 
+--- `s` quoted for the shell.
 local function quote(s)
     return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
 
+--- The contents of a file, or nil if it cannot be read.
 local function slurp(path)
-    local f = assert(io.open(path, "rb"))
+    local f = io.open(path, "rb")
+    if not f then return nil end
     local data = f:read("*a")
     f:close()
     return data
 end
+
+--- Writes `text` to the file `path`.
+local function write_file(path, text)
+    local f = assert(io.open(path, "w"))
+    f:write(text)
+    f:close()
+end
+
+--- Runs a shell command; returns its stdout and stderr together, and its
+--- exit status.
+local function sh(cmd)
+    local out, code = os.tmpname(), os.tmpname()
+    os.execute(string.format("{ %s; } >%s 2>&1; echo $? >%s", cmd, out, code))
+    local text, status = slurp(out), tonumber(slurp(code))
+    os.remove(out)
+    os.remove(code)
+    return text, status
+end
+
+qemu.quote, qemu.slurp, qemu.write_file, qemu.sh = quote, slurp, write_file, sh
 
 --- Path of a spec guest: guest("getpid") is i386, guest("getpid", "x86_64").
 function qemu.guest(name, arch)
