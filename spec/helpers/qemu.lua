@@ -104,11 +104,15 @@ end
 --- { stdout, stderr, status } (status nil if it did not end in time).
 function qemu.finish(job, timeout)
     local deadline = os.time() + (timeout or 30)
-    while not io.open(job.code) and os.time() <= deadline do
+    local function ended()
+        local f = io.open(job.code)
+        if f then f:close() end   -- an open handle would leak into later guests
+        return f ~= nil
+    end
+    while not ended() and os.time() <= deadline do
         os.execute("sleep 0.05")
     end
-    local done = io.open(job.code)
-    if done then done:close() end
+    local done = ended()
     local result = {
         stdout = slurp(job.out),
         stderr = slurp(job.err),
