@@ -3,7 +3,6 @@
 -- signal names and sets, and the guest-width integer conversions the
 -- decoders share. Formatters are built once from the consts_* tables.
 local bit = require "bit"
-local ffi = require "ffi"
 local context = require "luahook.context"
 local format = require "luahook.format"
 local int = require "luahook.int"
@@ -15,22 +14,9 @@ local values = {}
 local WORD_BITS = (context.word_size or 4) * 8
 local TWO32 = 2 ^ 32
 
-local LIMIT = 2 ^ 53
-
---- A 64-bit cdata as a plain number when a double holds it exactly (for
---- signed and unsigned cdata alike), anything else as it is.
----@param v integer|ffi.cdata*
----@return integer|ffi.cdata*
-function values.exact(v)
-    if type(v) == "cdata" then
-        if ffi.istype("uint64_t", v) then
-            if v < LIMIT then return tonumber(v) end
-        elseif v < LIMIT and v > -LIMIT then
-            return tonumber(v)
-        end
-    end
-    return v
-end
+--- A 64-bit cdata as a plain number when a double holds it exactly;
+--- luahook.int's, under the name the decoders use.
+values.exact = int.exact
 
 --- The low 32 bits of a guest value, unsigned (C's unsigned int).
 ---@param v integer|ffi.cdata*
