@@ -9,7 +9,8 @@ local quote, slurp, write_file, sh = qemu.quote, qemu.slurp, qemu.write_file, qe
 
 local function wait_for_socket(path)
     for _ = 1, 200 do
-        if sh("test -S " .. quote(path)) == "" and select(2, sh("test -S " .. quote(path))) == 0 then
+        local _, status = sh("test -S " .. quote(path))
+        if status == 0 then
             return true
         end
         os.execute("sleep 0.05")
