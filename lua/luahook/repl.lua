@@ -404,6 +404,8 @@ end
 -- Stepping: one-shot internal hooks that stop this thread at its next
 -- entry or return ("step"), or at the return of this very call ("finish").
 local function arm_step(sc, action)
+    -- sc is reused for the thread's next call: keep what identifies this one
+    local tid, nr = sc.tid, sc.nr
     local entry_hook, after_hook
     local function disarm()
         hooks.remove(entry_hook)
@@ -411,14 +413,15 @@ local function arm_step(sc, action)
     end
     if action == "step" then
         entry_hook = hooks.add("entry", { all = true }, function(next_sc)
-            if next_sc.tid ~= sc.tid then return nil end
+            if next_sc.tid ~= tid then return nil end
             disarm()
             return repl.stop(next_sc, "step")
         end, "step", true)
     end
-    after_hook = hooks.add("after", action == "step" and { all = true } or { [sc.nr] = true },
+    after_hook = hooks.add("after", action == "step" and { all = true } or { [nr] = true },
         function(done_sc, ret)
-            if done_sc.tid ~= sc.tid or (action == "finish" and done_sc ~= sc) then return end
+            -- the thread's next return is this call's: it cannot start another first
+            if done_sc.tid ~= tid then return end
             disarm()
             repl.stop_at_return(done_sc, ret)
         end, action, true)
