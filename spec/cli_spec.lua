@@ -375,8 +375,10 @@ describe("luahook --break, --repl and attach", function()
         os.remove(socket)
         local job = command.start({ luahook, "--repl", "unix:" .. socket, "--break", "getppid",
                                     guest("ticker"), "3", "10" })
-        for _ = 1, 100 do
-            if os.execute("test -S " .. command.quote(socket)) == 0 then break end
+        -- attach once the guest waits at the breakpoint (it says so on stderr):
+        -- a client attaching earlier stops it at whatever call comes next
+        for _ = 1, 200 do
+            if (command.slurp(job.err) or ""):match("waiting for a REPL client") then break end
             os.execute("sleep 0.05")
         end
         local input = temp_file("print(sc.name .. '!')\nbd(1)\nc\n")

@@ -291,6 +291,12 @@ describe("lesson 6, a breakpoint before openat", function()
         local attach = cmds[7]
         local input = qemu.tmppath()
         command.write(input, table.concat(transcripts[2].typed, "\n") .. "\n")
+        -- attach once the guest waits at the breakpoint, as the walkthrough's
+        -- reader does: a client attaching earlier stops it at another call
+        for _ = 1, 200 do
+            if (command.slurp(job.err) or ""):match("waiting for a REPL client") then break end
+            os.execute("sleep 0.05")
+        end
         local transcript
         for _ = 1, 100 do
             local r = sh(string.format("test -S /tmp/readconf.sock && %s <%s", attach, input))

@@ -18,22 +18,43 @@ local function wait_for_socket(path)
     return false
 end
 
--- Attaches luahook-attach to `sock` and types `lines`; returns its transcript.
-local function attach(sock, lines)
-    assert(wait_for_socket(sock), "the guest never opened " .. sock)
+-- Waits until the guest stops at a breakpoint with no client (the plugin
+-- says so on stderr). A client attaching before that would stop the guest
+-- at whatever call it makes next instead.
+local function wait_for_breakpoint(job)
+    for _ = 1, 200 do
+        if (slurp(job.err) or ""):match("waiting for a REPL client") then
+            return true
+        end
+        os.execute("sleep 0.05")
+    end
+    return false
+end
+
+-- Attaches luahook-attach to the job's socket and types `lines`, once the
+-- guest waits at a breakpoint (opts.running: attach while it runs);
+-- returns the transcript and the client's status.
+local function attach(job, lines, opts)
+    assert(wait_for_socket(job.sock), "the guest never opened " .. job.sock)
+    if not (opts and opts.running) then
+        assert(wait_for_breakpoint(job), "the guest never stopped at a breakpoint")
+    end
     local input = qemu.tmppath()
     write_file(input, table.concat(lines, "\n") .. "\n")
-    local transcript, status = sh(string.format("timeout 20 %s %s <%s", ATTACH, quote(sock), input))
+    local transcript, status = sh(string.format("timeout 20 %s %s <%s", ATTACH, quote(job.sock), input))
     os.remove(input)
     return transcript, status
 end
 
--- A guest under repl=unix:SOCK (opts as for qemu.run); returns the job and the socket.
+-- A guest under repl=unix:SOCK (opts as for qemu.run); returns the job
+-- (job.sock is the socket) and the socket.
 local function start_socket_guest(opts)
     local sock = qemu.tmppath() .. ".sock"
     opts.plugin_args = opts.plugin_args or {}
     table.insert(opts.plugin_args, 1, "repl=unix:" .. sock)
-    return qemu.start(opts), sock
+    local job = qemu.start(opts)
+    job.sock = sock
+    return job, sock
 end
 
 describe("the REPL over a socket", function()
@@ -42,7 +63,7 @@ describe("the REPL over a socket", function()
             guest = "opener", args = { "/etc/hostname", "/etc/passwd" },
             plugin_args = { "break=openat" },
         }
-        local transcript = attach(sock, { "sc.name", "sc:string(2)", "ret(-2)", "c" })
+        local transcript = attach(job, { "sc.name", "sc:string(2)", "ret(-2)", "c" })
         local r = qemu.finish(job)
         assert.matches("breakpoint 1: %[tid %d+%] openat%(", transcript)
         assert.matches('luahook> sc.name\n"openat"\n', transcript, 1, true)
@@ -56,7 +77,7 @@ describe("the REPL over a socket", function()
         local job, sock = start_socket_guest { guest = "getpid", plugin_args = { "break=getpid" } }
         assert.is_true(wait_for_socket(sock))
         local mode = sh("stat -c %a " .. quote(sock))
-        attach(sock, { "c" })
+        attach(job, { "c" })
         qemu.finish(job)
         assert.are.equal("600\n", mode)
     end)
@@ -64,6 +85,7 @@ describe("the REPL over a socket", function()
     it("refuses a second client with a message", function()
         local job, sock = start_socket_guest { guest = "getpid", plugin_args = { "break=getpid" } }
         assert.is_true(wait_for_socket(sock))
+        assert.is_true(wait_for_breakpoint(job))
         -- the first client holds the prompt while the second one tries
         local input = qemu.tmppath()
         write_file(input, "")
@@ -83,7 +105,7 @@ describe("the REPL over a socket", function()
     it("stops a running guest when a client attaches, and detaching continues it", function()
         local job, sock = start_socket_guest { guest = "ticker", args = { "100", "20" } }
         os.execute("sleep 0.3")
-        local transcript = attach(sock, { "sc.tid > 0" })   -- then end of input: detach
+        local transcript = attach(job, { "sc.tid > 0" }, { running = true })   -- then end of input: detach
         local r = qemu.finish(job)
         assert.matches("client attached: %[tid %d+%] %w+%(", transcript)
         assert.matches("luahook> sc.tid > 0\ntrue\n", transcript, 1, true)
@@ -95,7 +117,7 @@ describe("the REPL over a socket", function()
         local job, sock = start_socket_guest {
             guest = "opener", args = { "/nonexistent/x" }, plugin_args = { "break=openat" },
         }
-        local transcript = attach(sock, { "fin", "c" })
+        local transcript = attach(job, { "fin", "c" })
         qemu.finish(job)
         assert.matches("returned: %[tid %d+%] openat%([^\n]*%) = %-1 ENOENT %(No such file or directory%)\n",
                        transcript)
@@ -103,7 +125,7 @@ describe("the REPL over a socket", function()
 
     it("steps from an entry to its return and on to the next call", function()
         local job, sock = start_socket_guest { guest = "results", plugin_args = { "break=getpid" } }
-        local transcript = attach(sock, { "s", "s", "c" })
+        local transcript = attach(job, { "s", "s", "c" })
         qemu.finish(job)
         assert.matches("breakpoint 1: [^\n]*getpid[^\n]*\n", transcript)
         assert.matches("returned: %[tid %d+%] getpid%([^\n]*%) = %d+\n", transcript)
@@ -112,7 +134,7 @@ describe("the REPL over a socket", function()
 
     it("prints errors at the prompt and keeps going", function()
         local job, sock = start_socket_guest { guest = "getpid", plugin_args = { "break=getpid" } }
-        local transcript = attach(sock, { "nosuch()", "1 + nil", "ret(\"x\")", "c" })
+        local transcript = attach(job, { "nosuch()", "1 + nil", "ret(\"x\")", "c" })
         local r = qemu.finish(job)
         assert.matches("attempt to call global 'nosuch' %(a nil value%)", transcript)
         assert.matches("attempt to perform arithmetic on a nil value", transcript, 1, true)
@@ -123,7 +145,7 @@ describe("the REPL over a socket", function()
 
     it("reads more lines until a statement is complete", function()
         local job, sock = start_socket_guest { guest = "getpid", plugin_args = { "break=getpid" } }
-        local transcript = attach(sock, { "function answer()", "return 6 * 7", "end", "answer()", "c" })
+        local transcript = attach(job, { "function answer()", "return 6 * 7", "end", "answer()", "c" })
         qemu.finish(job)
         assert.matches("luahook> function answer%(%)\n     %.%.%. return 6 %* 7\n     %.%.%. end\n" ..
                        "luahook> answer%(%)\n42 %(0x2a%)\n", transcript)
@@ -133,7 +155,7 @@ describe("the REPL over a socket", function()
         local job, sock = start_socket_guest {
             guest = "opener", args = { "/etc/hostname" }, plugin_args = { "break=openat" },
         }
-        local transcript = attach(sock, { "x(sc.args[2], 16)", "str(sc.args[2])", "regs()", "c" })
+        local transcript = attach(job, { "x(sc.args[2], 16)", "str(sc.args[2])", "regs()", "c" })
         qemu.finish(job)
         assert.matches("0x%x+: 2f 65 74 63 2f 68 6f 73 74 6e 61 6d 65 00 %x%x %x%x  |/etc/hostname%.", transcript)
         assert.matches('luahook> str(sc.args[2])\n"/etc/hostname"\n', transcript, 1, true)
@@ -147,7 +169,7 @@ describe("the REPL over a socket", function()
             guest = "opener", args = { "/etc/passwd", "/etc/group", "/etc/hostname" },
             plugin_args = { "break=brk" },
         }
-        local transcript = attach(sock, {
+        local transcript = attach(job, {
             'b("openat", "sc:string(2) == \'/etc/hostname\'")', "b(\"close\")", "bl()", "bd(3)",
             "bd(1)", "bl()", "c", "sc:string(2)", "c",
         })
@@ -170,6 +192,7 @@ describe("the REPL over a socket", function()
                     luahook.on("getppid", function() _G.stopped = true end)]],
         }
         assert.is_true(wait_for_socket(sock))
+        assert.is_true(wait_for_breakpoint(job))
         local input = qemu.tmppath()
         write_file(input, "threads()\nc\n")
         local transcript = sh(string.format("(sleep 1; cat %s) | timeout 20 %s %s", input, ATTACH, quote(sock)))
@@ -187,7 +210,7 @@ describe("the REPL over a socket", function()
             guest = "results", plugin_args = { "break=close", "out=" .. out },
             lua = [[luahook.after("write", function() print("saw write") end)]],
         }
-        attach(sock, { "kill" })
+        attach(job, { "kill" })
         local r = qemu.finish(job)
         assert.are.equal(137, r.status)
         assert.matches("luahook: guest killed at the REPL\n", r.stderr, 1, true)
@@ -204,7 +227,7 @@ describe("the REPL over a socket", function()
                 luahook.on("close", function(sc) return luahook.repl() end)
             ]],
         }
-        local transcript = attach(sock, { "sc.args[3]", "c", "ret(-13)" })
+        local transcript = attach(job, { "sc.args[3]", "c", "ret(-13)" })
         local r = qemu.finish(job)
         assert.matches("breakpoint 1: [^\n]*write[^\n]*\nluahook> sc.args%[3%]\n6 %(0x6%)\n", transcript)
         assert.matches("repl%(%): [^\n]*close", transcript)
@@ -302,6 +325,7 @@ describe("the REPL on the terminal", function()
             guest = "opener", args = { "/etc/hostname" }, plugin_args = { "break=openat" },
         }
         assert.is_true(wait_for_socket(sock))
+        assert.is_true(wait_for_breakpoint(job))
         local steps_file = qemu.tmppath()
         write_file(steps_file, table.concat({
             "expect luahook> ", "send sc.na\\t\\r", 'expect "openat"', "expect luahook> ",
