@@ -3,8 +3,9 @@
  * primitives, run the user's script, and end cleanly at exit or on abort.
  *
  * The C/Lua boundary (docs/internals.md): C hands the runtime one table of
- * primitives and receives three dispatchers (entry, return, exit). Events
- * cross through struct lh_event, which Lua reads with FFI.
+ * primitives and receives its event loop, which then runs on a stack of its
+ * own (core/fiber.c) and is resumed for every event (entry, return, exit).
+ * Events cross through struct lh_event, which Lua reads with FFI.
  */
 #include <pthread.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "fiber.h"
 #include "guest_lua.h"
 #include "luahook.h"
 #include "modules.h"
@@ -23,24 +25,12 @@
 #include "state.h"
 
 struct lh_core core = {
-    .entry_ref = LUA_NOREF,
-    .return_ref = LUA_NOREF,
-    .exit_ref = LUA_NOREF,
+    .loop_ref = LUA_NOREF,
     .complete_ref = LUA_NOREF,
 };
 
 static bool engine_exited;
-static _Thread_local bool fork_took_lock;
-
-/* core.write(s): append to luahook's output stream. */
-static int prim_write(lua_State *L)
-{
-    size_t len;
-    const char *s = luaL_checklstring(L, 1, &len);
-
-    lh_output_write(s, len);
-    return 0;
-}
+static LH_THREAD_LOCAL bool fork_took_lock;
 
 static int prim_flush(lua_State *L)
 {
@@ -79,10 +69,29 @@ static int prim_kill_guest(lua_State *L)
     return 0;
 }
 
+/*
+ * Sets field `table` of the table on top to { name = code }, codes counting
+ * up from `first`: the runtime learns the record's codes from C, never by
+ * repeating them.
+ */
+static void push_codes(lua_State *L, const char *table, const char *names[], int first)
+{
+    lua_newtable(L);
+    for (int i = 0; names[i]; i++) {
+        lua_pushinteger(L, first + i);
+        lua_setfield(L, -2, names[i]);
+    }
+    lua_setfield(L, -2, table);
+}
+
+static const struct lh_calls ffi_calls = {
+    .yield = lh_fiber_yield,
+    .write = lh_output_write,
+};
+
 static void push_primitives(lua_State *L, const struct lh_config *cfg)
 {
     static const luaL_Reg fns[] = {
-        { "write", prim_write },
         { "flush", prim_flush },
         { "error", prim_error },
         { "request_abort", prim_request_abort },
@@ -111,6 +120,15 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     lua_setfield(L, -2, "event_cdef");
     lua_pushlightuserdata(L, &core.event);
     lua_setfield(L, -2, "event");
+    lua_pushstring(L, LH_CALLS_CDEF);
+    lua_setfield(L, -2, "calls_cdef");
+    lua_pushlightuserdata(L, (void *)&ffi_calls);
+    lua_setfield(L, -2, "calls");
+    push_codes(L, "events", (const char *[]){ "entry", "return", "exit", NULL },
+               LH_EVENT_ENTRY);
+    push_codes(L, "answers", (const char *[]){ "number", "ret", NULL }, LH_ANSWER_NUMBER);
+    push_codes(L, "stops", (const char *[]){ "interrupt", "attach", NULL },
+               LH_STOP_INTERRUPT);
     lua_pushlightuserdata(L, core.want);
     lua_setfield(L, -2, "want");
     lua_pushinteger(L, LH_NR_MAX);
@@ -140,13 +158,7 @@ static void preload_modules(lua_State *L)
     lua_pop(L, 2);
 }
 
-static int take_ref(lua_State *L, int table, const char *field)
-{
-    lua_getfield(L, table, field);
-    return luaL_ref(L, LUA_REGISTRYINDEX);
-}
-
-/* require("luahook.runtime").boot(primitives) -> { entry, ret, exit } */
+/* require("luahook.runtime").boot(primitives) -> the event loop */
 static bool boot_runtime(lua_State *L, const struct lh_config *cfg, char **msg)
 {
     lua_getglobal(L, "require");
@@ -161,10 +173,8 @@ static bool boot_runtime(lua_State *L, const struct lh_config *cfg, char **msg)
         *msg = g_strdup(lua_tostring(L, -1));
         return false;
     }
-    core.entry_ref = take_ref(L, -1, "entry");
-    core.return_ref = take_ref(L, -1, "ret");
-    core.exit_ref = take_ref(L, -1, "exit");
-    lua_pop(L, 2);
+    core.loop_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pop(L, 1);
     return true;
 }
 
@@ -186,7 +196,7 @@ static bool run_script(lua_State *L, const char *path, char **msg)
     return true;
 }
 
-static _Thread_local bool lock_held_here;
+static LH_THREAD_LOCAL bool lock_held_here;
 
 void lh_lock(void)
 {
@@ -229,6 +239,23 @@ static void fork_child(void)
     fork_done();
 }
 
+/*
+ * The fiber's body: the runtime's loop, which yields after each event. It
+ * returns only by an error, a bug in luahook (hooks are guarded): report it,
+ * let the event go on as declined, and restart the loop at the next one.
+ */
+static void fiber_body(void)
+{
+    for (;;) {
+        lua_rawgeti(core.L, LUA_REGISTRYINDEX, core.loop_ref);
+        if (lua_pcall(core.L, 0, 0, 0) != 0) {
+            lh_output_error(lua_tostring(core.L, -1));
+            lua_pop(core.L, 1);
+        }
+        lh_fiber_yield();
+    }
+}
+
 bool lh_engine_start(const struct lh_config *cfg, char **msg)
 {
     lua_State *L = luaL_newstate();
@@ -252,6 +279,9 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg)
         lh_output_flush();     /* what the script printed before failing */
         return false;
     }
+    if (!lh_fiber_init(fiber_body, msg)) {
+        return false;
+    }
     pthread_atfork(fork_prepare, fork_done, fork_child);
     return true;
 }
@@ -261,11 +291,8 @@ void lh_engine_exit(void)
     lh_lock();
     if (!engine_exited) {
         engine_exited = true;
-        lua_rawgeti(core.L, LUA_REGISTRYINDEX, core.exit_ref);
-        if (lua_pcall(core.L, 0, 0, 0) != 0) {
-            lh_output_error(lua_tostring(core.L, -1));
-            lua_pop(core.L, 1);
-        }
+        core.event.kind = LH_EVENT_EXIT;
+        lh_fiber_run();
     }
     lh_output_flush();
     lh_repl_close();

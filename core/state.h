@@ -30,27 +30,61 @@ enum {
 };
 
 /*
- * The record through which one event crosses into Lua: C fills it, Lua
- * reads it with LuaJIT FFI and stores a hook's result in it. The field list
- * is written once and given to Lua as a cdef string, so both sides agree.
+ * The record through which one event crosses into Lua: C fills it and
+ * resumes the runtime's loop (core/fiber.c), which reads it with LuaJIT FFI
+ * and stores a hook's answer in it. Fields Lua reads on every event are
+ * doubles and 32-bit integers: reading those needs no allocation even in
+ * LuaJIT's interpreter. The field list is written once and given to Lua as
+ * a cdef string, so both sides agree.
  */
 #define LH_EVENT_FIELDS                                                   \
-    int64_t nr;                                                           \
-    union { uint64_t u64[8]; uint32_t u32[16]; } args;                    \
-    int64_t ret;                                                          \
+    int32_t kind;              /* LH_EVENT_* */                           \
+    int32_t stop;              /* LH_STOP_*: open a prompt at this entry */ \
+    int32_t answer;            /* LH_ANSWER_*, set by Lua */              \
     uint32_t vcpu;                                                        \
-    uint32_t tid;
+    uint32_t tid;                                                         \
+    double nr;                                                            \
+    double num[LH_ARG_COUNT];  /* args as numbers; from 2^53: see args */ \
+    double retn;               /* ret as a number; beyond +-2^53: see ret */ \
+    double result;             /* the answer, with LH_ANSWER_NUMBER */    \
+    int64_t ret;               /* exact; the answer with LH_ANSWER_RET */ \
+    uint64_t args[LH_ARG_COUNT]; /* the guest's words, exact */
 struct lh_event {
     LH_EVENT_FIELDS
 };
 #define LH_EVENT_CDEF "struct lh_event { " G_STRINGIFY(LH_EVENT_FIELDS) " };"
 
+/*
+ * C functions Lua calls through FFI rather than the Lua C API: a trace can
+ * compile an FFI call, while a lua_CFunction ends it. Only functions that
+ * never call back into Lua belong here.
+ */
+#define LH_CALLS_FIELDS                                                   \
+    void (*yield)(void);       /* the event is done: back to the vCPU */ \
+    void (*write)(const char *s, size_t len); /* to luahook's output */
+struct lh_calls {
+    LH_CALLS_FIELDS
+};
+#define LH_CALLS_CDEF "struct lh_calls { " G_STRINGIFY(LH_CALLS_FIELDS) " };"
+
+/* Why the loop is resumed. */
+enum {
+    LH_EVENT_ENTRY = 1,
+    LH_EVENT_RETURN,
+    LH_EVENT_EXIT,             /* QEMU is exiting: run the exit hooks */
+};
+
+/* A hook's answer to an entry. */
+enum {
+    LH_ANSWER_NONE,            /* all declined: QEMU runs the syscall */
+    LH_ANSWER_NUMBER,          /* the result is in .result */
+    LH_ANSWER_RET,             /* the result is in .ret (a 64-bit cdata) */
+};
+
 struct lh_core {
     GMutex lock;
     lua_State *L;
-    int entry_ref;             /* registry refs of the runtime's dispatchers */
-    int return_ref;
-    int exit_ref;
+    int loop_ref;              /* registry ref of the runtime's event loop */
     int quit_request;          /* LH_QUIT_*: stop QEMU once this event is done */
     bool in_event;             /* on a vCPU inside an event: the guest is reachable */
     int complete_ref;          /* the Lua REPL's completer */
@@ -66,6 +100,13 @@ struct lh_core {
 };
 
 extern struct lh_core core;
+
+/*
+ * Thread-local state on the per-syscall path. A plugin's TLS would
+ * otherwise go through __tls_get_addr on every access; its few bytes fit
+ * in the static TLS glibc keeps spare for modules loaded later.
+ */
+#define LH_THREAD_LOCAL _Thread_local __attribute__((tls_model("initial-exec")))
 
 /* core.lock, remembering that this thread holds it (for fork). */
 void lh_lock(void);

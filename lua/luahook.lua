@@ -184,16 +184,18 @@ end
 --- never to the guest's stdout.
 ---@param ... string
 function lh.out(...)
-    local core = context.core
+    local write = context.calls.write
     for i = 1, select("#", ...) do
-        core.write(tostring((select(i, ...))))
+        local s = tostring((select(i, ...)))
+        write(s, #s)
     end
 end
 
 --- lh.out(string.format(fmt, ...)).
 ---@param fmt string
 function lh.printf(fmt, ...)
-    context.core.write(string.format(fmt, ...))
+    local s = string.format(fmt, ...)
+    context.calls.write(s, #s)
 end
 
 --- Like Lua's print, to luahook's output; scripts' print() is this.
@@ -203,7 +205,8 @@ function lh.print(...)
     for i = 1, n do
         parts[i] = tostring((select(i, ...)))
     end
-    context.core.write(table.concat(parts, "\t") .. "\n")
+    local s = table.concat(parts, "\t") .. "\n"
+    context.calls.write(s, #s)
 end
 
 --- How often QEMU's callbacks entered Lua so far: { entries = N, returns = N }.

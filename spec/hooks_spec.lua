@@ -184,4 +184,49 @@ describe("an after-hook", function()
         assert.are.equal("pid=31337\n", r.stdout)
         assert.are.equal("from entry\t31337\n", r.stderr)
     end)
+
+    it("sees none of the fields hooks added to the thread's previous call", function()
+        local r = qemu.run {
+            guest = "opener", args = { "/etc/passwd", "/etc/hostname" },
+            lua = [[
+                local calls, stale = 0, 0
+                luahook.on("*", function(sc)
+                    calls = calls + 1
+                    if rawget(sc, "mark") ~= nil or rawget(sc, "pc") ~= nil then
+                        stale = stale + 1
+                    end
+                    sc.mark = sc.name
+                    local _ = sc.pc
+                end)
+                luahook.after("*", function(sc)
+                    if sc.mark ~= sc.name then stale = stale + 1 end
+                end)
+                luahook.on_exit(function() print(calls > 10, stale) end)
+            ]],
+        }
+        assert.are.equal(0, r.status)
+        assert.are.equal("true\t0\n", r.stderr)
+    end)
+
+    it("gets a decoded call without the previous call's arguments or fields", function()
+        local r = qemu.run {
+            guest = "opener", args = { "/etc/passwd" },
+            lua = [[
+                local decoder = require("luahook.decode").new()
+                local stale = 0
+                luahook.on("*", function(sc)
+                    local call = decoder:enter(sc)
+                    if rawget(call, "mine") ~= nil then stale = stale + 1 end
+                    call.mine = true
+                    if sc.name == "close" then
+                        print(call.name .. "(" .. table.concat(call, ", ") .. ")", #call)
+                    end
+                end)
+                luahook.on_exit(function() print("stale", stale) end)
+            ]],
+        }
+        assert.are.equal(0, r.status)
+        assert.matches("^close%(3%)\t1\n", r.stderr)
+        assert.matches("\nstale\t0\n$", r.stderr)
+    end)
 end)

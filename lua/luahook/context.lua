@@ -8,12 +8,15 @@ local context = {}
 ---@param core table the primitives table built by core/engine.c
 function context.init(core)
     ffi.cdef(core.event_cdef)
+    ffi.cdef(core.calls_cdef)
     context.core = core
     context.arch = core.arch
     context.word_size = core.arch == "x86_64" and 8 or 4
     context.args = core.args
     context.script = core.script
     context.event = ffi.cast("struct lh_event *", core.event)
+    -- C functions to call through FFI (see struct lh_calls in core/state.h)
+    context.calls = ffi.cast("const struct lh_calls *", core.calls)
     context.want = ffi.cast("uint8_t *", core.want)
     context.nr_max = core.nr_max
 end

@@ -153,7 +153,7 @@ Decoder.__index = Decoder
 ---@return luahook.Decoder
 function decode.new(opts)
     opts = opts or {}
-    return setmetatable({ strsize = opts.strsize or 32, fds = opts.fds }, Decoder)
+    return setmetatable({ strsize = opts.strsize or 32, fds = opts.fds, calls = {} }, Decoder)
 end
 
 --- A descriptor: "3", or "3</etc/passwd>" when annotating.
@@ -209,13 +209,43 @@ local function failed(ret)
 end
 
 --- A decoded call is the list of its argument texts (call[1], call[2], ...;
---- false for an out-argument not decoded yet), with these fields. One
---- table per call, as calls are many.
+--- false for an out-argument not decoded yet), with these fields. Like a
+--- syscall object it is reused for the vCPU's next call (calls are many):
+--- fields a script adds are removed then.
 ---@class luahook.DecodedCall
 ---@field name string the call's name (a sub-call's for socketcall and ipc)
 ---@field plan table
 ---@field regs table the argument values the plan reads
 ---@field shown integer how many of the plan's arguments the call shows
+
+-- [call] = keys a script added to it, cleared when the call is reused
+local added = setmetatable({}, { __mode = "k" })
+local Call = {
+    __newindex = function(call, key, value)
+        local keys = added[call]
+        keys[#keys + 1] = key
+        rawset(call, key, value)
+    end,
+}
+
+-- The vCPU's call object, emptied. The decoder itself writes with rawset.
+local function reuse(self, vcpu)
+    local call = self.calls[vcpu]
+    if not call then
+        call = setmetatable({ shown = 0 }, Call)
+        added[call] = {}
+        self.calls[vcpu] = call
+    end
+    for k = 1, call.shown do
+        rawset(call, k, nil)
+    end
+    local keys = added[call]
+    for i = #keys, 1, -1 do
+        rawset(call, keys[i], nil)
+        keys[i] = nil
+    end
+    return call
+end
 
 -- The plan of `sc` and the arguments it reads: a multiplexed call's own.
 local function resolve(sc)
@@ -233,7 +263,10 @@ end
 function Decoder:enter(sc)
     local plan, a = resolve(sc)
     local steps = plan.steps
-    local parts, n = { name = plan.name, plan = plan, regs = a, shown = 0 }, 0
+    local parts, n = reuse(self, sc.vcpu), 0
+    rawset(parts, "name", plan.name)
+    rawset(parts, "plan", plan)
+    rawset(parts, "regs", a)
     for k = 1, #steps do
         local step = steps[k]
         local enter = step.enter
@@ -243,11 +276,11 @@ function Decoder:enter(sc)
             if s == nil then break end
         end
         if type(s) == "table" then
-            for j = 1, #s do parts[n + j] = s[j] end
+            for j = 1, #s do rawset(parts, n + j, s[j]) end
             n = n + #s
         else
             n = n + 1
-            parts[n] = s
+            rawset(parts, n, s)
         end
     end
     parts.shown = n

@@ -1,7 +1,7 @@
 -- The runtime C boots: it receives the core's primitives, sets up the
--- public module, and returns the dispatchers C calls for each wanted event.
--- Every hook runs guarded here: a failing hook is reported, never fatal to
--- the guest (unless onerror=abort).
+-- public module, and returns the event loop C resumes for each wanted
+-- event. Every hook runs guarded here: a failing hook is reported, never
+-- fatal to the guest (unless onerror=abort).
 local context = require "luahook.context"
 
 local runtime = {}
@@ -53,8 +53,8 @@ local function check_result(value)
     return false, "returned a " .. t .. "; return an integer result, or nothing to let the syscall run"
 end
 
--- C calls entry(nr, vcpu, tid, a1, ..., a6, stop) when a syscall is about
--- to run (stop: "interrupt" or "attach" when a prompt was asked for);
+-- The loop calls entry(nr, vcpu, tid, a1, ..., a6, stop) when a syscall is
+-- about to run (stop: "interrupt" or "attach" when a prompt was asked for);
 -- it returns true and the result (or true alone, the result then being in
 -- event.ret) when a hook answered, nothing when all declined.
 local function dispatch_entry(nr, vcpu, tid, a1, a2, a3, a4, a5, a6, stop)
@@ -92,9 +92,8 @@ local function dispatch_entry(nr, vcpu, tid, a1, a2, a3, a4, a5, a6, stop)
     pending[vcpu] = not no_return[nr] and sc or nil
 end
 
--- C calls ret(nr, vcpu, tid, result) once the result exists; result is
--- false when only event.ret holds it exactly.
-local function dispatch_return(nr, vcpu, _, result)
+-- The loop calls ret(nr, vcpu, result) once the result exists.
+local function dispatch_return(nr, vcpu, result)
     stats.returns = stats.returns + 1
     local sc = pending[vcpu]
     pending[vcpu] = nil
@@ -102,7 +101,6 @@ local function dispatch_return(nr, vcpu, _, result)
     if not sc or sc.nr ~= nr then
         return
     end
-    result = result or event.ret
     if result == QEMU_ERESTARTSYS or result == QEMU_ESIGRETURN then
         return
     end
@@ -134,6 +132,55 @@ local function exit()
     core.flush()
 end
 
+local EXACT = 2 ^ 53 -- doubles hold integers exactly below this
+
+-- Argument `i` of the event (0-based): the record's double when exact,
+-- else its uint64_t.
+local function argument(ev, i)
+    local n = ev.num[i]
+    if n >= EXACT then
+        return ev.args[i]
+    end
+    return n
+end
+
+-- The event loop. It runs on a stack of its own (core/fiber.c): C resumes it
+-- with an event in the record, and it yields back once the event is done.
+-- Never returning into C is what lets LuaJIT compile it, and with it the
+-- dispatch and the hooks, into machine code.
+local function serve()
+    local ev = event
+    local yield = context.calls.yield
+    local ENTRY, RETURN = core.events.entry, core.events["return"]
+    local NUMBER, RET = core.answers.number, core.answers.ret
+    local stops = {}
+    for name, code in pairs(core.stops) do stops[code] = name end
+    while true do
+        local kind = ev.kind
+        if kind == ENTRY then
+            local handled, result = dispatch_entry(ev.nr, ev.vcpu, ev.tid,
+                argument(ev, 0), argument(ev, 1), argument(ev, 2),
+                argument(ev, 3), argument(ev, 4), argument(ev, 5), stops[ev.stop])
+            if handled then
+                if result == nil then
+                    ev.answer = RET
+                else
+                    ev.result, ev.answer = result, NUMBER
+                end
+            end
+        elseif kind == RETURN then
+            local result = ev.retn
+            if result >= EXACT or result <= -EXACT then
+                result = ev.ret
+            end
+            dispatch_return(ev.nr, ev.vcpu, result)
+        else
+            exit()
+        end
+        yield()
+    end
+end
+
 --- The syscall being dispatched: sc, "entry" or "return", and the result;
 --- nothing outside an event.
 function runtime.current()
@@ -148,7 +195,7 @@ function runtime.stats()
     return { entries = stats.entries, returns = stats.returns }
 end
 
---- Called once by C with its primitives; returns the dispatchers.
+--- Called once by C with its primitives; returns the event loop.
 function runtime.boot(primitives)
     context.init(primitives)
     core = primitives
@@ -171,7 +218,7 @@ function runtime.boot(primitives)
     end
     -- print() from a hook must not land in the guest's stdout
     _G.print = lh.print
-    return { entry = dispatch_entry, ret = dispatch_return, exit = exit }
+    return serve
 end
 
 return runtime

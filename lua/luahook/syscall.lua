@@ -21,11 +21,26 @@ local WORD_BITS = context.word_size * 8
 ---@field tid integer the guest thread's id (as gettid() returns in the guest)
 ---@field pc integer|ffi.cdata* the guest's program counter at the call (read on first use)
 local Syscall = {}
+local syscall = {}
+
+-- One syscall object per vCPU, reused for its next call: allocating one per
+-- event made the garbage collector the largest cost of a hook (it walks the
+-- whole live heap every few hundred kilobytes allocated). Its fixed fields
+-- are overwritten in place; the keys of anything else it gained (a lazy
+-- value, a field a hook added) are kept in extras[vcpu] and set to nil
+-- before the next call. Clearing the whole table instead would make every
+-- fixed field a new key again, which costs more than the rest of a call.
+local pool, pool_args, extras = {}, {}, {}
+
+local function add_extra(self, key, value)
+    local keys = extras[self.vcpu]
+    keys[#keys + 1] = key
+    rawset(self, key, value)
+end
 
 -- Fields computed on first use, so events that never look pay nothing.
 local lazy = {
     pc = function() return registers.get(registers.pc_name) end,
-    name = function(sc) return syscalls.name(sc.nr) end,
 }
 
 Syscall.__index = function(self, key)
@@ -36,40 +51,33 @@ Syscall.__index = function(self, key)
     local compute = lazy[key]
     if compute then
         local value = compute(self)
-        rawset(self, key, value)
+        add_extra(self, key, value)
         return value
     end
 end
 
-local syscall = {}
+Syscall.__newindex = add_extra
 
--- One syscall object per vCPU, reused for its next call: allocating one per
--- event made the garbage collector the largest cost of a hook (it walks the
--- whole live heap every few hundred kilobytes allocated).
-local clear = require "table.clear"
-local pool, pool_args = {}, {}
-
--- An argument C could not pass as an exact number (x86_64, 2^53 and up):
--- read it from the event record, as uint64_t.
-local function wide(i)
-    return context.event.args.u64[i - 1]
-end
-
---- Builds the syscall object of an entry event; C passes each argument as
---- a number, or false when only the event record holds it exactly.
+--- Builds the syscall object of an entry event; each argument is a number,
+--- or a uint64_t cdata from 2^53 up (x86_64).
 ---@return luahook.Syscall
 function syscall.new(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
-    local sc = pool[vcpu]
-    local args = pool_args[vcpu]
-    if sc then
-        clear(sc)
-    else
-        sc, args = setmetatable({}, Syscall), {}
-        pool[vcpu], pool_args[vcpu] = sc, args
+    local sc, args, keys = pool[vcpu], pool_args[vcpu], extras[vcpu]
+    if not sc then
+        sc, args, keys = setmetatable({}, Syscall), {}, {}
+        pool[vcpu], pool_args[vcpu], extras[vcpu] = sc, args, keys
     end
-    args[1], args[2], args[3] = a1 or wide(1), a2 or wide(2), a3 or wide(3)
-    args[4], args[5], args[6] = a4 or wide(4), a5 or wide(5), a6 or wide(6)
-    sc.nr, sc.args, sc.vcpu, sc.tid = nr, args, vcpu, tid
+    for i = #keys, 1, -1 do
+        rawset(sc, keys[i], nil)
+        keys[i] = nil
+    end
+    args[1], args[2], args[3], args[4], args[5], args[6] = a1, a2, a3, a4, a5, a6
+    -- rawset: these are not extras (and are there already but the first time)
+    rawset(sc, "vcpu", vcpu)
+    rawset(sc, "nr", nr)
+    rawset(sc, "name", syscalls.name(nr))
+    rawset(sc, "args", args)
+    rawset(sc, "tid", tid)
     return sc
 end
 

@@ -1,0 +1,150 @@
+/*
+ * The Lua side's own stack. The runtime's event loop runs here and hands
+ * control back to the vCPU after each event, instead of being called (and
+ * returning) once per event: LuaJIT cannot compile a trace that returns
+ * into C, but it compiles a loop whose "wait for the next event" is an FFI
+ * call. That keeps the dispatcher and the hooks it calls JIT-compiled.
+ *
+ * Only one thread runs on the fiber at a time (the caller holds core.lock),
+ * but not always the same one: whichever vCPU has an event resumes it.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "fiber.h"
+
+/*
+ * Address space reserved for the fiber's stack; pages are used only as
+ * touched. The REPL (readline) and deep Lua/C recursion run here too.
+ */
+#define FIBER_STACK_SIZE (8u << 20)
+
+static void (*fiber_body)(void);
+
+#if defined(__x86_64__) && !defined(LUAHOOK_FIBER_UCONTEXT)
+
+/*
+ * Saves the callee-saved registers on this stack, stores the stack pointer
+ * in *save, and continues on the stack `to` (saved the same way). The
+ * return is a jump, not `ret`: a `ret` onto another stack is mispredicted
+ * every time, which measured as most of a switch's cost. The x87 and SSE
+ * control words are not switched: neither side changes them, and a hook
+ * that did would change them for QEMU as a plain call would.
+ */
+void lh_fiber_switch(void **save, void *to) __attribute__((visibility("hidden")));
+void lh_fiber_first(void) __attribute__((visibility("hidden")));
+__asm__(
+    "    .text\n"
+    "    .p2align 4\n"
+    "    .globl lh_fiber_switch\n"
+    "    .hidden lh_fiber_switch\n"
+    "    .type lh_fiber_switch, @function\n"
+    "lh_fiber_switch:\n"
+    "    pushq %rbp\n"
+    "    pushq %rbx\n"
+    "    pushq %r12\n"
+    "    pushq %r13\n"
+    "    pushq %r14\n"
+    "    pushq %r15\n"
+    "    movq %rsp, (%rdi)\n"
+    "    movq %rsi, %rsp\n"
+    "    popq %r15\n"
+    "    popq %r14\n"
+    "    popq %r13\n"
+    "    popq %r12\n"
+    "    popq %rbx\n"
+    "    popq %rbp\n"
+    "    popq %rcx\n"
+    "    jmpq *%rcx\n"
+    "    .size lh_fiber_switch, .-lh_fiber_switch\n"
+    /* the fiber's first instruction: call the body with an aligned stack */
+    "    .globl lh_fiber_first\n"
+    "    .hidden lh_fiber_first\n"
+    "    .type lh_fiber_first, @function\n"
+    "lh_fiber_first:\n"
+    "    .cfi_startproc\n"
+    "    .cfi_undefined rip\n"
+    "    callq *%r12\n"
+    "    ud2\n"
+    "    .cfi_endproc\n"
+    "    .size lh_fiber_first, .-lh_fiber_first\n");
+
+static void *fiber_sp;
+static void *caller_sp;
+
+/* A stack lh_fiber_switch can switch to, whose first stop is the body. */
+static void prepare_stack(void *top)
+{
+    uint64_t *sp = top;
+
+    *--sp = (uint64_t)(uintptr_t)lh_fiber_first;    /* popped and jumped to */
+    *--sp = 0;                                       /* rbp */
+    *--sp = 0;                                       /* rbx */
+    *--sp = (uint64_t)(uintptr_t)fiber_body;         /* r12: what to call */
+    *--sp = 0;                                       /* r13 */
+    *--sp = 0;                                       /* r14 */
+    *--sp = 0;                                       /* r15 */
+    fiber_sp = sp;
+}
+
+void lh_fiber_run(void)
+{
+    lh_fiber_switch(&caller_sp, fiber_sp);
+}
+
+void lh_fiber_yield(void)
+{
+    lh_fiber_switch(&fiber_sp, caller_sp);
+}
+
+#else
+
+/*
+ * Portable fallback: swapcontext also saves the signal mask with a system
+ * call per switch, so this costs more per event than the x86_64 switch.
+ */
+#include <ucontext.h>
+
+static ucontext_t fiber_context;
+static ucontext_t caller_context;
+
+static void prepare_stack(void *top)
+{
+    getcontext(&fiber_context);
+    fiber_context.uc_stack.ss_sp = (char *)top - FIBER_STACK_SIZE;
+    fiber_context.uc_stack.ss_size = FIBER_STACK_SIZE;
+    fiber_context.uc_link = NULL;
+    makecontext(&fiber_context, fiber_body, 0);
+}
+
+void lh_fiber_run(void)
+{
+    swapcontext(&caller_context, &fiber_context);
+}
+
+void lh_fiber_yield(void)
+{
+    swapcontext(&fiber_context, &caller_context);
+}
+
+#endif
+
+bool lh_fiber_init(void (*body)(void), char **msg)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    char *base = mmap(NULL, FIBER_STACK_SIZE + page, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+
+    if (base == MAP_FAILED) {
+        *msg = g_strdup_printf("cannot map the Lua side's stack: %s", g_strerror(errno));
+        return false;
+    }
+    /* a guard page below: an overflow faults instead of corrupting memory */
+    mprotect(base, page, PROT_NONE);
+    fiber_body = body;
+    prepare_stack(base + page + FIBER_STACK_SIZE);
+    return true;
+}
