@@ -98,6 +98,7 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
 {
     uint8_t want = want_of(nr);
     bool handled = false;
+    uint32_t tid;
     int stop;
 
     if (G_UNLIKELY(!core.interrupt_armed)) {
@@ -107,7 +108,8 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
         && !__atomic_load_n(&core.world_stopped, __ATOMIC_RELAXED)) {
         return false;
     }
-    lh_repl_wait_if_stopped(current_tid(), vcpu, nr);
+    tid = current_tid();
+    lh_repl_wait_if_stopped(tid, vcpu, nr);
     lh_lock();
     /* a prompt was asked for (Ctrl-C, a client attached): this call opens it */
     stop = __atomic_exchange_n(&core.stop_request, LH_STOP_NONE, __ATOMIC_SEQ_CST);
@@ -116,7 +118,7 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
 
         ev->nr = (double)nr;
         ev->vcpu = vcpu;
-        ev->tid = current_tid();
+        ev->tid = tid;
         ev->stop = stop;
         ev->answer = LH_ANSWER_NONE;
         /* QEMU sign-extends i386's 32-bit arguments: keep the guest's word */

@@ -196,20 +196,6 @@ static bool run_script(lua_State *L, const char *path, char **msg)
     return true;
 }
 
-static LH_THREAD_LOCAL bool lock_held_here;
-
-void lh_lock(void)
-{
-    g_mutex_lock(&core.lock);
-    lock_held_here = true;
-}
-
-void lh_unlock(void)
-{
-    lock_held_here = false;
-    g_mutex_unlock(&core.lock);
-}
-
 /*
  * A guest fork copies the process with its Lua state. Hold the lock across
  * the fork so the child never inherits it mid-update from another vCPU, and
@@ -218,7 +204,7 @@ void lh_unlock(void)
  */
 static void fork_prepare(void)
 {
-    fork_took_lock = !lock_held_here;
+    fork_took_lock = !lh_lock_held();
     if (fork_took_lock) {
         lh_lock();
     }

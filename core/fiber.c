@@ -5,7 +5,7 @@
  * into C, but it compiles a loop whose "wait for the next event" is an FFI
  * call. That keeps the dispatcher and the hooks it calls JIT-compiled.
  *
- * Only one thread runs on the fiber at a time (the caller holds core.lock),
+ * Only one thread runs on the fiber at a time (the caller holds the core lock),
  * but not always the same one: whichever vCPU has an event resumes it.
  */
 #include <errno.h>

@@ -14,7 +14,7 @@
  */
 bool lh_fiber_init(void (*body)(void), char **msg);
 
-/* Runs the fiber until it yields. Callers hold core.lock. */
+/* Runs the fiber until it yields. Callers hold the core lock. */
 void lh_fiber_run(void);
 
 /* On the fiber: back to the lh_fiber_run that resumed it. */

@@ -1,7 +1,7 @@
 /*
  * luahook's own output stream (stderr by default), kept apart from the
  * guest's stdout. Buffered; flushed per write on a terminal. Callers hold
- * core.lock, except at start-up and exit when no vCPU runs Lua.
+ * the core lock, except at start-up and exit when no vCPU runs Lua.
  */
 #ifndef LUAHOOK_OUTPUT_H
 #define LUAHOOK_OUTPUT_H

@@ -52,13 +52,10 @@ void lh_repl_request_stop(int reason)
     __atomic_store_n(&core.stop_request, reason, __ATOMIC_SEQ_CST);
 }
 
-void lh_repl_wait_if_stopped(uint32_t tid, unsigned int vcpu, int64_t nr)
+void lh_repl_wait(uint32_t tid, unsigned int vcpu, int64_t nr)
 {
     struct waiting_thread me = { tid, vcpu, nr };
 
-    if (!__atomic_load_n(&core.world_stopped, __ATOMIC_ACQUIRE)) {
-        return;
-    }
     g_mutex_lock(&waiting_lock);
     g_array_append_val(waiting, me);
     g_mutex_unlock(&waiting_lock);

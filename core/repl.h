@@ -12,6 +12,8 @@
 #include <glib.h>
 #include <lua.h>
 
+#include "state.h"
+
 struct lh_repl_frontend {
     const char *kind;                       /* "tty" or "unix" */
     /* Shows prompt, returns the line (g_free it); NULL at end of input:
@@ -43,8 +45,16 @@ GPtrArray *lh_repl_complete(const char *line);
 /* Asks for a prompt at the next syscall of any thread; async-signal-safe. */
 void lh_repl_request_stop(int reason);
 
-/* On a syscall entry while another thread holds the prompt: wait it out. */
-void lh_repl_wait_if_stopped(uint32_t tid, unsigned int vcpu, int64_t nr);
+/* Waits while another thread holds the prompt (listed in threads()). */
+void lh_repl_wait(uint32_t tid, unsigned int vcpu, int64_t nr);
+
+/* On every syscall entry: inline, as no prompt is open nearly always. */
+static inline void lh_repl_wait_if_stopped(uint32_t tid, unsigned int vcpu, int64_t nr)
+{
+    if (__atomic_load_n(&core.world_stopped, __ATOMIC_ACQUIRE)) {
+        lh_repl_wait(tid, vcpu, nr);
+    }
+}
 
 /* The front end, or NULL without repl=. */
 const struct lh_repl_frontend *lh_repl_frontend(void);

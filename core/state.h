@@ -1,6 +1,6 @@
 /*
  * State shared by the core's files. One Lua state serves every vCPU, so
- * everything here except the want table is guarded by core.lock.
+ * everything here except the want table is guarded by the core lock.
  */
 #ifndef LUAHOOK_STATE_H
 #define LUAHOOK_STATE_H
@@ -82,7 +82,6 @@ enum {
 };
 
 struct lh_core {
-    GMutex lock;
     lua_State *L;
     int loop_ref;              /* registry ref of the runtime's event loop */
     int quit_request;          /* LH_QUIT_*: stop QEMU once this event is done */
@@ -108,9 +107,10 @@ extern struct lh_core core;
  */
 #define LH_THREAD_LOCAL _Thread_local __attribute__((tls_model("initial-exec")))
 
-/* core.lock, remembering that this thread holds it (for fork). */
+/* The core lock (core/lock.c), guarding everything here but the want table. */
 void lh_lock(void);
 void lh_unlock(void);
+bool lh_lock_held(void);       /* by this thread (for fork) */
 
 /* In a forked child: its thread ids are new. */
 void lh_dispatch_forked(void);

@@ -104,7 +104,7 @@ lh.on("*", function(sc)
     end
     if visible(sc, call) then
         local tail = NEVER_RETURN[sc.name] and ") = ?" or " <unfinished ...>"
-        emit(sc, call.name .. "(" .. table.concat(call, ", ") .. tail, call, nil)
+        emit(sc, call.name .. "(" .. decode.args_text(call) .. tail, call, nil)
     end
     if EXEC[sc.name] and opts.summary then
         -- a successful exec replaces QEMU, so the summary cannot wait for the end
@@ -133,7 +133,7 @@ lh.after("*", function(sc, ret)
         if EXEC[sc.name] then
             emit(sc, "<... " .. call.name .. " resumed>) = " .. result, call, ret)
         else
-            emit(sc, call.name .. "(" .. table.concat(call, ", ") .. ") = " .. result, call, ret)
+            emit(sc, call.name .. "(" .. decode.args_text(call) .. ") = " .. result, call, ret)
         end
     end
     state:observe(call.name, call.regs, ret)

@@ -127,7 +127,7 @@ end
 
 local function json_args(args)
     local parts = {}
-    for i = 1, #args do parts[i] = json_string(args[i]) end
+    for i = 1, args.shown do parts[i] = json_string(args[i]) end
     return "[" .. table.concat(parts, ",") .. "]"
 end
 
@@ -152,7 +152,7 @@ end
 
 -- Output -------------------------------------------------------------------
 
-local concat = table.concat
+local concat, args_text = table.concat, decode.args_text
 
 -- Writes one call as a line: `result` is the text after "= ". call.stamp
 -- (tt=1) is when it started, call.start and call.stop (T=1) when it
@@ -162,7 +162,7 @@ local function emit_line(sc, call, result)
     if call.stamp then head = head .. call.stamp .. " " end
     local tail = "\n"
     if call.stop then tail = string.format(" <%.6f>\n", call.stop - call.start) end
-    lh.out(head .. call.name .. "(" .. concat(call, ", ") .. ") = " .. result .. tail)
+    lh.out(head .. call.name .. "(" .. args_text(call) .. ") = " .. result .. tail)
 end
 
 -- The same as a JSON object; `ret` is the raw result (nil when there is
@@ -187,7 +187,7 @@ local function emit_unfinished(sc, call)
     end
     local head = pid_prefix(sc)
     if call.stamp then head = head .. call.stamp .. " " end
-    lh.out(head .. call.name .. "(" .. concat(call, ", ") .. " <unfinished ...>\n")
+    lh.out(head .. call.name .. "(" .. args_text(call) .. " <unfinished ...>\n")
 end
 
 local emit = opts.json and emit_json or emit_line

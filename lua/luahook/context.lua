@@ -21,6 +21,22 @@ function context.init(core)
     context.nr_max = core.nr_max
 end
 
+local new_table = require "table.new"
+
+-- Tables indexed by syscall number or vCPU index are read on every event:
+-- made with an array part from index 0 on, a lookup in compiled code is a
+-- bounds check and a load instead of a hash search.
+
+--- An empty table for values by syscall number.
+function context.by_nr()
+    return new_table(context.nr_max, 0)
+end
+
+--- An empty table for values by vCPU index (more vCPUs still fit, slower).
+function context.by_vcpu()
+    return new_table(64, 0)
+end
+
 -- Bits of a want-table slot; the same values as in core/state.h.
 context.WANT_ENTRY = 1
 context.WANT_RETURN = 2

@@ -127,7 +127,7 @@ local function plan_for(name, ret_kind)
     return plan
 end
 
-local by_nr = {}
+local by_nr = context.by_nr()
 
 local function plan_of(nr)
     local plan = by_nr[nr]
@@ -153,7 +153,8 @@ Decoder.__index = Decoder
 ---@return luahook.Decoder
 function decode.new(opts)
     opts = opts or {}
-    return setmetatable({ strsize = opts.strsize or 32, fds = opts.fds, calls = {} }, Decoder)
+    return setmetatable({ strsize = opts.strsize or 32, fds = opts.fds,
+                          calls = context.by_vcpu(), added = context.by_vcpu() }, Decoder)
 end
 
 --- A descriptor: "3", or "3</etc/passwd>" when annotating.
@@ -218,32 +219,32 @@ end
 ---@field regs table the argument values the plan reads
 ---@field shown integer how many of the plan's arguments the call shows
 
--- [call] = keys a script added to it, cleared when the call is reused
-local added = setmetatable({}, { __mode = "k" })
-local Call = {
-    __newindex = function(call, key, value)
-        local keys = added[call]
-        keys[#keys + 1] = key
-        rawset(call, key, value)
-    end,
-}
+-- A call's metatable records the keys a script adds (in the list at
+-- Call[call], counted by its n), so that reuse can clear them.
+local Call = setmetatable({}, { __mode = "k" })
+Call.__newindex = function(call, key, value)
+    local keys = Call[call]
+    local n = keys.n + 1
+    keys[n], keys.n = key, n
+    rawset(call, key, value)
+end
 
 -- The vCPU's call object, emptied. The decoder itself writes with rawset.
 local function reuse(self, vcpu)
-    local call = self.calls[vcpu]
+    local call, keys = self.calls[vcpu], self.added[vcpu]
     if not call then
-        call = setmetatable({ shown = 0 }, Call)
-        added[call] = {}
-        self.calls[vcpu] = call
+        call, keys = setmetatable({ shown = 0 }, Call), { n = 0 }
+        Call[call] = keys
+        self.calls[vcpu], self.added[vcpu] = call, keys
     end
     for k = 1, call.shown do
         rawset(call, k, nil)
     end
-    local keys = added[call]
-    for i = #keys, 1, -1 do
+    for i = keys.n, 1, -1 do
         rawset(call, keys[i], nil)
         keys[i] = nil
     end
+    keys.n = 0
     return call
 end
 
@@ -285,6 +286,14 @@ function Decoder:enter(sc)
     end
     parts.shown = n
     return parts
+end
+
+--- The call's arguments as they go between its parentheses: "3, 0x0".
+---@param call luahook.DecodedCall
+---@return string
+function decode.args_text(call)
+    -- bounded by shown: `#` on a reused list would search for its end
+    return table.concat(call, ", ", 1, call.shown)
 end
 
 -- Forgets descriptor names the call just changed.
@@ -372,7 +381,7 @@ function decode.format_call(sc, ret)
             if call[k] == false then call[k] = values.ptr(call.regs[steps[k].reg]) end
         end
     end
-    local text = call.name .. "(" .. table.concat(call, ", ") .. ")"
+    local text = call.name .. "(" .. decode.args_text(call) .. ")"
     return result and (text .. " = " .. result) or text
 end
 

@@ -8,7 +8,11 @@ local syscalls = require "luahook.syscalls"
 local hooks = {}
 
 local registered = {}                     -- records, oldest first
-local chains = { entry = {}, after = {} } -- [kind][nr] = array of records
+-- [kind][nr] = array of records, filled on first use
+local function no_chains()
+    return { entry = context.by_nr(), after = context.by_nr() }
+end
+local chains = no_chains()
 local EMPTY = {}
 
 -- Bits some syscalls always carry: output must be on disk before exec
@@ -56,7 +60,7 @@ local function refresh()
         local b = bits[nr] or 0
         if want[nr] ~= b then want[nr] = b end
     end
-    chains = { entry = {}, after = {} }
+    chains = no_chains()
 end
 
 --- Adds a hook; `selection` comes from syscalls.select. `first` puts it

@@ -7,8 +7,10 @@ local context = require "luahook.context"
 local runtime = {}
 
 local core         -- the C primitives
-local hooks, syscall, event, repl
-local pending = {} -- [vcpu] = syscall object waiting for its result
+local hooks, event, repl
+local chain_of, new_syscall -- hooks.chain, syscall.new
+local xpcall = xpcall
+local pending      -- [vcpu] = syscall object waiting for its result
 local stats = { entries = 0, returns = 0 } -- dispatcher calls, for lh.stats
 -- The event being dispatched: sc, phase, result. It is not cleared after
 -- (a wrapper doing that cost more than the rest of the dispatch): only
@@ -59,7 +61,7 @@ end
 -- event.ret) when a hook answered, nothing when all declined.
 local function dispatch_entry(nr, vcpu, tid, a1, a2, a3, a4, a5, a6, stop)
     stats.entries = stats.entries + 1
-    local sc = syscall.new(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
+    local sc = new_syscall(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
     current.sc, current.phase, current.result = sc, "entry", nil
     if stop then
         -- Ctrl-C or a client attaching: the prompt opens at this call
@@ -69,7 +71,7 @@ local function dispatch_entry(nr, vcpu, tid, a1, a2, a3, a4, a5, a6, stop)
             return true, result
         end
     end
-    local chain = hooks.chain("entry", nr)
+    local chain = chain_of("entry", nr)
     for i = 1, #chain do
         local rec = chain[i]
         local ok, result = xpcall(rec.fn, traceback, sc)
@@ -105,7 +107,7 @@ local function dispatch_return(nr, vcpu, result)
         return
     end
     current.sc, current.phase, current.result = sc, "return", result
-    local chain = hooks.chain("after", sc.nr)
+    local chain = chain_of("after", sc.nr)
     for i = 1, #chain do
         local rec = chain[i]
         local ok, err = xpcall(rec.fn, traceback, sc, result)
@@ -201,10 +203,12 @@ function runtime.boot(primitives)
     core = primitives
     event = context.event
     hooks = require "luahook.hooks"
-    syscall = require "luahook.syscall"
+    chain_of = hooks.chain
+    pending = context.by_vcpu()
+    new_syscall = require("luahook.syscall").new
     repl = require "luahook.repl"
     local syscalls = require "luahook.syscalls"
-    no_return = {}
+    no_return = context.by_nr()
     for _, name in ipairs({ "exit", "exit_group", "sigreturn", "rt_sigreturn" }) do
         local nr = syscalls.number(name)
         if nr then no_return[nr] = true end

@@ -30,11 +30,13 @@ local syscall = {}
 -- value, a field a hook added) are kept in extras[vcpu] and set to nil
 -- before the next call. Clearing the whole table instead would make every
 -- fixed field a new key again, which costs more than the rest of a call.
-local pool, pool_args, extras = {}, {}, {}
+local pool, pool_args, extras = context.by_vcpu(), context.by_vcpu(), context.by_vcpu()
 
+-- keys.n counts them: `#` on a list emptied in place is a search
 local function add_extra(self, key, value)
     local keys = extras[self.vcpu]
-    keys[#keys + 1] = key
+    local n = keys.n + 1
+    keys[n], keys.n = key, n
     rawset(self, key, value)
 end
 
@@ -64,13 +66,14 @@ Syscall.__newindex = add_extra
 function syscall.new(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
     local sc, args, keys = pool[vcpu], pool_args[vcpu], extras[vcpu]
     if not sc then
-        sc, args, keys = setmetatable({}, Syscall), {}, {}
+        sc, args, keys = setmetatable({}, Syscall), {}, { n = 0 }
         pool[vcpu], pool_args[vcpu], extras[vcpu] = sc, args, keys
     end
-    for i = #keys, 1, -1 do
+    for i = keys.n, 1, -1 do
         rawset(sc, keys[i], nil)
         keys[i] = nil
     end
+    keys.n = 0
     args[1], args[2], args[3], args[4], args[5], args[6] = a1, a2, a3, a4, a5, a6
     -- rawset: these are not extras (and are there already but the first time)
     rawset(sc, "vcpu", vcpu)

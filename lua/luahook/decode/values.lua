@@ -43,16 +43,25 @@ function values.long(v)
     return int.signed(v, WORD_BITS)
 end
 
+-- The texts of recently formatted numbers, direct-mapped by their low bits:
+-- formatting a number costs more than the rest of a traced call's result,
+-- and the same few (descriptors, sizes, a pid) come back again and again.
+local DEC_SLOTS = 256
+local dec_keys, dec_texts = {}, {}
+
 --- A guest value as a decimal string, exact for 64-bit values.
 ---@param v integer|ffi.cdata*
 ---@return string
 function values.dec(v)
     if type(v) == "number" then
-        -- tostring is quicker, and exact below 1e14 (then %.14g turns to exponents)
-        if v < 1e14 and v > -1e14 then
-            return tostring(v)
+        local slot = v % DEC_SLOTS
+        if dec_keys[slot] == v then
+            return dec_texts[slot]
         end
-        return string.format("%d", v)
+        -- tostring is quicker, and exact below 1e14 (then %.14g turns to exponents)
+        local text = (v < 1e14 and v > -1e14) and tostring(v) or string.format("%d", v)
+        dec_keys[slot], dec_texts[slot] = v, text
+        return text
     end
     return (tostring(v):gsub("[UL]+$", ""))
 end
