@@ -13,6 +13,8 @@
 #include "repl.h"
 #include "state.h"
 
+struct lh_gate lh_gate;
+
 /*
  * Guest threads are host threads in linux-user, so the guest's thread id is
  * this thread's. Cached: a gettid per event would cost as much as the rest.
@@ -41,7 +43,7 @@ static void arm_interrupt(void)
 {
     const struct lh_repl_frontend *frontend = lh_repl_frontend();
 
-    core.interrupt_armed = true;
+    lh_gate.interrupt_armed = true;
     if (frontend) {
         frontend->arm_interrupt();
     }
@@ -53,7 +55,7 @@ static uint8_t want_of(int64_t nr)
         return 0;
     }
     /* Lua updates slots under the lock; a stale byte only delays a change */
-    return __atomic_load_n(&core.want[nr], __ATOMIC_RELAXED);
+    return __atomic_load_n(&lh_gate.want[nr], __ATOMIC_RELAXED);
 }
 
 /*
@@ -101,18 +103,18 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
     uint32_t tid;
     int stop;
 
-    if (G_UNLIKELY(!core.interrupt_armed)) {
+    if (G_UNLIKELY(!lh_gate.interrupt_armed)) {
         arm_interrupt();
     }
-    if (!want && !__atomic_load_n(&core.stop_request, __ATOMIC_RELAXED)
-        && !__atomic_load_n(&core.world_stopped, __ATOMIC_RELAXED)) {
+    if (!want && !__atomic_load_n(&lh_gate.stop_request, __ATOMIC_RELAXED)
+        && !__atomic_load_n(&lh_gate.world_stopped, __ATOMIC_RELAXED)) {
         return false;
     }
     tid = current_tid();
     lh_repl_wait_if_stopped(tid, vcpu, nr);
     lh_lock();
     /* a prompt was asked for (Ctrl-C, a client attached): this call opens it */
-    stop = __atomic_exchange_n(&core.stop_request, LH_STOP_NONE, __ATOMIC_SEQ_CST);
+    stop = __atomic_exchange_n(&lh_gate.stop_request, LH_STOP_NONE, __ATOMIC_SEQ_CST);
     if (stop != LH_STOP_NONE || (want & LH_WANT_ENTRY)) {
         struct lh_event *ev = &core.event;
 

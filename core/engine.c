@@ -54,6 +54,17 @@ static int prim_request_abort(lua_State *L)
     return 0;
 }
 
+/* core.watch_returns(): return events are wanted from now on (for good). */
+static int prim_watch_returns(lua_State *L)
+{
+    (void)L;
+    if (core.watch_returns) {
+        core.watch_returns();
+        core.watch_returns = NULL;
+    }
+    return 0;
+}
+
 /* core.in_event(): is a hook running for a syscall right now? */
 static int prim_in_event(lua_State *L)
 {
@@ -87,6 +98,7 @@ static void push_codes(lua_State *L, const char *table, const char *names[], int
 static const struct lh_calls ffi_calls = {
     .yield = lh_fiber_yield,
     .write = lh_output_write,
+    .read_string = lh_guest_read_string,
 };
 
 static void push_primitives(lua_State *L, const struct lh_config *cfg)
@@ -97,6 +109,7 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
         { "request_abort", prim_request_abort },
         { "kill_guest", prim_kill_guest },
         { "in_event", prim_in_event },
+        { "watch_returns", prim_watch_returns },
         { NULL, NULL },
     };
 
@@ -129,7 +142,7 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     push_codes(L, "answers", (const char *[]){ "number", "ret", NULL }, LH_ANSWER_NUMBER);
     push_codes(L, "stops", (const char *[]){ "interrupt", "attach", NULL },
                LH_STOP_INTERRUPT);
-    lua_pushlightuserdata(L, core.want);
+    lua_pushlightuserdata(L, lh_gate.want);
     lua_setfield(L, -2, "want");
     lua_pushinteger(L, LH_NR_MAX);
     lua_setfield(L, -2, "nr_max");
@@ -252,6 +265,7 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg)
     }
     core.L = L;
     core.guest = cfg->guest;
+    core.watch_returns = cfg->watch_returns;
     core.word_size = strcmp(cfg->arch, "x86_64") ? 4 : 8;
     luaL_openlibs(L);
     if (!lh_output_open(cfg->out, msg)) {

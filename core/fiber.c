@@ -24,7 +24,10 @@
 
 static void (*fiber_body)(void);
 
-#if defined(__x86_64__) && !defined(LUAHOOK_FIBER_UCONTEXT)
+#ifndef LUAHOOK_FIBER_UCONTEXT
+#ifndef __x86_64__
+#error "the stack switch is x86_64 code: configure with -Dfiber=ucontext"
+#endif
 
 /*
  * Saves the callee-saved registers on this stack, stores the stack pointer
@@ -103,8 +106,9 @@ void lh_fiber_yield(void)
 #else
 
 /*
- * Portable fallback: swapcontext also saves the signal mask with a system
- * call per switch, so this costs more per event than the x86_64 switch.
+ * Portable (meson -Dfiber=ucontext, the default on hosts other than
+ * x86_64): swapcontext also saves the signal mask with a system call per
+ * switch, so this costs more per event than the x86_64 switch.
  */
 #include <ucontext.h>
 

@@ -4,12 +4,15 @@
  * from a vCPU handling an event (QEMU asserts otherwise), so outside one
  * each primitive refuses with a reason instead.
  */
+#include <string.h>
+
 #include <lauxlib.h>
 
 #include "guest_lua.h"
 #include "state.h"
 
 #define GUEST_ADDRESS_LIMIT 18446744073709551616.0 /* 2^64 */
+#define UNREACHABLE "the guest is reachable only inside a hook"
 
 static int fail(lua_State *L, const char *reason)
 {
@@ -21,7 +24,7 @@ static int fail(lua_State *L, const char *reason)
 /* NULL when the guest can be reached, else why not. */
 static const char *unreachable(void)
 {
-    return core.in_event ? NULL : "the guest is reachable only inside a hook";
+    return core.in_event ? NULL : UNREACHABLE;
 }
 
 static bool check_address(lua_State *L, int index, uint64_t *addr)
@@ -33,6 +36,38 @@ static bool check_address(lua_State *L, int index, uint64_t *addr)
     }
     *addr = (uint64_t)n;
     return true;
+}
+
+/*
+ * A guest string is read in pieces of this many bytes, each within one
+ * page: a path is short, the rest of its page may be four kilobytes.
+ */
+#define STRING_PIECE 128
+#define GUEST_PAGE 4096        /* i386's and x86_64's */
+
+int32_t lh_guest_read_string(uint64_t addr, char *buf, int32_t max)
+{
+    int32_t total = 0;
+
+    if (unreachable()) {
+        return LH_READ_UNREACHABLE;
+    }
+    while (total < max) {
+        uint64_t at = addr + total;
+        size_t n = GUEST_PAGE - at % GUEST_PAGE;
+        const char *nul;
+
+        n = MIN(n, MIN((size_t)STRING_PIECE, (size_t)(max - total)));
+        if (!core.guest->read(at, buf + total, n)) {
+            return LH_READ_UNMAPPED;
+        }
+        nul = memchr(buf + total, 0, n);
+        if (nul) {
+            return (int32_t)(nul - buf);
+        }
+        total += (int32_t)n;
+    }
+    return max;
 }
 
 /* read(addr, len) -> bytes | nil, reason */
@@ -153,4 +188,11 @@ void lh_guest_lua_register(lua_State *L)
     };
 
     luaL_register(L, NULL, fns);
+    /* why lh_guest_read_string failed, by its negative result */
+    lua_newtable(L);
+    lua_pushliteral(L, UNREACHABLE);
+    lua_rawseti(L, -2, LH_READ_UNREACHABLE);
+    lua_pushliteral(L, "not mapped");
+    lua_rawseti(L, -2, LH_READ_UNMAPPED);
+    lua_setfield(L, -2, "read_failures");
 }

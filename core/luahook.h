@@ -20,6 +20,7 @@ struct lh_config {
     bool abort_on_error;       /* onerror=abort: a failing hook stops QEMU */
     GPtrArray *script_args;    /* "key=value" strings, for luahook.args */
     const struct lh_guest_ops *guest;
+    void (*watch_returns)(void);  /* have lh_syscall_return called from now on */
 };
 
 /*
@@ -33,12 +34,50 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg);
 void lh_engine_exit(void);
 
 /*
- * A syscall is about to run. Returns true when a hook produced the result
- * (stored in *ret) so QEMU must skip the syscall; false to let it run.
- * Syscalls that no hook wants return at once without entering Lua.
+ * Syscall numbers below this have a slot in the want table; Lua rejects
+ * hooks on larger numbers (no i386 or x86_64 syscall comes close).
+ */
+#define LH_NR_MAX 4096
+
+/*
+ * What decides, on every syscall and without the lock, whether the core
+ * must see it: the want table (written by Lua under the lock, one final
+ * value per slot) and the REPL's requests (set from other threads and
+ * signal handlers). Atomic.
+ */
+struct lh_gate {
+    uint8_t want[LH_NR_MAX];   /* LH_WANT_* bits by syscall number */
+    int stop_request;          /* LH_STOP_*: open a prompt at the next syscall */
+    int world_stopped;         /* a prompt is open: other threads wait */
+    bool interrupt_armed;      /* Ctrl-C handling set up (or not wanted) */
+};
+extern struct lh_gate lh_gate;
+
+/*
+ * Whether syscall `nr` needs lh_syscall_entry: the glue asks first, inline,
+ * so a syscall nobody wants costs a few loads and no call.
+ */
+static inline bool lh_syscall_needs_entry(int64_t nr)
+{
+    return (nr >= 0 && nr < LH_NR_MAX && __atomic_load_n(&lh_gate.want[nr], __ATOMIC_RELAXED))
+           || __atomic_load_n(&lh_gate.stop_request, __ATOMIC_RELAXED)
+           || __atomic_load_n(&lh_gate.world_stopped, __ATOMIC_RELAXED)
+           || !__atomic_load_n(&lh_gate.interrupt_armed, __ATOMIC_RELAXED);
+}
+
+/*
+ * A syscall is about to run (and lh_syscall_needs_entry said so). Returns
+ * true when a hook produced the result (stored in *ret) so QEMU must skip
+ * the syscall; false to let it run.
  */
 bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
                       int64_t *ret);
+
+/* Whether syscall `nr`'s return needs lh_syscall_return (see above). */
+static inline bool lh_syscall_needs_return(int64_t nr)
+{
+    return nr >= 0 && nr < LH_NR_MAX && __atomic_load_n(&lh_gate.want[nr], __ATOMIC_RELAXED);
+}
 
 /* The syscall's result exists (from QEMU or a hook). */
 void lh_syscall_return(unsigned int vcpu, int64_t nr, int64_t ret);

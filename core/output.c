@@ -14,7 +14,12 @@
 #include "output.h"
 
 #define OUTPUT_BUFFER_SIZE (64 * 1024)
-#define OUTPUT_FD_FLOOR 500     /* below common RLIMIT_NOFILE soft limits */
+/*
+ * The highest descriptor of a process's initial table: the kernel grows
+ * the table for a higher one, and in a process with threads (QEMU has an
+ * RCU thread) growing it waits for an RCU grace period, 10-20 ms.
+ */
+#define OUTPUT_FD_FLOOR 63
 
 static int out_fd = 2;
 static bool out_immediate = true;

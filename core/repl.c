@@ -49,7 +49,7 @@ const struct lh_repl_frontend *lh_repl_frontend(void)
 
 void lh_repl_request_stop(int reason)
 {
-    __atomic_store_n(&core.stop_request, reason, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&lh_gate.stop_request, reason, __ATOMIC_SEQ_CST);
 }
 
 void lh_repl_wait(uint32_t tid, unsigned int vcpu, int64_t nr)
@@ -146,9 +146,9 @@ static int prim_stop_world(lua_State *L)
     bool on = lua_toboolean(L, 1);
 
     if (on) {
-        __atomic_store_n(&core.stop_request, LH_STOP_NONE, __ATOMIC_SEQ_CST);
+        __atomic_store_n(&lh_gate.stop_request, LH_STOP_NONE, __ATOMIC_SEQ_CST);
     }
-    __atomic_store_n(&core.world_stopped, on, __ATOMIC_RELEASE);
+    __atomic_store_n(&lh_gate.world_stopped, on, __ATOMIC_RELEASE);
     return 0;
 }
 

@@ -25,7 +25,7 @@ struct lh_repl_frontend {
     void (*close)(void);
 };
 
-/* Why a prompt opens without a breakpoint, in core.stop_request. */
+/* Why a prompt opens without a breakpoint, in lh_gate.stop_request. */
 enum {
     LH_STOP_NONE,
     LH_STOP_INTERRUPT,         /* Ctrl-C on the terminal */
@@ -51,7 +51,7 @@ void lh_repl_wait(uint32_t tid, unsigned int vcpu, int64_t nr);
 /* On every syscall entry: inline, as no prompt is open nearly always. */
 static inline void lh_repl_wait_if_stopped(uint32_t tid, unsigned int vcpu, int64_t nr)
 {
-    if (__atomic_load_n(&core.world_stopped, __ATOMIC_ACQUIRE)) {
+    if (__atomic_load_n(&lh_gate.world_stopped, __ATOMIC_ACQUIRE)) {
         lh_repl_wait(tid, vcpu, nr);
     }
 }

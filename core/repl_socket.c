@@ -64,7 +64,7 @@ static gpointer accept_loop(gpointer unused)
         g_cond_broadcast(&client_arrived);
         g_mutex_unlock(&client_lock);
         /* a prompt already waiting for a client needs no second one */
-        if (!__atomic_load_n(&core.world_stopped, __ATOMIC_ACQUIRE)) {
+        if (!__atomic_load_n(&lh_gate.world_stopped, __ATOMIC_ACQUIRE)) {
             lh_repl_request_stop(LH_STOP_ATTACH);
         }
     }

@@ -106,7 +106,7 @@ static _Noreturn void die_of_sigint(void)
 static void on_sigint(int sig, siginfo_t *info, void *uc)
 {
     bool second = last_sigint.tv_sec != 0 && elapsed_since(&last_sigint) < 1.0;
-    bool prompt_open = __atomic_load_n(&core.world_stopped, __ATOMIC_ACQUIRE);
+    bool prompt_open = __atomic_load_n(&lh_gate.world_stopped, __ATOMIC_ACQUIRE);
 
     clock_gettime(CLOCK_MONOTONIC, &last_sigint);
     if (!second) {

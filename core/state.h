@@ -1,6 +1,7 @@
 /*
  * State shared by the core's files. One Lua state serves every vCPU, so
- * everything here except the want table is guarded by the core lock.
+ * everything here is guarded by the core lock (lh_gate, in luahook.h, is
+ * not: it is read on every syscall).
  */
 #ifndef LUAHOOK_STATE_H
 #define LUAHOOK_STATE_H
@@ -11,12 +12,7 @@
 #include <lua.h>
 
 #include "guest.h"
-
-/*
- * Syscall numbers below this have a slot in the want table; Lua rejects
- * hooks on larger numbers (no i386 or x86_64 syscall comes close).
- */
-#define LH_NR_MAX 4096
+#include "luahook.h"
 
 /* Syscall arguments that reach Lua: i386 and x86_64 use at most six. */
 #define LH_ARG_COUNT 6
@@ -61,7 +57,8 @@ struct lh_event {
  */
 #define LH_CALLS_FIELDS                                                   \
     void (*yield)(void);       /* the event is done: back to the vCPU */ \
-    void (*write)(const char *s, size_t len); /* to luahook's output */
+    void (*write)(const char *s, size_t len); /* to luahook's output */ \
+    int32_t (*read_string)(uint64_t addr, char *buf, int32_t max);
 struct lh_calls {
     LH_CALLS_FIELDS
 };
@@ -87,15 +84,10 @@ struct lh_core {
     int quit_request;          /* LH_QUIT_*: stop QEMU once this event is done */
     bool in_event;             /* on a vCPU inside an event: the guest is reachable */
     int complete_ref;          /* the Lua REPL's completer */
-    /* set from other threads and signal handlers; atomic */
-    int stop_request;          /* LH_STOP_*: open a prompt at the next syscall */
-    int world_stopped;         /* a prompt is open: other threads wait */
-    bool interrupt_armed;      /* Ctrl-C handling set up (or not wanted) */
     int word_size;             /* the guest's, in bytes: 4 (i386) or 8 */
     const struct lh_guest_ops *guest;
+    void (*watch_returns)(void);   /* NULL once called: see lh_config */
     struct lh_event event;
-    /* read without the lock on every syscall; written by Lua under it */
-    uint8_t want[LH_NR_MAX];
 };
 
 extern struct lh_core core;

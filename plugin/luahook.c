@@ -35,7 +35,7 @@ static bool on_syscall_filter(qemu_plugin_id_t id, unsigned int vcpu_index,
     int64_t ret;
 
     (void)id;
-    if (!lh_syscall_entry(vcpu_index, num, args, &ret)) {
+    if (!lh_syscall_needs_entry(num) || !lh_syscall_entry(vcpu_index, num, args, &ret)) {
         return false;
     }
     *sysret = (uint64_t)ret;
@@ -46,7 +46,21 @@ static void on_syscall_return(qemu_plugin_id_t id, unsigned int vcpu_index,
                               int64_t num, int64_t ret)
 {
     (void)id;
-    lh_syscall_return(vcpu_index, num, ret);
+    if (lh_syscall_needs_return(num)) {
+        lh_syscall_return(vcpu_index, num, ret);
+    }
+}
+
+static qemu_plugin_id_t plugin_id;
+
+/*
+ * QEMU dispatches a return callback on every syscall once one is
+ * registered, at a cost close to the rest of a syscall nobody hooks, so it
+ * is registered only when Lua first wants a return (an after-hook, the REPL).
+ */
+static void watch_returns(void)
+{
+    qemu_plugin_register_vcpu_syscall_ret_cb(plugin_id, on_syscall_return);
 }
 
 static void on_qemu_exit(qemu_plugin_id_t id, void *userdata)
@@ -127,6 +141,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
         .script_args = g_ptr_array_new(),
         .breaks = g_ptr_array_new(),
         .guest = &lh_qemu_guest_ops,
+        .watch_returns = watch_returns,
     };
     char *msg = NULL;
 
@@ -137,6 +152,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
         fail("guest architecture '%s' is not supported (i386 and x86_64 are)",
              info->target_name);
     }
+    plugin_id = id;
     cfg.arch = info->target_name;
     parse_args(argc, argv, &cfg);
     if (!lh_engine_start(&cfg, &msg)) {
@@ -146,7 +162,6 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
     g_ptr_array_free(cfg.breaks, true);
 
     qemu_plugin_register_vcpu_syscall_filter_cb(id, on_syscall_filter);
-    qemu_plugin_register_vcpu_syscall_ret_cb(id, on_syscall_return);
     qemu_plugin_register_atexit_cb(id, on_qemu_exit, NULL);
     return 0;
 }

@@ -15,6 +15,35 @@ describe("luahook.so", function()
     end)
 end)
 
+describe("luahook.so built with -Dfiber=ucontext (the stack switch of non-x86_64 hosts)", function()
+    it("sees every call of every thread, and traces as the default build does", function()
+        local dir = qemu.tmppath()
+        assert.matches("rc=0\n$", sh("meson setup " .. dir .. " -Dfiber=ucontext >/dev/null && "
+                                       .. "ninja -C " .. dir .. " luahook.so >/dev/null"))
+        local plugin = dir .. "/luahook.so"
+        local count = [[
+            local n = 0
+            luahook.on("getppid", function() n = n + 1 end)
+            luahook.on_exit(function() print(n) end)
+        ]]
+        local threads = qemu.run { guest = "threads", args = { "4", "5000" }, lua = count,
+                                   plugin = plugin }
+        assert.are.equal(0, threads.status)
+        assert.are.equal("20000\n", threads.stderr)
+        local trace = {}
+        for _, build in ipairs({ plugin, qemu.plugin }) do
+            local r = qemu.run { guest = "opener", args = { "/etc/passwd", "/nonexistent" },
+                                 script = "scripts/trace.lua", plugin = build }
+            assert.are.equal(0, r.status)
+            -- without what differs from run to run: the thread id, random bytes, the TLS address
+            trace[#trace + 1] = r.stderr:gsub("set_t[^\n]*\n", ""):gsub("getrandom[^\n]*\n", "")
+        end
+        os.execute("rm -rf " .. dir)
+        assert.matches('openat%(AT_FDCWD, "/nonexistent", O_RDONLY%) = %-1 ENOENT', trace[1])
+        assert.are.equal(trace[2], trace[1])
+    end)
+end)
+
 describe("tools/qemu/reference-qemu.sh", function()
     local tool = "tools/qemu/reference-qemu.sh"
 

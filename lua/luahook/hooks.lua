@@ -29,6 +29,11 @@ mark({ "execve", "execveat" }, context.WANT_FLUSH)
 if context.core.repl_kind == "tty" then
     mark({ "rt_sigaction", "sigaction", "signal" }, context.WANT_REARM)
 end
+-- The REPL adds after-hooks at any call (fin, ret) and needs their return:
+-- returns are watched from the start.
+if context.core.repl_kind then
+    context.core.watch_returns()
+end
 
 local KIND_BITS = {
     entry = context.WANT_ENTRY,
@@ -56,10 +61,15 @@ local function refresh()
     for nr, b in pairs(fixed_bits) do
         bits[nr] = bit.bor(bits[nr] or 0, b)
     end
+    local returns = false
     for nr = 0, nr_max - 1 do
         local b = bits[nr] or 0
         if want[nr] ~= b then want[nr] = b end
+        returns = returns or bit.band(b, context.WANT_RETURN) ~= 0
     end
+    -- QEMU reports returns only once asked (see plugin/luahook.c); a return
+    -- asked for while a call runs may come from the next call on
+    if returns then context.core.watch_returns() end
     chains = no_chains()
 end
 

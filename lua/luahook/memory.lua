@@ -10,7 +10,6 @@ local types = require "luahook.types"
 
 local memory = {}
 
-local PAGE_SIZE = 4096
 local DEFAULT_STRING_MAX = 4096
 
 local function address(addr)
@@ -54,6 +53,9 @@ function memory.write(addr, data)
     return true
 end
 
+-- Where guest strings are copied: grown to the largest `max` asked for.
+local scratch, scratch_size = nil, 0
+
 --- The NUL-terminated string at `addr`, at most `max` bytes (default 4096).
 --- Reads page by page, so a string that ends just before an unmapped page
 --- is still read. The second result is true when it was cut at `max`.
@@ -64,23 +66,21 @@ end
 function memory.string(addr, max)
     addr = address(addr)
     max = max or DEFAULT_STRING_MAX
-    local parts, total = {}, 0
-    while total < max do
-        local at = addr + total
-        local n = math.min(PAGE_SIZE - at % PAGE_SIZE, max - total)
-        local chunk, reason = context.core.read(at, n)
-        if not chunk then
-            return nil, string.format("cannot read a string at %s: %s", format.hex(addr), reason)
-        end
-        local nul = chunk:find("\0", 1, true)
-        if nul then
-            parts[#parts + 1] = chunk:sub(1, nul - 1)
-            return table.concat(parts), false
-        end
-        parts[#parts + 1] = chunk
-        total = total + n
+    if type(addr) ~= "number" or addr < 0 or addr >= 2 ^ 64 or addr % 1 ~= 0 then
+        return nil, string.format("cannot read a string at %s: not a guest address", tostring(addr))
     end
-    return table.concat(parts), true
+    if max < 0 or max >= 2 ^ 31 or max % 1 ~= 0 then
+        error("string(): max must be an integer from 0 to 2^31-1, got " .. tostring(max), 2)
+    end
+    if max > scratch_size then
+        scratch, scratch_size = ffi.new("char[?]", max), max
+    end
+    local n = context.calls.read_string(addr, scratch, max)
+    if n < 0 then
+        return nil, string.format("cannot read a string at %s: %s", format.hex(addr),
+                                  context.core.read_failures[n])
+    end
+    return ffi.string(scratch, n), n == max
 end
 
 -- Integer kinds: C type and size. "long", "ulong" and "ptr" follow the

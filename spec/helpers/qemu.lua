@@ -76,7 +76,8 @@ local function command(opts)
         script = temp_script
     end
     if opts.plugin ~= false then
-        local parts = { qemu.plugin }
+        -- opts.plugin: another build of the plugin, or false for none
+        local parts = { type(opts.plugin) == "string" and opts.plugin or qemu.plugin }
         if script then parts[#parts + 1] = "script=" .. script end
         for _, a in ipairs(opts.plugin_args or {}) do parts[#parts + 1] = a end
         cmd[#cmd + 1] = "-plugin " .. quote(table.concat(parts, ","))
