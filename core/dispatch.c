@@ -113,8 +113,14 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
     tid = current_tid();
     lh_repl_wait_if_stopped(tid, vcpu, nr);
     lh_lock();
-    /* a prompt was asked for (Ctrl-C, a client attached): this call opens it */
-    stop = __atomic_exchange_n(&lh_gate.stop_request, LH_STOP_NONE, __ATOMIC_SEQ_CST);
+    /*
+     * A prompt was asked for (Ctrl-C, a client attached): this call opens
+     * it. Loaded before the exchange, a locked instruction, as it is
+     * nearly always unset.
+     */
+    stop = __atomic_load_n(&lh_gate.stop_request, __ATOMIC_RELAXED)
+           ? __atomic_exchange_n(&lh_gate.stop_request, LH_STOP_NONE, __ATOMIC_SEQ_CST)
+           : LH_STOP_NONE;
     if (stop != LH_STOP_NONE || (want & LH_WANT_ENTRY)) {
         struct lh_event *ev = &core.event;
 

@@ -157,12 +157,24 @@ local concat, args_text = table.concat, decode.args_text
 -- Writes one call as a line: `result` is the text after "= ". call.stamp
 -- (tt=1) is when it started, call.start and call.stop (T=1) when it
 -- started and returned.
+-- The line goes out in pieces: joining them first would make a string
+-- per line, which costs more than the writes.
+local out = lh.out
 local function emit_line(sc, call, result)
-    local head = pid_prefix(sc)
-    if call.stamp then head = head .. call.stamp .. " " end
-    local tail = "\n"
-    if call.stop then tail = string.format(" <%.6f>\n", call.stop - call.start) end
-    lh.out(head .. call.name .. "(" .. args_text(call) .. ") = " .. result .. tail)
+    out(pid_prefix(sc))
+    if call.stamp then out(call.stamp, " ") end
+    out(call.name, "(")
+    local separator = ""
+    for i = 1, call.shown do
+        out(separator, call[i])
+        separator = ", "
+    end
+    out(") = ", result)
+    if call.stop then
+        out(string.format(" <%.6f>\n", call.stop - call.start))
+    else
+        out("\n")
+    end
 end
 
 -- The same as a JSON object; `ret` is the raw result (nil when there is

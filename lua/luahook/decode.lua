@@ -219,6 +219,9 @@ end
 ---@field regs table the argument values the plan reads
 ---@field shown integer how many of the plan's arguments the call shows
 
+local rawset = rawset
+local new_table = require "table.new"
+
 -- A call's metatable records the keys a script adds (in the list at
 -- Call[call], counted by its n), so that reuse can clear them.
 local Call = setmetatable({}, { __mode = "k" })
@@ -233,7 +236,8 @@ end
 local function reuse(self, vcpu)
     local call, keys = self.calls[vcpu], self.added[vcpu]
     if not call then
-        call, keys = setmetatable({ shown = 0 }, Call), { n = 0 }
+        call, keys = setmetatable({ shown = 0 }, Call), new_table(4, 1)
+        keys.n = 0
         Call[call] = keys
         self.calls[vcpu], self.added[vcpu] = call, keys
     end

@@ -31,6 +31,8 @@ local syscall = {}
 -- before the next call. Clearing the whole table instead would make every
 -- fixed field a new key again, which costs more than the rest of a call.
 local pool, pool_args, extras = context.by_vcpu(), context.by_vcpu(), context.by_vcpu()
+local rawset, name_of = rawset, syscalls.name
+local new_table = require "table.new"
 
 -- keys.n counts them: `#` on a list emptied in place is a search
 local function add_extra(self, key, value)
@@ -66,7 +68,8 @@ Syscall.__newindex = add_extra
 function syscall.new(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
     local sc, args, keys = pool[vcpu], pool_args[vcpu], extras[vcpu]
     if not sc then
-        sc, args, keys = setmetatable({}, Syscall), {}, { n = 0 }
+        sc, args, keys = setmetatable({}, Syscall), {}, new_table(4, 1)
+        keys.n = 0
         pool[vcpu], pool_args[vcpu], extras[vcpu] = sc, args, keys
     end
     for i = keys.n, 1, -1 do
@@ -78,7 +81,7 @@ function syscall.new(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
     -- rawset: these are not extras (and are there already but the first time)
     rawset(sc, "vcpu", vcpu)
     rawset(sc, "nr", nr)
-    rawset(sc, "name", syscalls.name(nr))
+    rawset(sc, "name", name_of(nr))
     rawset(sc, "args", args)
     rawset(sc, "tid", tid)
     return sc
