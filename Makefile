@@ -29,7 +29,8 @@ check: build
 	@spec/run
 
 # Speed and memory, side by side with bare QEMU and -strace (docs/performance.md).
-# BENCH_RUNS=N sets the number of interleaved runs (default 5).
+# BENCH_RUNS=N sets the number of interleaved runs (default 5);
+# BENCH_INSTRUCTIONS=1 adds callgrind's instructions per syscall (valgrind).
 bench: build
 	@luajit bench/run.lua
 

@@ -2,6 +2,7 @@
 -- run so machine noise falls on all alike; prints medians, ratios to bare
 -- QEMU and peak RSS. Never a pass/fail test: it reports.
 -- usage: luajit bench/run.lua [RUNS]   (from the repository root)
+-- BENCH_RUNS=N: runs (default 5); BENCH_INSTRUCTIONS=1: callgrind counts too.
 local ffi = require "ffi"
 
 ffi.cdef [[
@@ -80,7 +81,11 @@ io.stderr:write(string.format("luahook bench: %d runs of %d workloads x %d confi
                               RUNS, #WORKLOADS, #CONFIGS))
 for run = 1, RUNS do
     for w, workload in ipairs(WORKLOADS) do
-        for c, config in ipairs(CONFIGS) do
+        -- each run starts at another configuration: the first after a
+        -- change of workload ran measurably slower, whichever it was
+        for k = 0, #CONFIGS - 1 do
+            local c = (k + run - 1) % #CONFIGS + 1
+            local config = CONFIGS[c]
             local t, rss = measure(QEMU .. " " .. config.args .. " " .. workload.guest)
             table.insert(samples[w][c].times, t)
             table.insert(samples[w][c].rss, rss)
@@ -116,4 +121,38 @@ local base = median(startup[STARTUP.configs[1]])
 for _, c in ipairs(STARTUP.configs) do
     local m = median(startup[c])
     print(string.format("| %s | %.1f | %+.1f |", CONFIGS[c].name, m * 1000, (m - base) * 1000))
+end
+
+-- BENCH_INSTRUCTIONS=1 adds instructions per syscall on the getppid loop,
+-- counted by callgrind: no noise at all, so small differences show. The
+-- difference between a 200 000- and a 100 000-call run leaves start-up out.
+if os.getenv("BENCH_INSTRUCTIONS") == "1" then
+    local found = os.execute("command -v valgrind >/dev/null")
+    if found ~= 0 and found ~= true then
+        print("\n(instructions: valgrind is not installed; apt-get install valgrind)")
+        return
+    end
+    local function count(args, calls)
+        local out = TMP .. "/luahook-bench.callgrind"
+        local p = io.popen(string.format(
+            "valgrind --tool=callgrind --callgrind-out-file=%s %s %s %s/bench/getppid_loop %d 2>&1 >/dev/null",
+            out, QEMU, args, BUILD, calls))
+        local text = p:read("*a")
+        p:close()
+        os.remove(out)
+        local total = text:match("Collected : (%d+)")
+        if not total then error("callgrind failed: " .. text) end
+        return tonumber(total)
+    end
+    io.stderr:write("luahook bench: instructions per syscall (callgrind)\n")
+    print("")
+    print("| getppid loop, callgrind | instructions per syscall | ratio |")
+    print("| --- | ---: | ---: |")
+    local bare
+    for _, config in ipairs(CONFIGS) do
+        local per_call = (count(config.args, 200000) - count(config.args, 100000)) / 100000
+        bare = bare or per_call
+        print(string.format("| %s | %.0f | %.2f |", config.name, per_call, per_call / bare))
+    end
+    os.remove(OUT)
 end
