@@ -183,8 +183,9 @@ end
 --- Writes strings to luahook's output (stderr, or the file given as out=),
 --- never to the guest's stdout.
 ---@param ... string
+local write = context.calls.write
+
 function lh.out(...)
-    local write = context.calls.write
     for i = 1, select("#", ...) do
         local s = tostring((select(i, ...)))
         write(s, #s)
@@ -195,7 +196,7 @@ end
 ---@param fmt string
 function lh.printf(fmt, ...)
     local s = string.format(fmt, ...)
-    context.calls.write(s, #s)
+    write(s, #s)
 end
 
 --- Like Lua's print, to luahook's output; scripts' print() is this.
@@ -206,7 +207,7 @@ function lh.print(...)
         parts[i] = tostring((select(i, ...)))
     end
     local s = table.concat(parts, "\t") .. "\n"
-    context.calls.write(s, #s)
+    write(s, #s)
 end
 
 --- How often QEMU's callbacks entered Lua so far: { entries = N, returns = N }.

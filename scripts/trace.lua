@@ -77,6 +77,10 @@ local function selection(text)
 end
 
 local selector, filters = selection(opts.trace)
+-- the same by multiplexer's number, in an array part: read on every call
+local filter_of = require("table.new")(512, 0)
+for nr = 0, 511 do filter_of[nr] = false end
+for mux, wanted in pairs(filters) do filter_of[lh.nr(mux)] = wanted end
 
 -- Line prefixes and suffixes -------------------------------------------------
 
@@ -211,7 +215,8 @@ local only_failed, with_stamp, with_time = opts.failed, opts.tt, opts.T
 
 -- What is special about a syscall number: "exit" and "exit_group" never
 -- return, "exec" may not, "fork" returns twice.
-local SPECIAL = {}
+local SPECIAL = require("table.new")(512, 0) -- an array part: looked up on every call
+for nr = 0, 511 do SPECIAL[nr] = false end
 local FORKS = { "fork", "vfork", "clone", "clone3" }
 for kind, names in pairs({ exit = { "exit" }, exit_group = { "exit_group" },
                            exec = { "execve", "execveat" }, fork = FORKS }) do
@@ -226,7 +231,7 @@ end
 
 lh.on(selector, function(sc)
     local call = decoder:enter(sc)
-    local filter = filters[sc.name]
+    local filter = filter_of[sc.nr]
     if filter and not filter[call.name] then
         return
     end

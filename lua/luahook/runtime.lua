@@ -11,11 +11,11 @@ local hooks, event, repl
 local chain_of, new_syscall -- hooks.chain, syscall.new
 local xpcall = xpcall
 local pending      -- [vcpu] = syscall object waiting for its result
-local stats = { entries = 0, returns = 0 } -- dispatcher calls, for lh.stats
+local entries, returns = 0, 0 -- events handled, for lh.stats
 -- The event being dispatched: sc, phase, result. It is not cleared after
 -- (a wrapper doing that cost more than the rest of the dispatch): only
 -- meaningful while core.in_event() says an event is being handled.
-local current = {}
+local current_sc, current_phase, current_result
 local INT64_MIN, INT64_MAX = -2 ^ 63, 2 ^ 63
 local no_return    -- [nr] = true for syscalls whose return never comes
 -- QEMU's own return codes (linux-user special-errno.h): the syscall will be
@@ -60,9 +60,9 @@ end
 -- it returns true and the result (or true alone, the result then being in
 -- event.ret) when a hook answered, nothing when all declined.
 local function dispatch_entry(nr, vcpu, tid, a1, a2, a3, a4, a5, a6, stop)
-    stats.entries = stats.entries + 1
+    entries = entries + 1
     local sc = new_syscall(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
-    current.sc, current.phase, current.result = sc, "entry", nil
+    current_sc, current_phase, current_result = sc, "entry", nil
     if stop then
         -- Ctrl-C or a client attaching: the prompt opens at this call
         local result = repl.stop(sc, stop == "interrupt" and "interrupted" or "client attached")
@@ -96,7 +96,7 @@ end
 
 -- The loop calls ret(nr, vcpu, result) once the result exists.
 local function dispatch_return(nr, vcpu, result)
-    stats.returns = stats.returns + 1
+    returns = returns + 1
     local sc = pending[vcpu]
     pending[vcpu] = nil
     -- no entry seen (the hook came later): no arguments to show, so skip
@@ -106,7 +106,7 @@ local function dispatch_return(nr, vcpu, result)
     if result == QEMU_ERESTARTSYS or result == QEMU_ESIGRETURN then
         return
     end
-    current.sc, current.phase, current.result = sc, "return", result
+    current_sc, current_phase, current_result = sc, "return", result
     local chain = chain_of("after", sc.nr)
     for i = 1, #chain do
         local rec = chain[i]
@@ -189,12 +189,12 @@ function runtime.current()
     if not core.in_event() then
         return nil
     end
-    return current.sc, current.phase, current.result
+    return current_sc, current_phase, current_result
 end
 
 --- How often C called into Lua: { entries = N, returns = N }.
 function runtime.stats()
-    return { entries = stats.entries, returns = stats.returns }
+    return { entries = entries, returns = returns }
 end
 
 --- Called once by C with its primitives; returns the event loop.
