@@ -26,6 +26,7 @@
 
 struct lh_core core = {
     .loop_ref = LUA_NOREF,
+    .loop_error_ref = LUA_NOREF,
     .complete_ref = LUA_NOREF,
 };
 
@@ -171,7 +172,7 @@ static void preload_modules(lua_State *L)
     lua_pop(L, 2);
 }
 
-/* require("luahook.runtime").boot(primitives) -> the event loop */
+/* require("luahook.runtime").boot(primitives) -> the event loop, its handler */
 static bool boot_runtime(lua_State *L, const struct lh_config *cfg, char **msg)
 {
     lua_getglobal(L, "require");
@@ -182,10 +183,11 @@ static bool boot_runtime(lua_State *L, const struct lh_config *cfg, char **msg)
     }
     lua_getfield(L, -1, "boot");
     push_primitives(L, cfg);
-    if (lua_pcall(L, 1, 1, 0) != 0) {
+    if (lua_pcall(L, 1, 2, 0) != 0) {
         *msg = g_strdup(lua_tostring(L, -1));
         return false;
     }
+    core.loop_error_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     core.loop_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_pop(L, 1);
     return true;
@@ -239,19 +241,29 @@ static void fork_child(void)
 }
 
 /*
- * The fiber's body: the runtime's loop, which yields after each event. It
- * returns only by an error, a bug in luahook (hooks are guarded): report it,
- * let the event go on as declined, and restart the loop at the next one.
+ * The fiber's body: the runtime's loop, which yields after each event and
+ * returns only by an error. A hook's error unwinds it too (hooks are not
+ * called under pcall, see lua/luahook/runtime.lua): the loop's message
+ * handler reports it and the loop, started again, resumes the event. Only
+ * an error in the handler itself leaves the event as it is (declined).
  */
 static void fiber_body(void)
 {
+    lua_State *L = core.L;
+
     for (;;) {
-        lua_rawgeti(core.L, LUA_REGISTRYINDEX, core.loop_ref);
-        if (lua_pcall(core.L, 0, 0, 0) != 0) {
-            lh_output_error(lua_tostring(core.L, -1));
-            lua_pop(core.L, 1);
+        int status;
+
+        lua_rawgeti(L, LUA_REGISTRYINDEX, core.loop_error_ref);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, core.loop_ref);
+        status = lua_pcall(L, 0, 0, -2);
+        if (status == LUA_ERRERR || status == LUA_ERRMEM) {
+            lh_output_error(lua_tostring(L, -1));
+            lua_pop(L, 2);
+            lh_fiber_yield();
+            continue;
         }
-        lh_fiber_yield();
+        lua_pop(L, 2);
     }
 }
 

@@ -80,7 +80,8 @@ enum {
 
 struct lh_core {
     lua_State *L;
-    int loop_ref;              /* registry ref of the runtime's event loop */
+    int loop_ref;              /* registry refs of the runtime's event loop */
+    int loop_error_ref;        /* and of its message handler */
     int quit_request;          /* LH_QUIT_*: stop QEMU once this event is done */
     bool in_event;             /* on a vCPU inside an event: the guest is reachable */
     int complete_ref;          /* the Lua REPL's completer */

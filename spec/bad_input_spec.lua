@@ -92,6 +92,26 @@ describe("a hook that fails at run time", function()
         assert.matches("attempt to index local 't'", r.stderr, 1, true)
     end)
 
+    it("leaves the hooks after it to run, at entry and after the call", function()
+        local r = qemu.run {
+            guest = "getpid",
+            lua = [[
+                local seen = {}
+                luahook.on("getpid", function() error("first entry hook broke") end)
+                luahook.on("getpid", function() seen[#seen + 1] = "entry" end)
+                luahook.on("getpid", function() return 7 end)
+                luahook.after("getpid", function() error("first after-hook broke") end)
+                luahook.after("getpid", function(sc, ret) seen[#seen + 1] = "after " .. ret end)
+                luahook.on_exit(function() print(table.concat(seen, ", ")) end)
+            ]],
+        }
+        assert.are.equal(0, r.status)
+        assert.are.equal("pid=7\n", r.stdout)
+        assert.matches("failed on getpid: [^\n]*first entry hook broke\nstack traceback:\n", r.stderr)
+        assert.matches("failed on getpid: [^\n]*first after%-hook broke\nstack traceback:\n", r.stderr)
+        assert.matches("\nentry, after 7\n$", r.stderr)
+    end)
+
     it("is counted at exit after its first report", function()
         local r = qemu.run { guest = "results", lua = failing }
         -- results writes twice: the first failure is shown, the other counted
