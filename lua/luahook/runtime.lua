@@ -69,16 +69,17 @@ end
 -- every path through a hook that left its first trace ran interpreted. A
 -- failing hook unwinds the whole loop instead; the loop's message handler
 -- (on_loop_error) reports it, and the loop, started again at once, resumes
--- the event after it (resume_event). `running` says where a chain stands.
-local running_kind, running_chain, running_index -- nil between hooks' chains
+-- the event after it (resume_event). running_chain and running_index say
+-- where a chain stands (nil between chains; current_phase says which).
+local running_chain, running_index
 local resume_kind, resume_chain, resume_index, resume_result
 
--- Entry hooks of `chain` from the `first` on, for `sc`: the first answer
--- wins. Returns true and the result (or true alone, the result then being
--- in event.ret) when a hook answered, nothing when all declined.
-local function run_entry(chain, first, sc)
-    local nr, vcpu = sc.nr, sc.vcpu
-    running_kind, running_chain = "entry", chain
+-- Entry hooks of `chain` from the `first` on, for `sc` (syscall `nr` on
+-- `vcpu`): the first answer wins. Returns true and the result (or true
+-- alone, the result then being in event.ret) when a hook answered,
+-- nothing when all declined.
+local function run_entry(chain, first, sc, nr, vcpu)
+    running_chain = chain
     for i = first, #chain do
         local rec = chain[i]
         running_index = i
@@ -87,7 +88,7 @@ local function run_entry(chain, first, sc)
         if result ~= nil then
             local valid, why = check_result(result)
             if valid then
-                running_kind = nil
+                running_chain = nil
                 pending[vcpu] = not no_return[nr] and sc or nil
                 if type(result) == "number" then
                     return true, result
@@ -98,20 +99,20 @@ local function run_entry(chain, first, sc)
             hook_failed(rec, sc, why)
         end
     end
-    running_kind = nil
+    running_chain = nil
     -- exit and friends never return: keep nothing that would go stale
     pending[vcpu] = not no_return[nr] and sc or nil
 end
 
 -- After-hooks of `chain` from the `first` on.
 local function run_after(chain, first, sc, result)
-    running_kind, running_chain = "after", chain
+    running_chain = chain
     for i = first, #chain do
         running_index = i
         local hook = chain[i].fn
         hook(sc, result)
     end
-    running_kind = nil
+    running_chain = nil
 end
 
 -- The loop calls entry(nr, vcpu, tid, a1, ..., a6, stop) when a syscall is
@@ -129,7 +130,7 @@ local function dispatch_entry(nr, vcpu, tid, a1, a2, a3, a4, a5, a6, stop)
             return true, result
         end
     end
-    return run_entry(chain_of("entry", nr), 1, sc)
+    return run_entry(chain_of("entry", nr), 1, sc, nr, vcpu)
 end
 
 -- The loop calls ret(nr, vcpu, result) once the result exists.
@@ -152,16 +153,16 @@ end
 -- failing hook is reported and its chain resumed after it; any other error
 -- is luahook's own, reported, and the event is left as declined.
 local function on_loop_error(message)
-    if running_kind then
+    if running_chain then
         local rec = running_chain[running_index]
         hook_failed(rec, current_sc, loop_traceback(message))
-        resume_kind, resume_chain, resume_index = running_kind, running_chain, running_index + 1
+        resume_kind, resume_chain, resume_index = current_phase, running_chain, running_index + 1
         resume_result = current_result
     else
         core.error("internal error: " .. loop_traceback(message))
         resume_kind = "declined"
     end
-    running_kind = nil
+    running_chain = nil
     return message
 end
 
@@ -170,7 +171,8 @@ local function resume_event(ev, NUMBER, RET)
     local kind = resume_kind
     resume_kind = nil
     if kind == "entry" then
-        local handled, result = run_entry(resume_chain, resume_index, current_sc)
+        local sc = current_sc
+        local handled, result = run_entry(resume_chain, resume_index, sc, sc.nr, sc.vcpu)
         if handled then
             if result == nil then
                 ev.answer = RET
@@ -178,7 +180,7 @@ local function resume_event(ev, NUMBER, RET)
                 ev.result, ev.answer = result, NUMBER
             end
         end
-    elseif kind == "after" then
+    elseif kind == "return" then
         run_after(resume_chain, resume_index, current_sc, resume_result)
     end
 end
