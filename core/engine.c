@@ -244,8 +244,7 @@ static void fork_child(void)
  * The fiber's body: the runtime's loop, which yields after each event and
  * returns only by an error. A hook's error unwinds it too (hooks are not
  * called under pcall, see lua/luahook/runtime.lua): the loop's message
- * handler reports it and the loop, started again, resumes the event. Only
- * an error in the handler itself leaves the event as it is (declined).
+ * handler reports it and the loop, started again, resumes the event.
  */
 static void fiber_body(void)
 {
@@ -257,11 +256,21 @@ static void fiber_body(void)
         lua_rawgeti(L, LUA_REGISTRYINDEX, core.loop_error_ref);
         lua_rawgeti(L, LUA_REGISTRYINDEX, core.loop_ref);
         status = lua_pcall(L, 0, 0, -2);
-        if (status == LUA_ERRERR || status == LUA_ERRMEM) {
-            lh_output_error(lua_tostring(L, -1));
-            lua_pop(L, 2);
-            lh_fiber_yield();
-            continue;
+        if (status != 0 && status != LUA_ERRRUN) {
+            /*
+             * The handler could not run where the error happened (a stack
+             * overflow leaves it no room, or memory ran out): run it now
+             * that the stack has unwound. Should that fail too, the event
+             * goes on as declined.
+             */
+            lua_pushvalue(L, -2);
+            lua_pushvalue(L, -2);
+            if (lua_pcall(L, 1, 0, 0) != 0) {
+                lh_output_error(lua_tostring(L, -1));
+                lua_pop(L, 3);
+                lh_fiber_yield();
+                continue;
+            }
         }
         lua_pop(L, 2);
     }

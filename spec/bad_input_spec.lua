@@ -112,6 +112,22 @@ describe("a hook that fails at run time", function()
         assert.matches("\nentry, after 7\n$", r.stderr)
     end)
 
+    it("is reported when it overflows the stack, and the hooks after it run", function()
+        local r = qemu.run {
+            guest = "getpid",
+            lua = [[
+                luahook.on("getpid", function()
+                    local function deeper() return deeper() + 1 end
+                    return deeper()
+                end)
+                luahook.on("getpid", function() return 99 end)
+            ]],
+        }
+        assert.are.equal(0, r.status)
+        assert.are.equal("pid=99\n", r.stdout)
+        assert.matches("hook registered at [^\n]*:1 failed on getpid: [^\n]*stack overflow", r.stderr)
+    end)
+
     it("is counted at exit after its first report", function()
         local r = qemu.run { guest = "results", lua = failing }
         -- results writes twice: the first failure is shown, the other counted

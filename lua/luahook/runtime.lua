@@ -34,7 +34,9 @@ local RUNTIME_SOURCE = debug.getinfo(1, "S").short_src
 local function loop_traceback(message)
     local tb = debug.traceback(tostring(message), 3)
     local cut = tb:find("\n\t" .. RUNTIME_SOURCE .. ":", 1, true)
-    return cut and tb:sub(1, cut - 1) or tb
+    tb = cut and tb:sub(1, cut - 1) or tb
+    -- no frames left (the handler ran after the stack unwound): no heading
+    return (tb:gsub("\nstack traceback:$", ""))
 end
 
 local function hook_failed(rec, sc, message)
