@@ -168,20 +168,25 @@ local function on_loop_error(message)
     return message
 end
 
--- Finishes the event an error interrupted; true when it answered an entry.
-local function resume_event(ev, NUMBER, RET)
+-- Stores an entry's answer (what run_entry returned) in the record.
+local ANSWER_NUMBER, ANSWER_RET -- the record's codes, from C at boot
+local function store_answer(ev, handled, result)
+    if handled then
+        if result == nil then
+            ev.answer = ANSWER_RET
+        else
+            ev.result, ev.answer = result, ANSWER_NUMBER
+        end
+    end
+end
+
+-- Finishes the event an error interrupted.
+local function resume_event(ev)
     local kind = resume_kind
     resume_kind = nil
     if kind == "entry" then
         local sc = current_sc
-        local handled, result = run_entry(resume_chain, resume_index, sc, sc.nr, sc.vcpu)
-        if handled then
-            if result == nil then
-                ev.answer = RET
-            else
-                ev.result, ev.answer = result, NUMBER
-            end
-        end
+        store_answer(ev, run_entry(resume_chain, resume_index, sc, sc.nr, sc.vcpu))
     elseif kind == "return" then
         run_after(resume_chain, resume_index, current_sc, resume_result)
     end
@@ -224,27 +229,20 @@ local function serve()
     local ev = event
     local yield = context.calls.yield
     local ENTRY, RETURN = core.events.entry, core.events["return"]
-    local NUMBER, RET = core.answers.number, core.answers.ret
+    ANSWER_NUMBER, ANSWER_RET = core.answers.number, core.answers.ret
     local stops = {}
     for name, code in pairs(core.stops) do stops[code] = name end
     if resume_kind then
         -- started again after a hook's error: finish that event first
-        resume_event(ev, NUMBER, RET)
+        resume_event(ev)
         yield()
     end
     while true do
         local kind = ev.kind
         if kind == ENTRY then
-            local handled, result = dispatch_entry(ev.nr, ev.vcpu, ev.tid,
+            store_answer(ev, dispatch_entry(ev.nr, ev.vcpu, ev.tid,
                 argument(ev, 0), argument(ev, 1), argument(ev, 2),
-                argument(ev, 3), argument(ev, 4), argument(ev, 5), stops[ev.stop])
-            if handled then
-                if result == nil then
-                    ev.answer = RET
-                else
-                    ev.result, ev.answer = result, NUMBER
-                end
-            end
+                argument(ev, 3), argument(ev, 4), argument(ev, 5), stops[ev.stop]))
         elseif kind == RETURN then
             local result = ev.retn
             if result >= EXACT or result <= -EXACT then
