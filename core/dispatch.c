@@ -1,8 +1,8 @@
 /*
- * The per-syscall path. Every guest syscall passes here, so the common case
- * (no hook wants it) is one table load; only wanted events take the lock,
- * fill the shared event record and resume the Lua side's loop. Nothing is
- * allocated.
+ * The per-syscall path. The common case (no hook wants the syscall) ends
+ * in the glue, which asks lh_syscall_needs_entry (luahook.h) first; wanted
+ * events take the lock, fill the shared event record and resume the Lua
+ * side's loop. Nothing is allocated.
  */
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -60,8 +60,8 @@ static uint8_t want_of(int64_t nr)
 
 /*
  * Hands the filled record to the runtime's loop, which runs on its own
- * stack until the event is done. An error reaching the loop's base is a bug
- * in luahook (hooks are guarded): the fiber reports it and yields.
+ * stack until the event is done. Errors, a hook's included, are dealt with
+ * there (fiber_body in core/engine.c).
  */
 static void run_loop(int kind)
 {
