@@ -51,6 +51,33 @@ describe("an entry hook", function()
         assert.matches("true\tclose\t4294967295\t6\n", r.stderr, 1, true)
     end)
 
+    it("gets an x86_64 argument of 2^53 or more exactly, as a uint64_t", function()
+        local r = qemu.run {
+            arch = "x86_64", guest = "calls", args = { "wide", "1" },
+            lua = [[
+                luahook.on("getppid", function(sc)
+                    print(tostring(sc.args[1]), tostring(sc.args[2]), sc:int(1), sc.args[3])
+                end)
+            ]],
+        }
+        assert.are.equal(0, r.status)
+        -- 2^54-1 has no double: a number would have come out as 2^54
+        assert.are.equal("18446744073709551615ULL\t18014398509481983ULL\t-1\t0\n", r.stderr)
+    end)
+
+    it("returns a result of 2^53 or more exactly, and after-hooks see it so", function()
+        local r = qemu.run {
+            arch = "x86_64", guest = "calls", args = { "wide", "1" },
+            lua = [[
+                luahook.on("getppid", function() return 0x7ffffffffffffff1LL end)
+                luahook.after("getppid", function(sc, ret) print(tostring(ret)) end)
+            ]],
+        }
+        assert.are.equal(0, r.status)
+        assert.matches("^wide 1 = 9223372036854775793\n", r.stdout)
+        assert.are.equal("9223372036854775793LL\n", r.stderr)
+    end)
+
     it("accepts a number, a list and \"*\" as the syscall selector", function()
         local r = qemu.run {
             guest = "results",

@@ -4,6 +4,8 @@
  * usage: calls [-t THREADS] NAME COUNT [NAME COUNT ...]
  *   getppid   getppid()
  *   badclose  close(-1), which fails with EBADF
+ *   wide      getppid() with all ones and 2^54-1 (on x86_64) in its first two
+ *             argument registers, which it ignores
  *   sleep     nanosleep() of 50 ms
  *   open      openat(AT_FDCWD, "/dev/null", O_RDONLY), closed when it succeeds
  * Each call prints "NAME I = RESULT" (RESULT is -errno for a failure); the
@@ -50,6 +52,8 @@ static long call(const char *name)
         return raw(syscall(SYS_getppid));
     } else if (!strcmp(name, "badclose")) {
         return raw(syscall(SYS_close, -1));
+    } else if (!strcmp(name, "wide")) {
+        return raw(syscall(SYS_getppid, (long)~0UL, (long)(~0UL >> 10)));
     } else if (!strcmp(name, "sleep")) {
         return raw(syscall(SYS_nanosleep, &nap, NULL));
     } else if (!strcmp(name, "open")) {
