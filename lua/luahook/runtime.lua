@@ -1,7 +1,7 @@
 -- The runtime C boots: it receives the core's primitives, sets up the
 -- public module, and returns the event loop C resumes for each wanted
--- event. Every hook runs guarded here: a failing hook is reported, never
--- fatal to the guest (unless onerror=abort).
+-- event. A failing hook is reported here, never fatal to the guest (unless
+-- onerror=abort).
 local context = require "luahook.context"
 
 local runtime = {}
@@ -22,7 +22,8 @@ local no_return    -- [nr] = true for syscalls whose return never comes
 -- restarted (its entry comes again), or a sigreturn restored all registers.
 local QEMU_ERESTARTSYS, QEMU_ESIGRETURN = -512, -513
 
--- The traceback of a failing hook, without the runtime's own frames below it.
+-- The traceback of a failing exit hook (run under xpcall: exit is not
+-- hot), without the runtime's own frames below it.
 local function traceback(message)
     local tb = debug.traceback(tostring(message), 2)
     return (tb:gsub("\n\t%[C%]: in function 'xpcall'.*$", ""))
