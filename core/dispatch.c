@@ -49,15 +49,6 @@ static void arm_interrupt(void)
     }
 }
 
-static uint8_t want_of(int64_t nr)
-{
-    if (nr < 0 || nr >= LH_NR_MAX) {
-        return 0;
-    }
-    /* Lua updates slots under the lock; a stale byte only delays a change */
-    return __atomic_load_n(&lh_gate.want[nr], __ATOMIC_RELAXED);
-}
-
 /*
  * Hands the filled record to the runtime's loop, which runs on its own
  * stack until the event is done. Errors, a hook's included, are dealt with
@@ -98,7 +89,7 @@ static int64_t entry_result(void)
 bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
                       int64_t *ret)
 {
-    uint8_t want = want_of(nr);
+    uint8_t want = lh_want_of(nr);
     bool handled = false;
     uint32_t tid;
     int stop;
@@ -157,7 +148,7 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
 
 void lh_syscall_return(unsigned int vcpu, int64_t nr, int64_t ret)
 {
-    uint8_t want = want_of(nr);
+    uint8_t want = lh_want_of(nr);
 
     if (want & LH_WANT_REARM) {
         arm_interrupt();

@@ -53,13 +53,23 @@ struct lh_gate {
 };
 extern struct lh_gate lh_gate;
 
+/* The LH_WANT_* bits of syscall `nr`; none beyond the table. */
+static inline uint8_t lh_want_of(int64_t nr)
+{
+    if (nr < 0 || nr >= LH_NR_MAX) {
+        return 0;
+    }
+    /* Lua updates slots under the lock; a stale byte only delays a change */
+    return __atomic_load_n(&lh_gate.want[nr], __ATOMIC_RELAXED);
+}
+
 /*
  * Whether syscall `nr` needs lh_syscall_entry: the glue asks first, inline,
  * so a syscall nobody wants costs a few loads and no call.
  */
 static inline bool lh_syscall_needs_entry(int64_t nr)
 {
-    return (nr >= 0 && nr < LH_NR_MAX && __atomic_load_n(&lh_gate.want[nr], __ATOMIC_RELAXED))
+    return lh_want_of(nr)
            || __atomic_load_n(&lh_gate.stop_request, __ATOMIC_RELAXED)
            || __atomic_load_n(&lh_gate.world_stopped, __ATOMIC_RELAXED)
            || !__atomic_load_n(&lh_gate.interrupt_armed, __ATOMIC_RELAXED);
@@ -76,7 +86,7 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
 /* Whether syscall `nr`'s return needs lh_syscall_return (see above). */
 static inline bool lh_syscall_needs_return(int64_t nr)
 {
-    return nr >= 0 && nr < LH_NR_MAX && __atomic_load_n(&lh_gate.want[nr], __ATOMIC_RELAXED);
+    return lh_want_of(nr) != 0;
 }
 
 /* The syscall's result exists (from QEMU or a hook). */
