@@ -4,6 +4,7 @@
 -- call reads) and at return (what it wrote, and the result). i386's
 -- socketcall and ipc decode as the calls they stand for. Nothing here
 -- ever raises for bad guest memory: an unreadable pointer shows as hex.
+local added = require "luahook.added"
 local context = require "luahook.context"
 local format = require "luahook.format"
 local memory = require "luahook.memory"
@@ -154,7 +155,7 @@ Decoder.__index = Decoder
 function decode.new(opts)
     opts = opts or {}
     return setmetatable({ strsize = opts.strsize or 32, fds = opts.fds,
-                          calls = context.by_vcpu(), added = context.by_vcpu() }, Decoder)
+                          calls = context.by_vcpu() }, Decoder)
 end
 
 --- A descriptor: "3", or "3</etc/passwd>" when annotating.
@@ -220,35 +221,26 @@ end
 ---@field shown integer how many of the plan's arguments the call shows
 
 local rawset = rawset
-local new_table = require "table.new"
 
--- A call's metatable records the keys a script adds (in the list at
--- Call[call], counted by its n), so that reuse can clear them.
+-- A call's metatable records the keys a script adds (luahook.added, in the
+-- list at Call[call]), so that reuse can clear them.
 local Call = setmetatable({}, { __mode = "k" })
 Call.__newindex = function(call, key, value)
-    local keys = Call[call]
-    local n = keys.n + 1
-    keys[n], keys.n = key, n
-    rawset(call, key, value)
+    added.set(Call[call], call, key, value)
 end
 
 -- The vCPU's call object, emptied. The decoder itself writes with rawset.
 local function reuse(self, vcpu)
-    local call, keys = self.calls[vcpu], self.added[vcpu]
+    local call = self.calls[vcpu]
     if not call then
-        call, keys = setmetatable({ shown = 0 }, Call), new_table(4, 1)
-        keys.n = 0
-        Call[call] = keys
-        self.calls[vcpu], self.added[vcpu] = call, keys
+        call = setmetatable({ shown = 0 }, Call)
+        Call[call] = added.list()
+        self.calls[vcpu] = call
     end
     for k = 1, call.shown do
         rawset(call, k, nil)
     end
-    for i = keys.n, 1, -1 do
-        rawset(call, keys[i], nil)
-        keys[i] = nil
-    end
-    keys.n = 0
+    added.clear(Call[call], call)
     return call
 end
 

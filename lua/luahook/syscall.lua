@@ -1,6 +1,7 @@
 -- The syscall object hooks receive: number, name, arguments, thread and
 -- vCPU of one guest syscall, built from the event record C filled, with
 -- methods that read its arguments as typed values.
+local added = require "luahook.added"
 local context = require "luahook.context"
 local format = require "luahook.format"
 local int = require "luahook.int"
@@ -26,20 +27,13 @@ local syscall = {}
 -- One syscall object per vCPU, reused for its next call: allocating one per
 -- event made the garbage collector the largest cost of a hook (it walks the
 -- whole live heap every few hundred kilobytes allocated). Its fixed fields
--- are overwritten in place; the keys of anything else it gained (a lazy
--- value, a field a hook added) are kept in extras[vcpu] and set to nil
--- before the next call. Clearing the whole table instead would make every
--- fixed field a new key again, which costs more than the rest of a call.
+-- are overwritten in place; anything else it gained (a lazy value, a field
+-- a hook added) is in extras[vcpu] and removed before the next call.
 local pool, pool_args, extras = context.by_vcpu(), context.by_vcpu(), context.by_vcpu()
 local rawset, name_of = rawset, syscalls.name
-local new_table = require "table.new"
 
--- keys.n counts them: `#` on a list emptied in place is a search
 local function add_extra(self, key, value)
-    local keys = extras[self.vcpu]
-    local n = keys.n + 1
-    keys[n], keys.n = key, n
-    rawset(self, key, value)
+    added.set(extras[self.vcpu], self, key, value)
 end
 
 -- Fields computed on first use, so events that never look pay nothing.
@@ -68,15 +62,10 @@ Syscall.__newindex = add_extra
 function syscall.new(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
     local sc, args, keys = pool[vcpu], pool_args[vcpu], extras[vcpu]
     if not sc then
-        sc, args, keys = setmetatable({}, Syscall), {}, new_table(4, 1)
-        keys.n = 0
+        sc, args, keys = setmetatable({}, Syscall), {}, added.list()
         pool[vcpu], pool_args[vcpu], extras[vcpu] = sc, args, keys
     end
-    for i = keys.n, 1, -1 do
-        rawset(sc, keys[i], nil)
-        keys[i] = nil
-    end
-    keys.n = 0
+    added.clear(keys, sc)
     args[1], args[2], args[3], args[4], args[5], args[6] = a1, a2, a3, a4, a5, a6
     -- rawset: these are not extras (and are there already but the first time)
     rawset(sc, "vcpu", vcpu)
