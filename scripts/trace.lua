@@ -76,10 +76,17 @@ local function selection(text)
     return list, filters
 end
 
+-- A table by syscall number, false for every number: read on every call,
+-- so it has an array part (no i386 or x86_64 syscall number reaches 512).
+local function by_number()
+    local t = require("table.new")(512, 0)
+    for nr = 0, 511 do t[nr] = false end
+    return t
+end
+
 local selector, filters = selection(opts.trace)
--- the same by multiplexer's number, in an array part: read on every call
-local filter_of = require("table.new")(512, 0)
-for nr = 0, 511 do filter_of[nr] = false end
+-- the same by multiplexer's number
+local filter_of = by_number()
 for mux, wanted in pairs(filters) do filter_of[lh.nr(mux)] = wanted end
 
 -- Line prefixes and suffixes -------------------------------------------------
@@ -215,8 +222,7 @@ local only_failed, with_stamp, with_time = opts.failed, opts.tt, opts.T
 
 -- What is special about a syscall number: "exit" and "exit_group" never
 -- return, "exec" may not, "fork" returns twice.
-local SPECIAL = require("table.new")(512, 0) -- an array part: looked up on every call
-for nr = 0, 511 do SPECIAL[nr] = false end
+local SPECIAL = by_number()
 local FORKS = { "fork", "vfork", "clone", "clone3" }
 for kind, names in pairs({ exit = { "exit" }, exit_group = { "exit_group" },
                            exec = { "execve", "execveat" }, fork = FORKS }) do
