@@ -128,6 +128,20 @@ describe("a hook that fails at run time", function()
         assert.matches("hook registered at [^\n]*:1 failed on getpid: [^\n]*stack overflow", r.stderr)
     end)
 
+    it("at exit is reported with its traceback, and the other exit hooks run", function()
+        local r = qemu.run {
+            guest = "getpid",
+            lua = [[
+                luahook.on_exit(function() error("exit hook broke") end)
+                luahook.on_exit(function() print("second exit hook ran") end)
+            ]],
+        }
+        assert.are.equal(0, r.status)
+        assert.matches("exit hook failed: [^\n]*:1: exit hook broke\nstack traceback:\n"
+                       .. "\t%[C%]: in function 'error'\n\t[^\n]*:1: in function <[^\n]*:1>\n"
+                       .. "second exit hook ran\n", r.stderr)
+    end)
+
     it("is counted at exit after its first report", function()
         local r = qemu.run { guest = "results", lua = failing }
         -- results writes twice: the first failure is shown, the other counted

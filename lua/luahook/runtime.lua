@@ -22,20 +22,15 @@ local no_return    -- [nr] = true for syscalls whose return never comes
 -- restarted (its entry comes again), or a sigreturn restored all registers.
 local QEMU_ERESTARTSYS, QEMU_ESIGRETURN = -512, -513
 
--- The traceback of a failing exit hook (run under xpcall: exit is not
--- hot), without the runtime's own frames below it.
-local function traceback(message)
-    local tb = debug.traceback(tostring(message), 2)
-    return (tb:gsub("\n\t%[C%]: in function 'xpcall'.*$", ""))
-end
-
--- The same, at an error that unwound the event loop: cut where this file's
--- frames begin.
+-- The traceback of a failing hook, cut where the runtime's own frames
+-- begin (with the xpcall that runs an exit hook). A message handler itself
+-- (xpcall's for exit hooks), or called from one with `level` 3.
 local RUNTIME_SOURCE = debug.getinfo(1, "S").short_src
-local function loop_traceback(message)
-    local tb = debug.traceback(tostring(message), 3)
+local function traceback(message, level)
+    local tb = debug.traceback(tostring(message), level or 2)
     local cut = tb:find("\n\t" .. RUNTIME_SOURCE .. ":", 1, true)
     tb = cut and tb:sub(1, cut - 1) or tb
+    tb = tb:gsub("\n\t%[C%]: in function 'xpcall'$", "")
     -- no frames left (the handler ran after the stack unwound): no heading
     return (tb:gsub("\nstack traceback:$", ""))
 end
@@ -158,11 +153,11 @@ end
 local function on_loop_error(message)
     if running_chain then
         local rec = running_chain[running_index]
-        hook_failed(rec, current_sc, loop_traceback(message))
+        hook_failed(rec, current_sc, traceback(message, 3))
         resume_kind, resume_chain, resume_index = current_phase, running_chain, running_index + 1
         resume_result = current_result
     else
-        core.error("internal error: " .. loop_traceback(message))
+        core.error("internal error: " .. traceback(message, 3))
         resume_kind = "declined"
     end
     running_chain = nil
