@@ -59,12 +59,10 @@ local decoder = decode.new { strsize = opts.strsize }
 local state = process.new(lh.pid())
 local explained = {}
 
--- Lines start with "[pid TID] " once a second thread or process exists.
-local several = false
-
-local function prefix(sc)
-    return several and ("[pid " .. sc.tid .. "] ") or ""
-end
+-- Lines start with "[pid TID] " once a second thread or process exists
+-- (luahook.tasks; tracked before the hooks below are registered).
+local tasks = require "luahook.tasks"
+local family = tasks.track()
 
 local function visible(sc, call)
     return not shown or shown[call.name] or shown[sc.name]
@@ -74,7 +72,7 @@ end
 -- explanation: one piece of output, so processes writing to the same
 -- terminal do not cut into each other's lines.
 local function emit(sc, line, call, ret)
-    local head = prefix(sc)
+    local head = family:prefix(sc)
     local text = head .. line .. "\n"
     local ok, sentence, key = pcall(render.explain, call.name, {
         a = call.regs, ret = ret, call = call, fds = state.fds, maps = state.maps,
@@ -90,7 +88,7 @@ end
 
 local NEVER_RETURN = { exit = true, exit_group = true }
 local EXEC = { execve = true, execveat = true }
-local FORKS = { clone = true, fork = true, vfork = true, clone3 = true }
+local FORKS = tasks.FORKS
 
 lh.on("*", function(sc)
     local call = decoder:enter(sc)
@@ -121,7 +119,6 @@ lh.after("*", function(sc, ret)
     if FORKS[sc.name] and ret == 0 then
         -- the child's side of a fork: a new process with its own summary
         if lh.pid() ~= state.pid then
-            several = true
             state:forked_as(lh.pid())
         end
         return
@@ -137,9 +134,6 @@ lh.after("*", function(sc, ret)
         end
     end
     state:observe(call.name, call.regs, ret)
-    if FORKS[sc.name] and type(ret) == "number" and ret > 0 then
-        several = true
-    end
 end)
 
 if opts.summary then

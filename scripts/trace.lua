@@ -109,21 +109,10 @@ local function wall_clock()
     return string.format("%s.%06d", last_hms, math.floor(tonumber(now_ts.tv_nsec) / 1000))
 end
 
--- Several threads or processes: set once a second one shows up.
-local first_tid
-local several = false
-local pid = lh.pid()
-
-local function pid_prefix(sc)
-    if not several then
-        first_tid = first_tid or sc.tid
-        if sc.tid == first_tid then
-            return ""
-        end
-        several = true
-    end
-    return "[pid " .. sc.tid .. "] "
-end
+-- Several threads or processes: see luahook.tasks. Tracked before the
+-- tracing hooks are registered, so that its hooks run first.
+local tasks = require "luahook.tasks"
+local family = tasks.track()
 
 -- JSON ---------------------------------------------------------------------
 
@@ -172,7 +161,7 @@ local concat, args_text = table.concat, decode.args_text
 -- per line, which costs more than the writes.
 local out = lh.out
 local function emit_line(sc, call, result)
-    out(pid_prefix(sc))
+    out(family:prefix(sc))
     if call.stamp then out(call.stamp, " ") end
     out(call.name, "(")
     local separator = ""
@@ -191,7 +180,7 @@ end
 -- The same as a JSON object; `ret` is the raw result (nil when there is
 -- none), `unfinished` marks a call shown before it completes.
 local function emit_json(sc, call, result, ret, unfinished)
-    local fields = { '{"pid":', pid, ',"tid":', sc.tid, ',"name":', json_string(call.name),
+    local fields = { '{"pid":', family.pid, ',"tid":', sc.tid, ',"name":', json_string(call.name),
                      ',"args":', json_args(call), ",", json_result(ret, result) }
     if unfinished then fields[#fields + 1] = ',"unfinished":true' end
     if call.stamp then fields[#fields + 1] = ',"time":"' .. call.stamp .. '"' end
@@ -208,7 +197,7 @@ local function emit_unfinished(sc, call)
         emit_json(sc, call, "?", nil, true)
         return
     end
-    local head = pid_prefix(sc)
+    local head = family:prefix(sc)
     if call.stamp then head = head .. call.stamp .. " " end
     lh.out(head .. call.name .. "(" .. args_text(call) .. " <unfinished ...>\n")
 end
@@ -223,10 +212,9 @@ local only_failed, with_stamp, with_time = opts.failed, opts.tt, opts.T
 -- What is special about a syscall number: "exit" and "exit_group" never
 -- return, "exec" may not, "fork" returns twice.
 local SPECIAL = by_number()
-local FORKS = { "fork", "vfork", "clone", "clone3" }
-for kind, names in pairs({ exit = { "exit" }, exit_group = { "exit_group" },
-                           exec = { "execve", "execveat" }, fork = FORKS }) do
-    for _, name in ipairs(names) do
+for kind, names in pairs({ exit = { exit = true }, exit_group = { exit_group = true },
+                           exec = { execve = true, execveat = true }, fork = tasks.FORKS }) do
+    for name in pairs(names) do
         if lh.nr(name) then SPECIAL[lh.nr(name)] = kind end
     end
 end
@@ -251,7 +239,7 @@ lh.on(selector, function(sc)
     if special == "exit" or special == "exit_group" then
         emit(sc, call, "?")
         if special == "exit_group" and not opts.json then
-            lh.out(pid_prefix(sc), call.stamp and (call.stamp .. " ") or "",
+            lh.out(family:prefix(sc), call.stamp and (call.stamp .. " ") or "",
                    "+++ exited with ", call[1], " +++\n")
         end
     elseif special == "exec" then
@@ -273,23 +261,10 @@ lh.after(selector, function(sc, ret)
     if special == "fork" and ret == 0 then
         return -- the child's side of a fork: strace shows the parent's only
     elseif special == "exec" and not only_failed and not opts.json then
-        lh.out(pid_prefix(sc), "<... ", call.name, " resumed>) = ", result, "\n")
+        lh.out(family:prefix(sc), "<... ", call.name, " resumed>) = ", result, "\n")
         return
     end
     emit(sc, call, result, ret)
-end)
-
--- A fork makes a second process: both sides prefix their lines from then on.
-local fork_calls = {}
-for _, name in ipairs(FORKS) do
-    if lh.nr(name) then fork_calls[#fork_calls + 1] = name end
-end
-lh.after(fork_calls, function(sc, ret)
-    if ret == 0 then
-        several, pid = true, lh.pid()
-    elseif ret > 0 then
-        several = true
-    end
 end)
 
 -- y=1 must see every call that changes what a descriptor refers to, even

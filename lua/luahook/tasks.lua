@@ -1,0 +1,56 @@
+-- Whether the guest has grown a second thread or process, for scripts that
+-- label their lines with the thread making the call as strace -f does
+-- ("[pid TID] "). A new thread can make its first call before its creator's
+-- clone returns, so the count changes when a clone or fork enters, not when
+-- it returns.
+local lh = require "luahook"
+
+local tasks = {}
+
+--- The calls that make a thread or process, by name.
+tasks.FORKS = { fork = true, vfork = true, clone = true, clone3 = true }
+
+local Tasks = {}
+Tasks.__index = Tasks
+
+--- Starts following the guest's threads and processes. Call it before
+--- registering the hooks whose lines it labels: its hooks then run first,
+--- and a clone's own line already counts the thread it made.
+---@return table  with .several (more than one thread or process), .pid
+---               (this process's id, the child's own after a fork) and :prefix(sc)
+function tasks.track()
+    local self = setmetatable({ several = false, pid = lh.pid(), first_tid = false }, Tasks)
+    local calls = {}
+    for name in pairs(tasks.FORKS) do
+        if lh.nr(name) then calls[#calls + 1] = name end
+    end
+    table.sort(calls)
+    lh.on(calls, function(sc)
+        sc.tasks_was_single = not self.several
+        self.several = true
+    end)
+    lh.after(calls, function(sc, ret)
+        if ret == 0 then
+            self.pid = lh.pid() -- the child's side of a fork
+        elseif ret < 0 and sc.tasks_was_single then
+            self.several = false -- nothing was made, and nothing else runs
+        end
+    end)
+    return self
+end
+
+--- "[pid TID] " once there are several threads or processes, else "".
+--- A call from a thread not seen before counts too, should one have
+--- started some other way.
+function Tasks:prefix(sc)
+    if not self.several then
+        self.first_tid = self.first_tid or sc.tid
+        if sc.tid == self.first_tid then
+            return ""
+        end
+        self.several = true
+    end
+    return "[pid " .. sc.tid .. "] "
+end
+
+return tasks
