@@ -10,6 +10,8 @@ local tasks = {}
 --- The calls that make a thread or process, by name.
 tasks.FORKS = { fork = true, vfork = true, clone = true, clone3 = true }
 
+local PREFIX_SLOTS = 64
+
 local Tasks = {}
 Tasks.__index = Tasks
 
@@ -19,7 +21,8 @@ Tasks.__index = Tasks
 ---@return table  with .several (more than one thread or process), .pid
 ---               (this process's id, the child's own after a fork) and :prefix(sc)
 function tasks.track()
-    local self = setmetatable({ several = false, pid = lh.pid(), first_tid = false }, Tasks)
+    local self = setmetatable({ several = false, pid = lh.pid(), first_tid = false,
+                                prefix_tids = {}, prefix_texts = {} }, Tasks)
     local calls = {}
     for name in pairs(tasks.FORKS) do
         if lh.nr(name) then calls[#calls + 1] = name end
@@ -50,7 +53,13 @@ function Tasks:prefix(sc)
         end
         self.several = true
     end
-    return "[pid " .. sc.tid .. "] "
+    -- a line per call: the texts of recent threads are kept, not remade
+    local tid = sc.tid
+    local slot = tid % PREFIX_SLOTS
+    if self.prefix_tids[slot] ~= tid then
+        self.prefix_tids[slot], self.prefix_texts[slot] = tid, "[pid " .. tid .. "] "
+    end
+    return self.prefix_texts[slot]
 end
 
 return tasks
