@@ -10,10 +10,12 @@
 /* Exit codes of the command itself (sysexits.h values); otherwise QEMU's. */
 enum {
     EXIT_USAGE = 64,            /* bad option or missing program */
-    EXIT_BAD_PROGRAM = 65,      /* not ELF, or not an i386/x86_64 program */
+    EXIT_BAD_PROGRAM = 65,      /* not ELF, or not a program luahook runs */
     EXIT_NO_INPUT = 66,         /* the program or a script cannot be read */
     EXIT_UNAVAILABLE = 69,      /* QEMU, the plugin or a helper is missing */
 };
+
+#define N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Prints "luahook: MESSAGE" on stderr and exits with `code`. */
 _Noreturn void cmd_fail(int code, const char *fmt, ...)

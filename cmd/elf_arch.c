@@ -1,58 +1,153 @@
 /*
- * Reads just enough of an ELF header to choose qemu-i386 or qemu-x86_64,
- * and to say clearly why anything else cannot run.
+ * Reads just enough of an ELF program to choose the QEMU that runs it and
+ * the dynamic loader it asks for, and to say clearly why anything else
+ * cannot run. Which machines run where is the table `guests`.
  */
 #include <elf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
 #include "elf_arch.h"
 
-/* e_type and e_machine sit at the same offsets in 32- and 64-bit headers. */
-#define ELF_HEAD_SIZE (offsetof(Elf32_Ehdr, e_machine) + sizeof(Elf32_Half))
+/* The ELF machines luahook runs: QEMU's target name for each. */
+static const struct {
+    unsigned int machine;
+    int elf_class;
+    const char *arch;
+} guests[] = {
+    { EM_386, ELFCLASS32, "i386" },
+    { EM_X86_64, ELFCLASS64, "x86_64" },
+};
 
-static unsigned int read_half(const unsigned char *p, int data)
+/* The longest program interpreter path we accept (PATH_MAX). */
+#define INTERP_MAX 4096
+
+struct elf_file {
+    FILE *f;
+    const char *path;
+    int data;                  /* ELFDATA2LSB or ELFDATA2MSB */
+};
+
+static uint64_t decode(const unsigned char *p, size_t size, int data)
 {
-    return data == ELFDATA2MSB ? (unsigned int)(p[0] << 8 | p[1])
-                               : (unsigned int)(p[0] | p[1] << 8);
+    uint64_t v = 0;
+
+    for (size_t i = 0; i < size; i++) {
+        v |= (uint64_t)p[data == ELFDATA2MSB ? size - 1 - i : i] << (8 * i);
+    }
+    return v;
 }
 
-const char *elf_guest_arch(const char *path)
+/* Reads len bytes at offset, or ends the command naming the truncation. */
+static void read_at(const struct elf_file *e, uint64_t offset, void *buf, size_t len)
 {
-    unsigned char head[ELF_HEAD_SIZE];
-    FILE *f = fopen(path, "rb");
+    if (fseeko(e->f, (off_t)offset, SEEK_SET) != 0 || fread(buf, 1, len, e->f) != len) {
+        cmd_fail(EXIT_BAD_PROGRAM, "%s is a truncated ELF program", e->path);
+    }
+}
+
+static const char *supported_list(void)
+{
+    static char text[256];
+    size_t n = 0;
+
+    for (size_t i = 0; i < N_ELEMENTS(guests); i++) {
+        n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s (%u)",
+                              i ? (i + 1 == N_ELEMENTS(guests) ? " and " : ", ") : "",
+                              guests[i].arch, guests[i].machine);
+    }
+    return text;
+}
+
+static const char *guest_arch(const char *path, unsigned int machine, int cls)
+{
+    for (size_t i = 0; i < N_ELEMENTS(guests); i++) {
+        if (guests[i].machine == machine && guests[i].elf_class == cls) {
+            return guests[i].arch;
+        }
+    }
+    if (machine == EM_X86_64) {
+        cmd_fail(EXIT_BAD_PROGRAM, "%s is an x32 program, which luahook does not run", path);
+    }
+    cmd_fail(EXIT_BAD_PROGRAM, "%s is for ELF machine %u; only %s programs run",
+             path, machine, supported_list());
+}
+
+/* PT_INTERP's path, or NULL for a statically linked program. */
+static char *interpreter(const struct elf_file *e, const unsigned char *eh, int cls)
+{
+    bool wide = cls == ELFCLASS64;
+    uint64_t phoff = decode(eh + (wide ? offsetof(Elf64_Ehdr, e_phoff)
+                                       : offsetof(Elf32_Ehdr, e_phoff)), wide ? 8 : 4, e->data);
+    size_t phentsize = decode(eh + (wide ? offsetof(Elf64_Ehdr, e_phentsize)
+                                         : offsetof(Elf32_Ehdr, e_phentsize)), 2, e->data);
+    size_t phnum = decode(eh + (wide ? offsetof(Elf64_Ehdr, e_phnum)
+                                     : offsetof(Elf32_Ehdr, e_phnum)), 2, e->data);
+    size_t want = wide ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
+
+    if (phnum && phentsize < want) {
+        cmd_fail(EXIT_BAD_PROGRAM, "%s has malformed program headers", e->path);
+    }
+    for (size_t i = 0; i < phnum; i++) {
+        unsigned char ph[sizeof(Elf64_Phdr)];
+        uint64_t offset, size;
+        char *interp;
+
+        read_at(e, phoff + i * phentsize, ph, want);
+        if (decode(ph, 4, e->data) != PT_INTERP) {      /* p_type comes first */
+            continue;
+        }
+        offset = decode(ph + (wide ? offsetof(Elf64_Phdr, p_offset)
+                                   : offsetof(Elf32_Phdr, p_offset)), wide ? 8 : 4, e->data);
+        size = decode(ph + (wide ? offsetof(Elf64_Phdr, p_filesz)
+                                 : offsetof(Elf32_Phdr, p_filesz)), wide ? 8 : 4, e->data);
+        if (size < 2 || size > INTERP_MAX) {
+            cmd_fail(EXIT_BAD_PROGRAM, "%s names a malformed program interpreter", e->path);
+        }
+        interp = calloc(1, (size_t)size + 1);
+        if (!interp) {
+            cmd_fail(EXIT_FAILURE, "out of memory");
+        }
+        read_at(e, offset, interp, (size_t)size);
+        return interp;
+    }
+    return NULL;
+}
+
+void elf_read_program(const char *path, struct elf_program *out)
+{
+    unsigned char eh[sizeof(Elf64_Ehdr)] = { 0 };
+    struct elf_file e = { .path = path };
     size_t got;
     unsigned int type, machine;
     int cls;
 
-    if (!f) {
+    e.f = fopen(path, "rb");
+    if (!e.f) {
         cmd_fail(EXIT_NO_INPUT, "cannot open program %s: %s", path, strerror(errno));
     }
-    got = fread(head, 1, sizeof(head), f);
-    fclose(f);
-    if (got < sizeof(head) || memcmp(head, ELFMAG, SELFMAG)) {
+    got = fread(eh, 1, sizeof(eh), e.f);
+    if (got < EI_NIDENT || memcmp(eh, ELFMAG, SELFMAG)) {
         cmd_fail(EXIT_BAD_PROGRAM, "%s is not an ELF program", path);
     }
-    cls = head[EI_CLASS];
-    type = read_half(head + offsetof(Elf32_Ehdr, e_type), head[EI_DATA]);
-    machine = read_half(head + offsetof(Elf32_Ehdr, e_machine), head[EI_DATA]);
+    cls = eh[EI_CLASS];
+    e.data = eh[EI_DATA];
+    if (got < (cls == ELFCLASS64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr))) {
+        cmd_fail(EXIT_BAD_PROGRAM, "%s is a truncated ELF program", path);
+    }
+    type = (unsigned int)decode(eh + offsetof(Elf32_Ehdr, e_type), 2, e.data);
+    machine = (unsigned int)decode(eh + offsetof(Elf32_Ehdr, e_machine), 2, e.data);
     if (type != ET_EXEC && type != ET_DYN) {
         cmd_fail(EXIT_BAD_PROGRAM, "%s is an ELF file but not a program (ELF type %u)",
                  path, type);
     }
-    if (machine == EM_386 && cls == ELFCLASS32) {
-        return "i386";
-    }
-    if (machine == EM_X86_64 && cls == ELFCLASS64) {
-        return "x86_64";
-    }
-    if (machine == EM_X86_64) {
-        cmd_fail(EXIT_BAD_PROGRAM, "%s is an x32 program; only i386 and x86_64 run", path);
-    }
-    cmd_fail(EXIT_BAD_PROGRAM,
-             "%s is for ELF machine %u; only i386 (%d) and x86_64 (%d) programs run",
-             path, machine, EM_386, EM_X86_64);
+    out->arch = guest_arch(path, machine, cls);
+    out->interp = interpreter(&e, eh, cls);
+    fclose(e.f);
 }

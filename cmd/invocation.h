@@ -35,7 +35,7 @@ struct invocation {
     const char *out;            /* -o FILE */
     const char *repl;           /* --repl tty|unix:PATH */
     const char *qemu;           /* --qemu PATH */
-    const char *sysroot;        /* -L SYSROOT */
+    const char *sysroot;        /* -L SYSROOT, or the default (sysroot.h) */
     const char *arch;           /* --list-syscalls ARCH */
     bool watch;
     bool dry_run;
@@ -50,7 +50,7 @@ void parse_invocation(int argc, char **argv, struct invocation *inv);
 void print_help(void);
 
 /*
- * QEMU's argv for running `program` (an i386 or x86_64 ELF file, `arch`)
+ * QEMU's argv for running `program` (an ELF program for QEMU target `arch`)
  * as `inv` says, with the scripts resolved through `loc`; NULL-terminated.
  */
 char **qemu_command(const struct invocation *inv, const struct locations *loc,

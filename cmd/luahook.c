@@ -19,6 +19,7 @@
 #include "invocation.h"
 #include "locate.h"
 #include "syscall_list.h"
+#include "sysroot.h"
 
 void cmd_fail(int code, const char *fmt, ...)
 {
@@ -86,11 +87,17 @@ static char *program_path(const char *name)
     return found;
 }
 
-static _Noreturn void run(const struct invocation *inv, const struct locations *loc)
+static _Noreturn void run(struct invocation *inv, const struct locations *loc)
 {
     char *program = program_path(inv->rest[0]);
-    const char *arch = elf_guest_arch(program);
-    char **argv = qemu_command(inv, loc, program, arch);
+    struct elf_program prog;
+    char **argv;
+
+    elf_read_program(program, &prog);
+    if (!inv->sysroot) {
+        inv->sysroot = default_sysroot(&prog);
+    }
+    argv = qemu_command(inv, loc, program, prog.arch);
 
     if (inv->dry_run) {
         print_command(argv);

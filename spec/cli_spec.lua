@@ -224,6 +224,38 @@ describe("luahook -L", function()
     end)
 end)
 
+describe("luahook without -L", function()
+    local dynamic = command.build .. "/examples/startup-dynamic"
+
+    it("gives a dynamically linked i386 program Debian's i386 cross sysroot", function()
+        local r = run("-n", "-e", "", dynamic)
+        assert.are.equal(0, r.status)
+        assert.matches("/qemu%-i386 %-L /usr/i686%-linux%-gnu %-plugin ", r.stdout)
+        r = run("-e", "on('exit_group', function(sc) print('exit', sc.args[1]) end)", dynamic)
+        assert.are.equal(0, r.status)
+        assert.are.equal("hello from main\n", r.stdout)
+        assert.are.equal("exit\t0\n", r.stderr)
+    end)
+
+    it("gives a static or host-architecture program no sysroot", function()
+        assert.is_nil(run("-n", "-e", "", guest("getpid")).stdout:find(" -L ", 1, true))
+        assert.is_nil(run("-n", "-e", "", "/bin/true").stdout:find(" -L ", 1, true))
+    end)
+
+    it("refuses with status 69 a program whose loader is nowhere", function()
+        -- the same program naming a loader path no system has (same length)
+        local data = command.slurp(dynamic)
+        local at = data:find("/lib/ld-linux.so.2", 1, true)
+        local odd = temp_file(data:sub(1, at - 1) .. "/lib/ld-nowhere.so" .. data:sub(at + 18))
+        local r = run("-e", "", odd)
+        os.remove(odd)
+        assert.are.equal(69, r.status)
+        assert.are.equal("luahook: this i386 program needs the loader /lib/ld-nowhere.so, which is "
+                         .. "neither in Debian's cross sysroot (install libc6-i386-cross) nor on the "
+                         .. "host; or give -L SYSROOT\n", r.stderr)
+    end)
+end)
+
 describe("luahook --qemu and LUAHOOK_QEMU_DIR", function()
     local qemu_dir = command.build .. "/qemu/bin"
 

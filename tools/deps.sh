@@ -6,7 +6,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/apt-private.sh"
 
 system_pkgs=(
-    gcc gcc-multilib make pkg-config ninja-build
+    gcc make pkg-config ninja-build
+    # guest programs: Debian's cross toolchain per guest architecture
+    # (gcc-multilib would exclude the cross compilers, so i386 uses one too)
+    gcc-i686-linux-gnu libc6-dev-i386-cross
     libluajit-5.1-dev luajit libglib2.0-dev libreadline-dev lua-busted
     linux-libc-dev dpkg-dev xz-utils
     # make bench: GNU time for peak RSS

@@ -1,6 +1,6 @@
 /*
  * Prints the layout of the structures the kernel exchanges with a guest, as
- * this compiler lays them out for the target (-m32: i386, -m64: x86_64):
+ * the guest architecture's compiler lays them out (i686-linux-gnu-gcc: i386):
  * "NAME FIELD OFFSET SIZE" per field (followed by "NAME FIELD signed" or
  * "NAME FIELD unsigned" for an integer field), then "NAME sizeof SIZE" and
  * "NAME alignof ALIGNMENT" per structure (the alignment matters once a
