@@ -140,6 +140,20 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
     };
     char *msg = NULL;
 
+    /*
+     * QEMU loads any plugin between its minimum API and its own, yet API 6
+     * changed what register reads return and API 7 every callback's
+     * arguments, without raising that minimum: a build for another API
+     * would misread registers or be called with arguments it does not
+     * expect. Only the API this build was compiled for is safe.
+     */
+    if (info->version.cur != QEMU_PLUGIN_VERSION) {
+        fail("built for plugin API %d (%s), but this QEMU has plugin API %d "
+             "(loads %d to %d); rebuild luahook with this QEMU's qemu-plugin.h "
+             "(meson setup -Dqemu_include=DIR)", QEMU_PLUGIN_VERSION,
+             LH_QEMU_BUILT_FOR, info->version.cur, info->version.min,
+             info->version.cur);
+    }
     if (info->system_emulation) {
         fail("needs QEMU's user-mode emulation (qemu-i386, qemu-x86_64), not qemu-system");
     }

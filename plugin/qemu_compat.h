@@ -27,6 +27,18 @@
 
 #include "qemu_shapes.h"
 
+/* The QEMU a build is for, named when luahook refuses another one: API 5
+ * with a syscall filter is only the reference QEMU. */
+#if QEMU_PLUGIN_VERSION == 5
+#define LH_QEMU_BUILT_FOR "QEMU 10.2 with luahook's syscall-filter patch"
+#elif QEMU_PLUGIN_VERSION == 6
+#define LH_QEMU_BUILT_FOR "QEMU 11.0"
+#elif QEMU_PLUGIN_VERSION == 7
+#define LH_QEMU_BUILT_FOR "QEMU 11.1"
+#else
+#define LH_QEMU_BUILT_FOR "an untested QEMU"
+#endif
+
 /*
  * The parameters QEMU puts around a callback's own: the plugin id first
  * (up to API 6), the registration's userdata last (API 7; registered as

@@ -1,5 +1,5 @@
--- The build's promises: the plugin exports only QEMU's entry points and
--- builds for the plugin API of other QEMUs, and
+-- The build's promises: the plugin exports only QEMU's entry points, builds
+-- for the plugin API of other QEMUs and refuses to run in the wrong one, and
 -- the reference QEMU tool explains what is wrong when it cannot proceed.
 local qemu = require "helpers.qemu"
 
@@ -119,6 +119,39 @@ describe("luahook.so for other QEMU plugin APIs", function()
                 :format(b.dir, b.include, glib, program)))
             assert.are.equal(expected, sh(program), shape)
         end
+    end)
+
+    it("built for API 6 or 7, is refused by the reference QEMU (API 5) in QEMU's one line", function()
+        for _, shape in ipairs({ "6", "7" }) do
+            local plugin = build_for(shape).dir .. "/luahook.so"
+            local r = qemu.run { guest = "getpid", plugin = plugin, lua = "" }
+            assert.are.equal(1, r.status)
+            assert.are.equal("", r.stdout)
+            assert.are.equal(("qemu-i386: Could not load plugin %s: plugin requires API version %s, "
+                              .. "but this QEMU supports only up to version 5\n"):format(plugin, shape),
+                             r.stderr)
+        end
+    end)
+
+    it("refuses a QEMU of another plugin API itself, in one line naming the QEMU it was built for", function()
+        -- a newer QEMU loads plugins of older APIs; none can be run here, so
+        -- a host program announces the versions it would
+        local host = qemu.tmppath()
+        assert.are.equal("rc=0\n", sh(("cc -std=c11 -Wall -Wextra -Werror -isystem %s %s "
+            .. "spec/helpers/plugin_host.c -ldl -o %s"):format(reference_include, glib, host)))
+        for _, cur in ipairs({ 6, 7 }) do
+            assert.are.equal(("luahook: built for plugin API 5 (QEMU 10.2 with luahook's "
+                .. "syscall-filter patch), but this QEMU has plugin API %d (loads 2 to %d); "
+                .. "rebuild luahook with this QEMU's qemu-plugin.h (meson setup "
+                .. "-Dqemu_include=DIR)\nrc=1\n"):format(cur, cur),
+                sh(("%s %s 2 %d script=unused.lua"):format(host, qemu.plugin, cur)))
+        end
+        assert.matches("^luahook: built for plugin API 7 %(QEMU 11%.1%), but this QEMU has plugin API 6 ",
+                       sh(("%s %s/luahook.so 2 6 script=unused.lua"):format(host, build_for("7").dir)))
+        -- its own API passes, on to the next check
+        assert.are.equal("luahook: no script given; use -plugin luahook.so,script=FILE.lua "
+                         .. "(or break=SYSCALL)\nrc=1\n", sh(host .. " " .. qemu.plugin .. " 2 5"))
+        os.remove(host)
     end)
 
     for _, arch in ipairs({ "i386", "x86_64" }) do
