@@ -205,6 +205,24 @@ describe("tools/qemu/reference-qemu.sh", function()
         assert.matches("rc=1\n$", out)
     end)
 
+    it("does not patch a QEMU_SRC whose header, in upstream's include/plugins/, has the filter API",
+       function()
+        local dir = qemu.tmppath()
+        local out = sh(table.concat({
+            "mkdir -p " .. dir .. "/src/include/plugins",
+            "echo 11.0.0 > " .. dir .. "/src/VERSION",
+            "printf '#!/bin/sh\\nexit 1\\n' > " .. dir .. "/src/configure",
+            "chmod +x " .. dir .. "/src/configure",
+            "echo 'void qemu_plugin_register_vcpu_syscall_filter_cb(void);' > "
+                .. dir .. "/src/include/plugins/qemu-plugin.h",
+            -- a cache of its own: nothing is built, and the shared one stays untouched
+            ("LUAHOOK_CACHE=%s/cache QEMU_SRC=%s/src %s %s/link"):format(dir, dir, tool, dir),
+        }, " && "))
+        os.execute("rm -rf " .. dir)
+        assert.matches("source already has the syscall-filter API; not patching", out, 1, true)
+        assert.matches("QEMU configure failed\nrc=1\n$", out)
+    end)
+
     it("refuses a QEMU_SRC that does not exist or is not QEMU", function()
         assert.are.equal("reference-qemu: QEMU_SRC=/nonexistent does not exist\nrc=1\n",
                          sh("QEMU_SRC=/nonexistent " .. tool .. " /tmp/unused-link"))
