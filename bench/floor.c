@@ -5,26 +5,26 @@
  */
 #include <stdio.h>
 
-#include <qemu-plugin.h>
+#include "plugin/qemu_compat.h"
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 
 static uint64_t calls;
 
-static bool on_filter(qemu_plugin_id_t id, unsigned int vcpu, int64_t num,
+/* The callbacks' shapes follow the header's plugin API (plugin/qemu_compat.h). */
+static bool on_filter(LH_FILTER_ID_PARAM unsigned int vcpu, int64_t num,
                       uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4,
                       uint64_t a5, uint64_t a6, uint64_t a7, uint64_t a8,
-                      uint64_t *sysret)
+                      lh_sysret_t *sysret LH_FILTER_UDATA_PARAM)
 {
-    (void)id; (void)vcpu; (void)num; (void)a1; (void)a2; (void)a3;
+    (void)vcpu; (void)num; (void)a1; (void)a2; (void)a3;
     (void)a4; (void)a5; (void)a6; (void)a7; (void)a8; (void)sysret;
     __atomic_fetch_add(&calls, 1, __ATOMIC_RELAXED);
     return false;
 }
 
-static void on_exit_cb(qemu_plugin_id_t id, void *p)
+static void on_exit_cb(LH_ATEXIT_ID_PARAM void *p)
 {
-    (void)id;
     (void)p;
     fprintf(stderr, "floor: %llu syscalls\n", (unsigned long long)calls);
 }
@@ -35,7 +35,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     (void)info;
     (void)argc;
     (void)argv;
-    qemu_plugin_register_vcpu_syscall_filter_cb(id, on_filter);
+    lh_qemu_register_filter(id, on_filter);
     qemu_plugin_register_atexit_cb(id, on_exit_cb, NULL);
     return 0;
 }

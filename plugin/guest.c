@@ -6,9 +6,9 @@
 #include <string.h>
 
 #include <glib.h>
-#include <qemu-plugin.h>
 
 #include "plugin/guest.h"
+#include "plugin/qemu_compat.h"
 
 static GByteArray *scratch;
 /* name -> handle; register handles are the same for every vCPU of a guest */
@@ -84,7 +84,7 @@ static int guest_reg_read(const char *name, void *buf)
         return -1;
     }
     g_byte_array_set_size(a, 0);
-    size = qemu_plugin_read_register(handle, a);
+    size = lh_qemu_read_register(handle, a);
     if (size <= 0 || size > LH_REG_MAX_SIZE || a->len < (guint)size) {
         return -1;
     }
@@ -104,7 +104,7 @@ static bool guest_reg_write(const char *name, const void *buf, size_t len)
     }
     g_byte_array_set_size(a, 0);
     g_byte_array_append(a, buf, (guint)len);
-    return qemu_plugin_write_register(handle, a) > 0;
+    return lh_qemu_write_register(handle, a);
 }
 
 static void guest_reg_names(void (*fn)(const char *name, void *opaque), void *opaque)

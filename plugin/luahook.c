@@ -1,6 +1,7 @@
 /*
  * QEMU-facing glue: the plugin entry point, its arguments, and the syscall
- * callbacks that feed the core. The only file that includes qemu-plugin.h.
+ * callbacks that feed the core. QEMU's API is reached through
+ * plugin/qemu_compat.h, which adapts it to the header built against.
  *
  *   -plugin luahook.so,script=FILE[,out=FILE][,onerror=report|abort]
  *                     [,break=SYSCALL...][,repl=tty|unix:PATH][,KEY=VALUE...]
@@ -14,38 +15,33 @@
 #include <string.h>
 
 #include <glib.h>
-#include <qemu-plugin.h>
 
 #include "core/luahook.h"
 #include "plugin/guest.h"
+#include "plugin/qemu_compat.h"
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;
 
-/*
- * The filter callback's signature is that of QEMU 11.0 (plugin API 6) and
- * of our 10.2 backport; meson checks the header agrees before building.
- */
-static bool on_syscall_filter(qemu_plugin_id_t id, unsigned int vcpu_index,
+/* The callbacks' shapes follow the header's plugin API (plugin/qemu_compat.h). */
+static bool on_syscall_filter(LH_FILTER_ID_PARAM unsigned int vcpu_index,
                               int64_t num, uint64_t a1, uint64_t a2,
                               uint64_t a3, uint64_t a4, uint64_t a5,
                               uint64_t a6, uint64_t a7, uint64_t a8,
-                              uint64_t *sysret)
+                              lh_sysret_t *sysret LH_FILTER_UDATA_PARAM)
 {
     const uint64_t args[8] = { a1, a2, a3, a4, a5, a6, a7, a8 };
     int64_t ret;
 
-    (void)id;
     if (!lh_syscall_needs_entry(num) || !lh_syscall_entry(vcpu_index, num, args, &ret)) {
         return false;
     }
-    *sysret = (uint64_t)ret;
+    *sysret = (lh_sysret_t)ret;
     return true;
 }
 
-static void on_syscall_return(qemu_plugin_id_t id, unsigned int vcpu_index,
-                              int64_t num, int64_t ret)
+static void on_syscall_return(LH_RET_ID_PARAM unsigned int vcpu_index,
+                              int64_t num, int64_t ret LH_RET_UDATA_PARAM)
 {
-    (void)id;
     if (lh_syscall_needs_return(num)) {
         lh_syscall_return(vcpu_index, num, ret);
     }
@@ -60,12 +56,11 @@ static qemu_plugin_id_t plugin_id;
  */
 static void watch_returns(void)
 {
-    qemu_plugin_register_vcpu_syscall_ret_cb(plugin_id, on_syscall_return);
+    lh_qemu_register_return(plugin_id, on_syscall_return);
 }
 
-static void on_qemu_exit(qemu_plugin_id_t id, void *userdata)
+static void on_qemu_exit(LH_ATEXIT_ID_PARAM void *userdata)
 {
-    (void)id;
     (void)userdata;
     lh_engine_exit();
 }
@@ -145,6 +140,20 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
     };
     char *msg = NULL;
 
+    /*
+     * QEMU loads any plugin between its minimum API and its own, yet API 6
+     * changed what register reads return and API 7 every callback's
+     * arguments, without raising that minimum: a build for another API
+     * would misread registers or be called with arguments it does not
+     * expect. Only the API this build was compiled for is safe.
+     */
+    if (info->version.cur != QEMU_PLUGIN_VERSION) {
+        fail("built for plugin API %d (%s), but this QEMU has plugin API %d "
+             "(loads %d to %d); rebuild luahook with this QEMU's qemu-plugin.h "
+             "(meson setup -Dqemu_include=DIR)", QEMU_PLUGIN_VERSION,
+             LH_QEMU_BUILT_FOR, info->version.cur, info->version.min,
+             info->version.cur);
+    }
     if (info->system_emulation) {
         fail("needs QEMU's user-mode emulation (qemu-i386, qemu-x86_64), not qemu-system");
     }
@@ -161,7 +170,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
     g_ptr_array_free(cfg.script_args, true);
     g_ptr_array_free(cfg.breaks, true);
 
-    qemu_plugin_register_vcpu_syscall_filter_cb(id, on_syscall_filter);
+    lh_qemu_register_filter(id, on_syscall_filter);
     qemu_plugin_register_atexit_cb(id, on_qemu_exit, NULL);
     return 0;
 }

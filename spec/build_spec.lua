@@ -1,4 +1,5 @@
--- The build's promises: the plugin exports only QEMU's entry points, and
+-- The build's promises: the plugin exports only QEMU's entry points, builds
+-- for the plugin API of other QEMUs and refuses to run in the wrong one, and
 -- the reference QEMU tool explains what is wrong when it cannot proceed.
 local qemu = require "helpers.qemu"
 
@@ -44,6 +45,135 @@ describe("luahook.so built with -Dfiber=ucontext (the stack switch of non-x86_64
     end)
 end)
 
+-- Upstream QEMU cannot be fetched here: its API 6 and 7 headers are derived
+-- from the reference one (tools/qemu/api-shapes.lua), and the builds against
+-- them are compiled, unit-tested and loaded, not run on guests.
+describe("luahook.so for other QEMU plugin APIs", function()
+    local reference_include = sh("readlink -f " .. qemu.build .. "/qemu/include"):match("^(.-)\n")
+    local glib = "$(pkg-config --cflags --libs glib-2.0)"
+    local builds = {}
+
+    -- A build directory for the header of `shape` ("reference", or a shape
+    -- of api-shapes.lua) with luahook.so and floor.so built in it, made once
+    -- per shape: { dir, include, output }.
+    local function build_for(shape)
+        if builds[shape] then return builds[shape] end
+        local dir = qemu.tmppath()
+        local include = reference_include
+        if shape ~= "reference" then
+            include = dir .. "-include"
+            assert.matches("rc=0\n$", sh(("mkdir -p %s && luajit tools/qemu/api-shapes.lua %s %s %s")
+                :format(include, shape, reference_include .. "/qemu-plugin.h", include)))
+        end
+        local output = sh(("meson setup %s -Dqemu_include=%s >/dev/null && "
+                           .. "ninja -C %s luahook.so bench/floor.so"):format(dir, include, dir))
+        builds[shape] = { dir = dir, include = include, output = output }
+        return builds[shape]
+    end
+
+    teardown(function()
+        for _, b in pairs(builds) do
+            os.execute("rm -rf " .. b.dir .. " " .. b.dir .. "-include")
+        end
+    end)
+
+    it("builds luahook.so and floor.so without warnings for the reference, API 6, "
+       .. "half-way API 7 and API 7 headers", function()
+        for _, shape in ipairs({ "reference", "6", "7-early", "7" }) do
+            local b = build_for(shape)
+            assert.matches("rc=0\n$", b.output)
+            assert.is_nil(b.output:find("warning", 1, true), b.output)
+            assert.matches("rc=0\n$", sh(("test -f %s/luahook.so && test -f %s/bench/floor.so")
+                :format(b.dir, b.dir)))
+        end
+    end)
+
+    it("finds each callback's and register function's shape in the header, not by its version", function()
+        local expected = {
+            reference = "ATEXIT_UDATA 0 FILTER_UDATA 0 REGISTER_BOOL 0 RET_UDATA 0",
+            ["6"] = "ATEXIT_UDATA 0 FILTER_UDATA 0 REGISTER_BOOL 1 RET_UDATA 0",
+            ["7-early"] = "ATEXIT_UDATA 1 FILTER_UDATA 0 REGISTER_BOOL 1 RET_UDATA 0",
+            ["7"] = "ATEXIT_UDATA 1 FILTER_UDATA 1 REGISTER_BOOL 1 RET_UDATA 1",
+        }
+        for shape, answers in pairs(expected) do
+            local header = qemu.slurp(build_for(shape).dir .. "/qemu_shapes.h")
+            local found = {}
+            for name, value in header:gmatch("#define LH_QEMU_(%S+) (%d)") do
+                found[#found + 1] = name .. " " .. value
+            end
+            assert.are.equal(answers, table.concat(found, " "), shape)
+        end
+    end)
+
+    it("reads and writes whole registers through the compatibility layer in every shape", function()
+        -- the real plugin/guest.c with a stand-in for QEMU's functions,
+        -- whose read_register returns true from API 6 on, not a size
+        local expected = "eax 4 44332211\nrip 8 8877665544332211\n"
+            .. "xmm0 16 0102030405060708090a0b0c0d0e0f10\nwrite eax ok\neax 4 efbeadde\nrc=0\n"
+        for _, shape in ipairs({ "reference", "6", "7" }) do
+            local b = build_for(shape)
+            local program = b.dir .. "/fake_qemu_registers"
+            assert.are.equal("rc=0\n", sh(("cc -std=c11 -Wall -Wextra -Wpedantic -Werror "
+                .. "-D_GNU_SOURCE -I. -I%s -isystem %s plugin/guest.c "
+                .. "spec/helpers/fake_qemu_registers.c %s -o %s")
+                :format(b.dir, b.include, glib, program)))
+            assert.are.equal(expected, sh(program), shape)
+        end
+    end)
+
+    it("built for API 6 or 7, is refused by the reference QEMU (API 5) in QEMU's one line", function()
+        for _, shape in ipairs({ "6", "7" }) do
+            local plugin = build_for(shape).dir .. "/luahook.so"
+            local r = qemu.run { guest = "getpid", plugin = plugin, lua = "" }
+            assert.are.equal(1, r.status)
+            assert.are.equal("", r.stdout)
+            assert.are.equal(("qemu-i386: Could not load plugin %s: plugin requires API version %s, "
+                              .. "but this QEMU supports only up to version 5\n"):format(plugin, shape),
+                             r.stderr)
+        end
+    end)
+
+    it("refuses a QEMU of another plugin API itself, in one line naming the QEMU it was built for", function()
+        -- a newer QEMU loads plugins of older APIs; none can be run here, so
+        -- a host program announces the versions it would
+        local host = qemu.tmppath()
+        assert.are.equal("rc=0\n", sh(("cc -std=c11 -Wall -Wextra -Werror -isystem %s %s "
+            .. "spec/helpers/plugin_host.c -ldl -o %s"):format(reference_include, glib, host)))
+        for _, cur in ipairs({ 6, 7 }) do
+            assert.are.equal(("luahook: built for plugin API 5 (QEMU 10.2 with luahook's "
+                .. "syscall-filter patch), but this QEMU has plugin API %d (loads 2 to %d); "
+                .. "rebuild luahook with this QEMU's qemu-plugin.h (meson setup "
+                .. "-Dqemu_include=DIR)\nrc=1\n"):format(cur, cur),
+                sh(("%s %s 2 %d script=unused.lua"):format(host, qemu.plugin, cur)))
+        end
+        assert.matches("^luahook: built for plugin API 7 %(QEMU 11%.1%), but this QEMU has plugin API 6 ",
+                       sh(("%s %s/luahook.so 2 6 script=unused.lua"):format(host, build_for("7").dir)))
+        -- its own API passes, on to the next check
+        assert.are.equal("luahook: no script given; use -plugin luahook.so,script=FILE.lua "
+                         .. "(or break=SYSCALL)\nrc=1\n", sh(host .. " " .. qemu.plugin .. " 2 5"))
+        os.remove(host)
+    end)
+
+    for _, arch in ipairs({ "i386", "x86_64" }) do
+        it("built again for the reference header, runs " .. arch .. " guests and reads and "
+           .. "writes whole registers", function()
+            local kept = arch == "i386" and "ebx" or "r12"
+            local r = qemu.run {
+                arch = arch, guest = "regs", plugin = build_for("reference").dir .. "/luahook.so",
+                lua = ([[
+                    luahook.on("getpid", function()
+                        print(luahook.hex(luahook.regs.%s))
+                        luahook.regs.%s = 0x12345678
+                    end)
+                ]]):format(kept, kept),
+            }
+            assert.are.equal(0, r.status)
+            assert.are.equal("0x1234\n", r.stderr)
+            assert.matches("marker=0x12345678\n", r.stdout)
+        end)
+    end
+end)
+
 describe("tools/qemu/reference-qemu.sh", function()
     local tool = "tools/qemu/reference-qemu.sh"
 
@@ -73,6 +203,24 @@ describe("tools/qemu/reference-qemu.sh", function()
         os.execute("rm -rf " .. dir)
         assert.matches("lacks qemu_plugin_register_vcpu_syscall_filter_cb", out, 1, true)
         assert.matches("rc=1\n$", out)
+    end)
+
+    it("does not patch a QEMU_SRC whose header, in upstream's include/plugins/, has the filter API",
+       function()
+        local dir = qemu.tmppath()
+        local out = sh(table.concat({
+            "mkdir -p " .. dir .. "/src/include/plugins",
+            "echo 11.0.0 > " .. dir .. "/src/VERSION",
+            "printf '#!/bin/sh\\nexit 1\\n' > " .. dir .. "/src/configure",
+            "chmod +x " .. dir .. "/src/configure",
+            "echo 'void qemu_plugin_register_vcpu_syscall_filter_cb(void);' > "
+                .. dir .. "/src/include/plugins/qemu-plugin.h",
+            -- a cache of its own: nothing is built, and the shared one stays untouched
+            ("LUAHOOK_CACHE=%s/cache QEMU_SRC=%s/src %s %s/link"):format(dir, dir, tool, dir),
+        }, " && "))
+        os.execute("rm -rf " .. dir)
+        assert.matches("source already has the syscall-filter API; not patching", out, 1, true)
+        assert.matches("QEMU configure failed\nrc=1\n$", out)
     end)
 
     it("refuses a QEMU_SRC that does not exist or is not QEMU", function()

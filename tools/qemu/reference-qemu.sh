@@ -100,8 +100,9 @@ else
     mv "$work"/qemu-*/ "$work/src" 2>/dev/null || die "apt-get source left no qemu-* directory"
 fi
 
-# 2. patches (a source that already has the API, e.g. QEMU >= 11.0, needs none)
-if has_api "$work/src/include/qemu/qemu-plugin.h"; then
+# 2. patches (a source that already has the API, e.g. QEMU >= 11.0, needs none;
+#    upstream moved the header from include/qemu/ to include/plugins/)
+if has_api "$work/src/include/plugins/qemu-plugin.h" || has_api "$work/src/include/qemu/qemu-plugin.h"; then
     say "source already has the syscall-filter API; not patching"
 else
     for p in "$here"/patches/*.patch; do
