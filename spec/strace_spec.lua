@@ -25,7 +25,7 @@ local CASES = {
     { "mv", { "/bin/mv", "t.txt", "moved.txt" } },
     { "ln -s", { "/bin/ln", "-s", "t.txt", "sym" } },
     { "ln", { "/bin/ln", "h.txt", "hard" } },
-    { "stat", { "/usr/bin/stat", "t.txt", "d", "link" } },
+    { "stat", { "/usr/bin/stat", "-c", "%n %s %F %A %h", "t.txt", "d", "link" } },
     { "touch -d", { "/usr/bin/touch", "-d", "2021-05-06 07:08:09", "h.txt", "new.txt" } },
     { "chmod", { "/bin/chmod", "u+s,g+s,o+t", "h.txt" } },
     { "mkdir -p", { "/bin/mkdir", "-p", "a/b/c" } },
@@ -50,7 +50,7 @@ local CASES = {
     { "sh -c", { "/bin/sh", "-c", "echo hi; (echo sub)" } },
     { "busybox ls -l", { "/bin/busybox", "ls", "-l", "." } },
     { "busybox sh", { "/bin/busybox", "sh", "-c", "echo a; cat t.txt | sort" } },
-    { "busybox stat", { "/bin/busybox", "stat", "d", "t.txt" } },
+    { "busybox stat", { "/bin/busybox", "stat", "-c", "%n %s %F %A %h", "d", "t.txt" } },
 }
 for _, mode in ipairs({ "files", "dirs", "links", "perms", "pipes", "fork", "signals", "sockets",
                         "time", "memory", "pty", "proc", "exec", "events" }) do

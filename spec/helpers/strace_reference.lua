@@ -251,6 +251,8 @@ local function volatile(line)
     elseif name == "getrandom" then
         line = line:gsub('^getrandom%(".-"', 'getrandom("(random)"')
     end
+    -- the free blocks and inodes of a file system
+    line = line:gsub("(f_bfree=)%d+", "%1N"):gsub("(f_bavail=)%d+", "%1N"):gsub("(f_ffree=)%d+", "%1N")
     -- the CPU time a process used (wait4's rusage, waitid's siginfo)
     line = line:gsub("(ru_[us]time=){tv_sec=%d+, tv_usec=%d+}", "%1{tv_sec=N, tv_usec=N}")
         :gsub("(si_[us]time=)%d+ /%* [%d.]+ s %*/", "%1N")
@@ -279,16 +281,37 @@ local function common(line, labels)
     return volatile(line)
 end
 
--- ld.so's first allocations (the thread's TLS block comes next) take a
--- size that depends on the CPU's features, whose list it keeps: QEMU's CPU
+-- The dynamic loader's own memory: anonymous mappings it makes before it
+-- hands over to the program (it unmaps ld.so.cache last). Their number
+-- and sizes depend on the CPU's features, whose list it keeps: QEMU's CPU
 -- has others (no AVX-512) than the host's.
-local function tls_block(lines)
-    local last = lines[#lines]
-    if last then
-        lines[#lines] = last:gsub(
-            "^mmap%(NULL, %d+, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, %-1, 0%)",
-            "mmap(NULL, (TLS size), PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)")
+local LOADER_MEMORY = "^mmap%(NULL, %d+, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, %-1, 0%) = "
+
+local function drop_loader_memory(lines, positions, stats)
+    local cache
+    for i, line in ipairs(lines) do
+        if line:match('^openat%(AT_FDCWD, "/etc/ld%.so%.cache"') then
+            cache = i
+        elseif cache and line:match("^munmap%(") then
+            for k = i - 1, 1, -1 do
+                if lines[k]:match(LOADER_MEMORY) then
+                    table.remove(lines, k)
+                    table.remove(positions, k)
+                    stats.loader = stats.loader + 1
+                end
+            end
+            return
+        end
     end
+end
+
+-- A process's name before it sets one is the file it was exec'd from;
+-- QEMU's linux-user asks the host, where the process is QEMU.
+local function initial_name(line, named)
+    if not named then
+        return (line:gsub('^prctl%(PR_GET_NAME, ".-"%)', "prctl(PR_GET_NAME, (the process's name))"))
+    end
+    return line
 end
 
 -- The lines of one process, normalised for comparing, with their positions
@@ -298,13 +321,14 @@ end
 local function normalise(proc, labels, side, first, stats)
     local lines, positions = {}, {}
     if not proc then return lines, positions end
+    local named = false
     for i, line in ipairs(proc.lines) do
         local later = later_work(line)
         if later then
             stats.later[later] = (stats.later[later] or 0) + 1
         elseif not (first and i == 1 and name_of(line) == "execve") then
-            line = common(line, labels)
-            if line:match("^arch_prctl%(ARCH_SET_FS,") then tls_block(lines) end
+            line = initial_name(common(line, labels), named)
+            named = named or line:match("^prctl%(PR_SET_NAME,") ~= nil
             lines[#lines + 1] = line
             positions[#lines] = proc.positions[i]
             if side == "native" and name_of(line) == "execve" and result_of(line) == "0" then
@@ -315,6 +339,7 @@ local function normalise(proc, labels, side, first, stats)
             end
         end
     end
+    drop_loader_memory(lines, positions, stats)
     return lines, positions
 end
 
@@ -429,7 +454,7 @@ local function prepare(result)
     local native = reference.parse_native(result.native)
     local emulated = reference.parse_emulated(result.emulated, result.emulated_pid)
     local list, labels_n, labels_e = reference.pair(native, emulated, result.emulated_pid)
-    local stats = { identical = 0, total = 0, later = {}, vdso = 0, after_exec = 0,
+    local stats = { identical = 0, total = 0, later = {}, vdso = 0, after_exec = 0, loader = 0,
                     hunks = {}, enosys = {}, split_calls = native.split_calls }
     local sides = {}
     for k, p in ipairs(list) do
