@@ -43,14 +43,8 @@ function structs.words(addr, n)
     return out
 end
 
---- A file mode as strace prints it: the type by name, the set-user-ID,
---- set-group-ID and sticky bits by name, then the permissions in octal
---- (S_IFDIR|S_ISVTX|0777); `0` bits become "000". A type without a name
---- makes the whole mode octal.
----@param mode integer
----@return string
-function structs.mode(mode)
-    mode = u32(mode)
+-- A file mode as text (see structs.mode).
+local function mode_text(mode)
     local kind = bit.band(mode, 0xf000)
     local name = ""
     if kind ~= 0 then
@@ -66,6 +60,25 @@ function structs.mode(mode)
         if bit.band(mode, 0x200) ~= 0 then name = name .. "S_ISVTX|" end
     end
     return name .. string.format("%#03o", bit.band(mode, 0x1ff))
+end
+
+-- the texts of the modes seen (a few recur: S_IFREG|0644, ...)
+local mode_texts = {}
+
+--- A file mode as strace prints it: the type by name, the set-user-ID,
+--- set-group-ID and sticky bits by name, then the permissions in octal
+--- (S_IFDIR|S_ISVTX|0777); `0` bits become "000". A type without a name
+--- makes the whole mode octal.
+---@param mode integer
+---@return string
+function structs.mode(mode)
+    mode = u32(mode)
+    local text = mode_texts[mode]
+    if not text then
+        text = mode_text(mode)
+        mode_texts[mode] = text
+    end
+    return text
 end
 
 --- A kernel dev_t's major and minor numbers, as makedev(0x88, 0).
