@@ -86,11 +86,15 @@ local function breakdown(list)
         local s = run.stats
         local later = {}
         for kind, n in pairs(s.later) do later[#later + 1] = kind .. " " .. n end
+        local enosys = {}
+        for name in pairs(s.enosys) do enosys[#enosys + 1] = name end
+        table.sort(enosys)
         out[#out + 1] = string.format(
             "%-18s %4d/%-4d %6.2f%%  later work: %s; in another process order: %d; "
-                .. "vDSO: %d; after exec: %d", run.name, s.identical, s.total,
-            percent(s.identical, s.total), #later > 0 and table.concat(later, ", ") or "none",
-            s.order, s.vdso, s.after_exec)
+                .. "left out: vDSO %d, after exec %d, loader's memory %d; ENOSYS under QEMU: %s",
+            run.name, s.identical, s.total, percent(s.identical, s.total),
+            #later > 0 and table.concat(later, ", ") or "none", s.order, s.vdso, s.after_exec,
+            s.loader, #enosys > 0 and table.concat(enosys, " ") or "none")
         if s.identical < s.total then out[#out + 1] = reference.describe(s) end
     end
     return table.concat(out, "\n")

@@ -284,24 +284,36 @@ end
 -- The dynamic loader's own memory: anonymous mappings it makes before it
 -- hands over to the program (it unmaps ld.so.cache last). Their number
 -- and sizes depend on the CPU's features, whose list it keeps: QEMU's CPU
--- has others (no AVX-512) than the host's.
+-- has others (no AVX-512) than the host's. Where the two sides' differ,
+-- they are left out of both.
 local LOADER_MEMORY = "^mmap%(NULL, %d+, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, %-1, 0%) = "
 
-local function drop_loader_memory(lines, positions, stats)
-    local cache
+-- The indexes of the loader's mappings in a process's lines.
+local function loader_memory(lines)
+    local found, cache = {}, false
     for i, line in ipairs(lines) do
         if line:match('^openat%(AT_FDCWD, "/etc/ld%.so%.cache"') then
-            cache = i
+            cache = true
         elseif cache and line:match("^munmap%(") then
-            for k = i - 1, 1, -1 do
-                if lines[k]:match(LOADER_MEMORY) then
-                    table.remove(lines, k)
-                    table.remove(positions, k)
-                    stats.loader = stats.loader + 1
-                end
-            end
-            return
+            return found
+        elseif line:match(LOADER_MEMORY) then
+            found[#found + 1] = i
         end
+    end
+    return {}
+end
+
+local function drop_loader_memory(a, pa, b, pb, stats)
+    local ia, ib = loader_memory(a), loader_memory(b)
+    local same = #ia == #ib
+    for k = 1, #ia do same = same and a[ia[k]] == b[ib[k]] end
+    if same then return end
+    for _, side in ipairs({ { a, pa, ia }, { b, pb, ib } }) do
+        for k = #side[3], 1, -1 do
+            table.remove(side[1], side[3][k])
+            table.remove(side[2], side[3][k])
+        end
+        stats.loader = stats.loader + #side[3]
     end
 end
 
@@ -339,7 +351,6 @@ local function normalise(proc, labels, side, first, stats)
             end
         end
     end
-    drop_loader_memory(lines, positions, stats)
     return lines, positions
 end
 
@@ -460,6 +471,7 @@ local function prepare(result)
     for k, p in ipairs(list) do
         local a, pa = normalise(native.by_pid[p.native], labels_n, "native", k == 1, stats)
         local b, pb = normalise(emulated.by_pid[p.emulated], labels_e, "emulated", false, stats)
+        drop_loader_memory(a, pa, b, pb, stats)
         sides[k] = { p.label, a, b, pa, pb }
         add_enosys(stats.enosys, a, b)
     end
@@ -485,9 +497,10 @@ end
 --- once), hunks (the differences, per process label), later (lines of
 --- later work left out, by kind), vdso (trace.lua's lines of calls the vDSO
 --- answers natively), after_exec (strace's lines of programs the guest
---- exec'd), enosys (names of calls QEMU does not implement), order (of the
---- identical lines, how many are in another process order than strace's)
---- and split_calls (calls strace split with <unfinished ...>).
+--- exec'd), loader (the loader's mappings left out, both sides), enosys
+--- (names of calls QEMU does not implement), order (of the identical
+--- lines, how many are in another process order than strace's) and
+--- split_calls (calls strace split with <unfinished ...>).
 function reference.compare(result)
     local sides, stats = prepare(result)
     local matched = {}
