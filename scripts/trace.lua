@@ -14,14 +14,16 @@
 --   failed=1    only calls that returned an error (strace -Z)
 --   json=1      one JSON object per call instead of a line
 -- Output goes to luahook's stream (stderr, or out=FILE). Lines appear when
--- a call returns; exit and exit_group print "= ?" at entry, and execve an
--- unfinished line at entry (the process is replaced if it succeeds).
+-- a call returns; exit and exit_group print "= ?" at entry, and an execve
+-- the host says will succeed "= 0" at entry (the process is replaced);
+-- should it fail after all, "<... execve resumed>) = -1 ..." follows.
 -- Once the guest has a second thread or process, lines start with
 -- "[pid TID] " as under strace -f.
 local ffi = require "ffi"
 local lh = require "luahook"
 local clock = require "luahook.clock"
 local decode = require "luahook.decode"
+local exec = require "luahook.decode.exec"
 local fds = require "luahook.decode.fds"
 local options = require "luahook.options"
 local syscalls = require "luahook.syscalls"
@@ -178,28 +180,16 @@ local function emit_line(sc, call, result)
 end
 
 -- The same as a JSON object; `ret` is the raw result (nil when there is
--- none), `unfinished` marks a call shown before it completes.
-local function emit_json(sc, call, result, ret, unfinished)
+-- none).
+local function emit_json(sc, call, result, ret)
     local fields = { '{"pid":', family.pid, ',"tid":', sc.tid, ',"name":', json_string(call.name),
                      ',"args":', json_args(call), ",", json_result(ret, result) }
-    if unfinished then fields[#fields + 1] = ',"unfinished":true' end
     if call.stamp then fields[#fields + 1] = ',"time":"' .. call.stamp .. '"' end
     if call.stop then
         fields[#fields + 1] = string.format(',"duration":%.6f', call.stop - call.start)
     end
     fields[#fields + 1] = "}\n"
     lh.out(concat(fields))
-end
-
--- A call shown at entry because it may never return (execve).
-local function emit_unfinished(sc, call)
-    if opts.json then
-        emit_json(sc, call, "?", nil, true)
-        return
-    end
-    local head = family:prefix(sc)
-    if call.stamp then head = head .. call.stamp .. " " end
-    lh.out(head .. call.name .. "(" .. args_text(call) .. " <unfinished ...>\n")
 end
 
 local emit = opts.json and emit_json or emit_line
@@ -242,8 +232,10 @@ lh.on(selector, function(sc)
             lh.out(family:prefix(sc), call.stamp and (call.stamp .. " ") or "",
                    "+++ exited with ", call[1], " +++\n")
         end
-    elseif special == "exec" then
-        emit_unfinished(sc, call)
+    elseif special == "exec" and exec.call_will_succeed(sc) then
+        -- a successful exec never returns: its line, as strace ends it, now
+        emit(sc, call, "0", 0)
+        call.printed = true
     end
 end)
 
@@ -260,8 +252,13 @@ lh.after(selector, function(sc, ret)
     local special = SPECIAL[sc.nr]
     if special == "fork" and ret == 0 then
         return -- the child's side of a fork: strace shows the parent's only
-    elseif special == "exec" and not only_failed and not opts.json then
-        lh.out(family:prefix(sc), "<... ", call.name, " resumed>) = ", result, "\n")
+    elseif call.printed then
+        -- an exec the host said would succeed failed: the truth after all
+        if opts.json then
+            emit_json(sc, call, result, ret)
+        else
+            lh.out(family:prefix(sc), "<... ", call.name, " resumed>) = ", result, "\n")
+        end
         return
     end
     emit(sc, call, result, ret)

@@ -14,6 +14,9 @@ system_pkgs=(
     linux-libc-dev dpkg-dev xz-utils
     # make bench: GNU time for peak RSS
     time
+    # the reference for trace.lua's lines (spec/strace_spec.lua), and real
+    # programs nobody here wrote to compare them on (static x86_64 busybox)
+    strace busybox-static
     # QEMU's own build
     python3-venv flex bison device-tree-compiler
 )

@@ -83,14 +83,19 @@ local function compile(name, sig, ret_kind)
     if not ret then
         error(string.format("signature of %s: unknown result kind '%s'", name, tostring(sig.ret)))
     end
-    local outs, several = {}, false
+    local outs = {}
     for k, step in ipairs(steps) do
         if step.exit then outs[#outs + 1] = k end
-        several = several or step.several
     end
-    if several and #outs > 0 then
+    -- out-arguments are found at their step's index: nothing before them
+    -- may stand for several arguments
+    local first_several
+    for k, step in ipairs(steps) do
+        if step.several then first_several = first_several or k end
+    end
+    if first_several and #outs > 0 and outs[#outs] > first_several then
         error(string.format("signature of %s: a kind standing for several arguments "
-                            .. "cannot come with out-arguments", name))
+                            .. "cannot come before an out-argument", name))
     end
     local plan = { name = name, steps = steps, ret = ret, outs = outs }
     plan.track, plan.track_reg = tracking(name, sig, steps)
@@ -334,7 +339,7 @@ function Decoder:finish(call, ret)
         if bad then
             parts[k] = parts[k] or values.ptr(a[step.reg])
         else
-            parts[k] = step.exit(self, a, step.reg, step.p, ret, parts[k])
+            parts[k] = step.exit(self, a, step.reg, step.p, ret, parts[k], call, k)
         end
     end
     if bad then

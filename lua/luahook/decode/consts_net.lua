@@ -18,10 +18,10 @@ return {
     socket_type = {
         field = { 0xf, { "SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW", "SOCK_RDM",
                          "SOCK_SEQPACKET", "SOCK_DCCP", [10] = "SOCK_PACKET" } },
-        { 0x800, "SOCK_NONBLOCK" }, { 0x80000, "SOCK_CLOEXEC" },
+        { 0x80000, "SOCK_CLOEXEC" }, { 0x800, "SOCK_NONBLOCK" },
     },
     -- accept4's flags
-    sock_flags = { zero = "0", { 0x800, "SOCK_NONBLOCK" }, { 0x80000, "SOCK_CLOEXEC" } },
+    sock_flags = { zero = "0", { 0x80000, "SOCK_CLOEXEC" }, { 0x800, "SOCK_NONBLOCK" } },
     ip_protocol = {
         enum = {
             [0] = "IPPROTO_IP", "IPPROTO_ICMP", "IPPROTO_IGMP", [4] = "IPPROTO_IPIP",
@@ -43,16 +43,24 @@ return {
                  [16] = "NETLINK_GENERIC" },
         unknown = "NETLINK_???",
     },
+    -- AF_PACKET's protocols (given in network byte order)
+    ethernet_protocol = {
+        enum = { [0x3] = "ETH_P_ALL", [0x800] = "ETH_P_IP", [0x806] = "ETH_P_ARP",
+                 [0x86dd] = "ETH_P_IPV6", [0x8100] = "ETH_P_8021Q", [0x88cc] = "ETH_P_LLDP" },
+        unknown = "ETH_P_???",
+    },
     msg_flags = {
         zero = "0",
         { 0x1, "MSG_OOB" }, { 0x2, "MSG_PEEK" }, { 0x4, "MSG_DONTROUTE" },
-        { 0x8, "MSG_CTRUNC" }, { 0x10, "MSG_PROXY" }, { 0x20, "MSG_TRUNC" },
+        { 0x8, "MSG_CTRUNC" }, { 0x10, "MSG_PROBE" }, { 0x20, "MSG_TRUNC" },
         { 0x40, "MSG_DONTWAIT" }, { 0x80, "MSG_EOR" }, { 0x100, "MSG_WAITALL" },
         { 0x200, "MSG_FIN" }, { 0x400, "MSG_SYN" }, { 0x800, "MSG_CONFIRM" },
         { 0x1000, "MSG_RST" }, { 0x2000, "MSG_ERRQUEUE" }, { 0x4000, "MSG_NOSIGNAL" },
-        { 0x8000, "MSG_MORE" }, { 0x10000, "MSG_WAITFORONE" }, { 0x40000, "MSG_BATCH" },
-        { 0x4000000, "MSG_ZEROCOPY" }, { 0x20000000, "MSG_FASTOPEN" },
-        { 0x40000000, "MSG_CMSG_CLOEXEC" },
+        { 0x8000, "MSG_MORE" }, { 0x10000, "MSG_WAITFORONE" },
+        { 0x20000, "MSG_SENDPAGE_NOTLAST" }, { 0x40000, "MSG_BATCH" },
+        { 0x80000, "MSG_NO_SHARED_FRAGS" }, { 0x4000000, "MSG_ZEROCOPY" },
+        { 0x20000000, "MSG_FASTOPEN" }, { 0x40000000, "MSG_CMSG_CLOEXEC" },
+        { 0x80000000, "MSG_CMSG_COMPAT" },
     },
     shutdown_how = { enum = { [0] = "SHUT_RD", "SHUT_WR", "SHUT_RDWR" }, unknown = "SHUT_???" },
     sockopt_level = {

@@ -11,13 +11,14 @@ return {
     },
     sigprocmask_how = { enum = { [0] = "SIG_BLOCK", "SIG_UNBLOCK", "SIG_SETMASK" },
                         unknown = "SIG_???" },
+    -- strace's order; the kernel's field is a word: glibc sign-extends an
+    -- int with SA_RESETHAND into its high half, shown in hex as strace does
     sa_flags = {
-        zero = "0",
-        { 0x1, "SA_NOCLDSTOP" }, { 0x2, "SA_NOCLDWAIT" }, { 0x4, "SA_SIGINFO" },
-        { 0x400, "SA_UNSUPPORTED" }, { 0x800, "SA_EXPOSE_TAGBITS" },
+        zero = "0", wide = true,
         { 0x04000000, "SA_RESTORER" }, { 0x08000000, "SA_ONSTACK" },
         { 0x10000000, "SA_RESTART" }, { 0x40000000, "SA_NODEFER" },
-        { 0x80000000, "SA_RESETHAND" },
+        { 0x80000000, "SA_RESETHAND" }, { 0x4, "SA_SIGINFO" },
+        { 0x1, "SA_NOCLDSTOP" }, { 0x2, "SA_NOCLDWAIT" },
     },
     sa_handler = { enum = { [0] = "SIG_DFL", "SIG_IGN" }, hex = true },
     ss_flags = { zero = "0", { 0x1, "SS_ONSTACK" }, { 0x2, "SS_DISABLE" },
@@ -30,7 +31,7 @@ return {
         { 0x4000, "CLONE_VFORK" }, { 0x8000, "CLONE_PARENT" }, { 0x10000, "CLONE_THREAD" },
         { 0x20000, "CLONE_NEWNS" }, { 0x40000, "CLONE_SYSVSEM" }, { 0x80000, "CLONE_SETTLS" },
         { 0x100000, "CLONE_PARENT_SETTID" }, { 0x200000, "CLONE_CHILD_CLEARTID" },
-        { 0x400000, "CLONE_DETACHED" }, { 0x800000, "CLONE_UNTRACED" },
+        { 0x800000, "CLONE_UNTRACED" },
         { 0x1000000, "CLONE_CHILD_SETTID" }, { 0x2000000, "CLONE_NEWCGROUP" },
         { 0x4000000, "CLONE_NEWUTS" }, { 0x8000000, "CLONE_NEWIPC" },
         { 0x10000000, "CLONE_NEWUSER" }, { 0x20000000, "CLONE_NEWPID" },
@@ -38,9 +39,9 @@ return {
     },
     wait_options = {
         zero = "0",
-        { 0x1, "WNOHANG" }, { 0x2, "WSTOPPED" }, { 0x4, "WEXITED" }, { 0x8, "WCONTINUED" },
-        { 0x01000000, "WNOWAIT" }, { 0x20000000, "__WNOTHREAD" }, { 0x40000000, "__WALL" },
-        { 0x80000000, "__WCLONE" },
+        { 0x1, "WNOHANG" }, { 0x4, "WEXITED" }, { 0x2, "WSTOPPED" }, { 0x8, "WCONTINUED" },
+        { 0x01000000, "WNOWAIT" }, { 0x80000000, "__WCLONE" }, { 0x40000000, "__WALL" },
+        { 0x20000000, "__WNOTHREAD" },
     },
     idtype = { enum = { [0] = "P_ALL", "P_PID", "P_PGID", "P_PIDFD" }, unknown = "P_???" },
     rlimit_resource = {
@@ -100,6 +101,38 @@ return {
         },
         unknown = "PR_???",
     },
+    -- prctl(PR_SET_DUMPABLE)'s argument and PR_GET_DUMPABLE's result
+    prctl_dumpable = { enum = { [0] = "SUID_DUMP_DISABLE", "SUID_DUMP_USER", "SUID_DUMP_ROOT" },
+                       unknown = "SUID_DUMP_???" },
+    capability = {
+        enum = {
+            [0] = "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
+            "CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP",
+            "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
+            "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE",
+            "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
+            "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE",
+            "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE",
+            "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN",
+            "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
+            "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+        },
+        unknown = "CAP_???",
+    },
+    -- personality: the type in the low byte, then the flags
+    personality = {
+        field = { 0xff, { [0] = "PER_LINUX", [6] = "PER_BSD", [8] = "PER_LINUX32",
+                          [0xc] = "PER_RISCOS", [0xf] = "PER_OSF4", [0x10] = "PER_HPUX",
+                          [0xff] = "PER_MASK" }, unknown = "PER_???" },
+        { 0x20000, "UNAME26" }, { 0x40000, "ADDR_NO_RANDOMIZE" }, { 0x80000, "FDPIC_FUNCPTRS" },
+        { 0x100000, "MMAP_PAGE_ZERO" }, { 0x200000, "ADDR_COMPAT_LAYOUT" },
+        { 0x400000, "READ_IMPLIES_EXEC" }, { 0x800000, "ADDR_LIMIT_32BIT" },
+        { 0x1000000, "SHORT_INODE" }, { 0x2000000, "WHOLE_SECONDS" },
+        { 0x4000000, "STICKY_TIMEOUTS" }, { 0x8000000, "ADDR_LIMIT_3GB" },
+    },
+    -- si_code of a SIGCHLD
+    cld_code = { enum = { "CLD_EXITED", "CLD_KILLED", "CLD_DUMPED", "CLD_TRAPPED",
+                          "CLD_STOPPED", "CLD_CONTINUED" } },
     arch_prctl = {
         enum = { [0x1001] = "ARCH_SET_GS", [0x1002] = "ARCH_SET_FS", [0x1003] = "ARCH_GET_FS",
                  [0x1004] = "ARCH_GET_GS", [0x1011] = "ARCH_GET_CPUID",

@@ -150,6 +150,10 @@ local STRUCTS = {
     end },
     sembuf = { structs.sembufs, nil, "reg" },
     fd_set = { structs.fd_set, nil, "reg" },
+    statfs = { structs.statfs },
+    termios = { structs.termios },
+    winsize = { structs.winsize },
+    siginfo = { structs.siginfo },
     argv = { structs.string_array },
     envp = { structs.env_count },
     fd_pair = { function(self, addr)
@@ -164,6 +168,25 @@ end
 
 -- an int the call writes: [3]
 kinds.oint = pointer_kind(structs.ints, 1, true)
+
+-- Group ids: setgroups' list of as many as its first argument (register
+-- p) says, getgroups' of as many as it returns; "16" for i386's old calls.
+kinds.gids = { param = "reg", enter = function(self, a, i, p)
+    return a[i] == 0 and "NULL" or (structs.groups(self, a[i], a[p], 4) or hex(a[i]))
+end }
+kinds.gids16 = { param = "reg", enter = function(self, a, i, p)
+    return a[i] == 0 and "NULL" or (structs.groups(self, a[i], a[p], 2) or hex(a[i]))
+end }
+kinds.ogids = { exit = function(self, a, i, _, ret)
+    return a[i] == 0 and "NULL" or (structs.groups(self, a[i], ret, 4) or hex(a[i]))
+end }
+kinds.ogids16 = { exit = function(self, a, i, _, ret)
+    return a[i] == 0 and "NULL" or (structs.groups(self, a[i], ret, 2) or hex(a[i]))
+end }
+-- mincore's vector, a byte per page of the length in register p
+kinds.omincore = { param = "reg", exit = function(self, a, i, p)
+    return structs.mincore(self, a[i], a[p]) or ptr(a[i])
+end }
 
 -- Out-arguments whose size comes from the result.
 -- getdents' entries, counted; param: "getdents" or "getdents64"
@@ -209,13 +232,17 @@ kinds.socklen = {
         return before:sub(1, -2) .. " => " .. after:sub(2)
     end,
 }
--- An address whose length the call writes to the socklen_t in register p.
+-- An address whose length the call writes to the socklen_t in register p:
+-- no more of it than the buffer held (the length at entry, which the
+-- socklen argument after it shows) is read.
 kinds.osockaddr = {
     param = "reg",
-    exit = function(_, a, i, p)
+    exit = function(_, a, i, p, _, _, call, k)
         if a[i] == 0 then return "NULL" end
         local len = a[p] ~= 0 and structs.words(a[p], 1)
         local n = len and bit.band(len[1], 0xffffffff)
+        local room = tonumber((call[k + 1] or ""):match("^%[(%d+)"))
+        if n and room and room < n then n = room end
         return (n and sockaddr.text(a[i], n)) or hex(a[i])
     end,
 }
@@ -235,7 +262,9 @@ kinds.open_mode = {
 }
 
 local ip_protocol, netlink_protocol = values.formatter("ip_protocol"), values.formatter("netlink_protocol")
--- socket's protocol, named by the family in register p
+local ethernet_protocol = values.formatter("ethernet_protocol")
+-- socket's protocol, named by the family in register p (AF_PACKET's is
+-- in network byte order)
 kinds.protocol = {
     param = "reg",
     enter = function(_, a, i, p)
@@ -244,8 +273,72 @@ kinds.protocol = {
             return ip_protocol(a[i])
         elseif family == 16 then
             return netlink_protocol(a[i])
+        elseif family == 17 then
+            local v = u32(a[i]) % 65536
+            return "htons(" .. ethernet_protocol(bit.rshift(v, 8) + bit.band(v, 0xff) * 256) .. ")"
         end
         return tostring(i32(a[i]))
+    end,
+}
+
+-- mknod's device number exists only for character and block devices
+-- (the mode in register p)
+kinds.mknod_dev = {
+    param = "reg",
+    enter = function(_, a, i, p)
+        local kind = bit.band(u32(a[p]), 0xf000)
+        if kind == 0x2000 or kind == 0x6000 then
+            return structs.makedev(a[i])
+        end
+    end,
+}
+
+local ioctl_request = values.formatter("ioctl_request")
+kinds.ioctl_request = { enter = function(_, a, i) return ioctl_request(a[i]) end }
+
+-- ioctl's argument by request (register p): what it points to, read at
+-- entry or, for what the call writes, at return.
+local IOCTL_IN = {
+    [0x5402] = structs.termios, [0x5403] = structs.termios, [0x5404] = structs.termios,
+    [0x5414] = structs.winsize, [0x5410] = "int", [0x5421] = "int", [0x5452] = "int",
+    [0x40045431] = "int",
+}
+local IOCTL_OUT = {
+    [0x5401] = structs.termios, [0x5413] = structs.winsize, [0x540f] = "int",
+    [0x541b] = "int", [0x5411] = "int", [0x5429] = "int", [0x80045430] = "int",
+    [0x80045439] = "int",
+}
+local IOCTL_NONE = { [0x5450] = true, [0x5451] = true, [0x5422] = true }
+local IOCTL_DECIMAL = { [0x540e] = true, [0x540b] = true, [0x5409] = true, [0x540a] = true,
+                        [0x40049409] = true }
+
+local function ioctl_pointee(self, decode, addr)
+    if addr == 0 then return "NULL" end
+    if decode == "int" then
+        return structs.ints(self, addr, 1) or hex(addr)
+    end
+    return decode(self, addr) or hex(addr)
+end
+
+kinds.ioctl_arg = {
+    param = "reg",
+    enter = function(self, a, i, p)
+        local request = u32(a[p])
+        if IOCTL_NONE[request] then
+            return nil
+        elseif IOCTL_OUT[request] then
+            return false
+        elseif IOCTL_IN[request] then
+            return ioctl_pointee(self, IOCTL_IN[request], a[i])
+        elseif IOCTL_DECIMAL[request] then
+            return tostring(i32(a[i]))
+        end
+        return a[i] == 0 and "0" or hex(a[i])
+    end,
+    exit = function(self, a, i, p, _, before)
+        local decode = IOCTL_OUT[u32(a[p])]
+        if not decode then return before end
+        return ioctl_pointee(self, decode, a[i])
     end,
 }
 
@@ -363,24 +456,83 @@ kinds.mremap_addr = {
     end,
 }
 
-local prctl_option = values.formatter("prctl_option")
+local dumpable, capability = values.formatter("prctl_dumpable"), values.formatter("capability")
+local PR_SET_PDEATHSIG, PR_GET_PDEATHSIG, PR_SET_DUMPABLE = 1, 2, 4
 local PR_SET_NAME, PR_GET_NAME = 15, 16
--- prctl's option and the arguments it takes: a name for PR_SET_NAME, none
--- for the PR_GET_* options that return their answer, else four in hex
-kinds.prctl = {
-    width = 5,
-    several = true,
-    enter = function(self, a, i)
-        local option = u32(a[i])
-        local first = prctl_option(option)
-        if option == PR_SET_NAME then
-            return { first, self:str(a[i + 1]) }
-        elseif option == PR_GET_NAME then
-            return { first, ptr(a[i + 1]) }
-        elseif first:match("^PR_GET_") then
-            return { first }
+local PR_CAPBSET_READ, PR_CAPBSET_DROP = 23, 24
+local PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS = 38, 39
+-- prctl options that answer in their result and take no arguments
+local PRCTL_NO_ARGS = { [3] = true, [7] = true, [13] = true, [21] = true, [27] = true,
+                        [30] = true, [34] = true, [42] = true }
+-- options that take one argument
+local PRCTL_ONE_ARG = {}
+for _, option in ipairs({ 1, 2, 4, 5, 6, 8, 9, 10, 11, 12, 14, 15, 16, 19, 20, 23, 24, 25,
+                          26, 28, 29, 36, 37 }) do
+    PRCTL_ONE_ARG[option] = true
+end
+-- options whose argument is a plain number
+local PRCTL_NUMBER = { [8] = true, [29] = true, [36] = true, [41] = true }
+
+-- prctl's second argument, by the option in register p: a name, a
+-- signal, a capability, a number, or for options that write (PR_GET_NAME,
+-- PR_GET_PDEATHSIG) what they wrote; nothing for the PR_GET_* options
+-- that answer in their result.
+kinds.prctl_arg = {
+    param = "reg",
+    enter = function(self, a, i, p)
+        local option = u32(a[p])
+        if PRCTL_NO_ARGS[option] then
+            return nil
+        elseif option == PR_SET_NAME then
+            return self:str(a[i])
+        elseif option == PR_GET_NAME or option == PR_GET_PDEATHSIG then
+            return false
+        elseif option == PR_SET_PDEATHSIG then
+            return values.signal(a[i])
+        elseif option == PR_SET_DUMPABLE then
+            return dumpable(a[i])
+        elseif option == PR_CAPBSET_READ or option == PR_CAPBSET_DROP then
+            return capability(a[i])
+        elseif PRCTL_NUMBER[option] or option == PR_SET_NO_NEW_PRIVS or option == PR_GET_NO_NEW_PRIVS then
+            return dec(a[i])
         end
-        return { first, hex(a[i + 1]), hex(a[i + 2]), hex(a[i + 3]), hex(a[i + 4]) }
+        return kinds.hex.enter(nil, a, i)
+    end,
+    exit = function(self, a, i, p, _, before)
+        local option = u32(a[p])
+        if option == PR_GET_NAME then
+            return self:str(a[i])
+        elseif option == PR_GET_PDEATHSIG then
+            local v = a[i] ~= 0 and structs.int_values(a[i], 1)
+            return v and ("[" .. values.signal(v[1]) .. "]") or ptr(a[i])
+        end
+        return before
+    end,
+}
+-- prctl's last three arguments: in decimal for the options strace shows
+-- so, none for options of one argument, else in hex
+kinds.prctl_rest = {
+    width = 3,
+    several = true,
+    param = "reg",
+    enter = function(_, a, i, p)
+        local option = u32(a[p])
+        if option == PR_SET_NO_NEW_PRIVS or option == PR_GET_NO_NEW_PRIVS then
+            return { dec(a[i]), dec(a[i + 1]), dec(a[i + 2]) }
+        elseif PRCTL_ONE_ARG[option] then
+            return {}
+        end
+        local h = kinds.hex.enter
+        return { h(nil, a, i), h(nil, a, i + 1), h(nil, a, i + 2) }
+    end,
+}
+
+local personality = values.formatter("personality")
+-- personality's argument: 0xffffffff asks without changing
+kinds.personality = {
+    enter = function(_, a, i)
+        local v = u32(a[i])
+        return v == 0xffffffff and "0xffffffff" or personality(v)
     end,
 }
 

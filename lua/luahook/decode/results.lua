@@ -83,6 +83,33 @@ kinds.select = function(self, ret, a) return select_result(self, ret, a, "timeva
 kinds.pselect = function(self, ret, a) return select_result(self, ret, a, "timespec") end
 kinds.pselect64 = function(self, ret, a) return select_result(self, ret, a, "timespec64") end
 
+local dumpable = values.formatter("prctl_dumpable")
+local PR_GET_DUMPABLE = 3
+
+-- prctl: PR_GET_DUMPABLE's answer by name
+kinds.prctl = function(_, ret, a)
+    if values.u32(a[1]) == PR_GET_DUMPABLE then
+        return string.format("%d (%s)", ret, dumpable(ret))
+    end
+    return values.dec(ret)
+end
+
+local personality = values.formatter("personality")
+kinds.personality = function(_, ret)
+    return string.format("%s (%s)", ret == 0 and "0" or format.hex(ret), personality(ret))
+end
+
+local sched_policy = values.formatter("sched_policy")
+kinds.sched_policy = function(_, ret)
+    return string.format("%d (%s)", ret, sched_policy(ret))
+end
+
+-- time: the seconds, and the date they are
+kinds.time = function(_, ret)
+    local date = structs.iso_time(ret, 0, 0)
+    return date and string.format("%s (%s)", values.dec(ret), date) or values.dec(ret)
+end
+
 --- The formatter for result kind `name`, or nil.
 ---@param name string
 ---@return function?

@@ -97,6 +97,9 @@ function sockaddr.text(addr, len)
     local b = memory.read(addr, math.min(len, MAX_LEN))
     if not b then return nil end
     local fam = b:byte(1) + 256 * b:byte(2)
+    if #b == 2 then
+        return "{sa_family=" .. family(fam) .. "}"
+    end
     local decode = by_family[fam]
     local rest = decode and decode(b)
     if not rest then

@@ -43,30 +43,54 @@ function structs.words(addr, n)
     return out
 end
 
---- A file mode as strace prints it: the type by name, then permissions
---- in octal (S_IFREG|0644); `0` bits become "000".
+-- A file mode as text (see structs.mode).
+local function mode_text(mode)
+    local kind = bit.band(mode, 0xf000)
+    local name = ""
+    if kind ~= 0 then
+        name = file_type(kind)
+        if name:sub(1, 2) ~= "S_" then
+            return string.format("%#03o", mode)
+        end
+        name = name .. "|"
+    end
+    if bit.band(mode, 0xe00) ~= 0 then
+        if bit.band(mode, 0x800) ~= 0 then name = name .. "S_ISUID|" end
+        if bit.band(mode, 0x400) ~= 0 then name = name .. "S_ISGID|" end
+        if bit.band(mode, 0x200) ~= 0 then name = name .. "S_ISVTX|" end
+    end
+    return name .. string.format("%#03o", bit.band(mode, 0x1ff))
+end
+
+-- the texts of the modes seen (a few recur: S_IFREG|0644, ...)
+local mode_texts = {}
+
+--- A file mode as strace prints it: the type by name, the set-user-ID,
+--- set-group-ID and sticky bits by name, then the permissions in octal
+--- (S_IFDIR|S_ISVTX|0777); `0` bits become "000". A type without a name
+--- makes the whole mode octal.
 ---@param mode integer
 ---@return string
 function structs.mode(mode)
     mode = u32(mode)
-    local kind = bit.band(mode, 0xf000)
-    local perms = string.format("%#03o", bit.band(mode, 0xfff))
-    if kind ~= 0 then
-        local name = file_type(kind)
-        if name:sub(1, 2) == "S_" then
-            return name .. "|" .. perms
-        end
+    local text = mode_texts[mode]
+    if not text then
+        text = mode_text(mode)
+        mode_texts[mode] = text
     end
-    return string.format("%#03o", mode)
+    return text
 end
 
--- major and minor numbers of a kernel dev_t, as makedev(0x88, 0)
-local function makedev(dev)
+--- A kernel dev_t's major and minor numbers, as makedev(0x88, 0).
+---@param dev integer
+---@return string
+function structs.makedev(dev)
     dev = u32(dev)
     local major = bit.band(bit.rshift(dev, 8), 0xfff)
     local minor = bit.bor(bit.band(dev, 0xff), bit.band(bit.rshift(dev, 12), 0xfff00))
     return string.format("makedev(%#x, %#x)", major, minor)
 end
+local makedev = structs.makedev
 
 -- the fields strace's short stat shows: mode, then rdev for devices or size
 local function stat_text(mode, rdev, size)
@@ -146,13 +170,55 @@ function structs.itimer(_, addr, kind)
                          fields(it.it_value, inner))
 end
 
---- Two timespecs (utimensat; `kind` "timespec" or "timespec64") or
---- timevals (utimes; `kind` "timeval") at `addr`.
-function structs.time_pair(self, addr, kind)
+--- A time in seconds (and nanoseconds) as the comment strace adds after
+--- the times a call sets: "2009-02-13T23:31:30+0000", in local time, with
+--- the fraction only when there is one (`digits` of it: 9 for
+--- nanoseconds, 6 for microseconds); nil for a time the C library cannot
+--- convert.
+---@param sec integer
+---@param frac integer
+---@param digits integer
+---@return string?
+function structs.iso_time(sec, frac, digits)
+    sec, frac = tonumber(sec), tonumber(frac)
+    if not sec or sec ~= sec or sec < -2 ^ 40 or sec > 2 ^ 40 then return nil end
+    local ok, date = pcall(os.date, "%Y-%m-%dT%H:%M:%S", sec)
+    if not ok or not date then return nil end
+    if frac and frac ~= 0 then
+        date = date .. string.format(".%0" .. digits .. "d", frac)
+    end
+    return date .. os.date("%z", sec)
+end
+
+local UTIME_NOW, UTIME_OMIT = 0x3fffffff, 0x3ffffffe
+
+-- One timespec of utimensat, or timeval of utimes, that `value` holds:
+-- UTIME_NOW and UTIME_OMIT by name, else the time and its date.
+local function set_time(value, kind)
+    local sec, frac = values.exact(value.tv_sec), nil
+    if kind == "timeval" then
+        frac = values.exact(value.tv_usec)
+        local text = fields(value, TIMEVAL)
+        local date = structs.iso_time(sec, frac, 6)
+        return date and (text .. " /* " .. date .. " */") or text
+    end
+    frac = values.exact(value.tv_nsec)
+    if frac == UTIME_NOW then
+        return "UTIME_NOW"
+    elseif frac == UTIME_OMIT then
+        return "UTIME_OMIT"
+    end
+    local text = fields(value, TIMESPEC)
+    local date = structs.iso_time(sec, frac, 9)
+    return date and (text .. " /* " .. date .. " */") or text
+end
+
+--- The two times utimensat (`kind` "timespec" or "timespec64") or utimes
+--- (`kind` "timeval") sets, at `addr`.
+function structs.time_pair(_, addr, kind)
     local size = types.sizeof(kind)
-    local decode = kind == "timeval" and structs.timeval or structs.timespec
-    local a, b = decode(self, addr, kind), decode(self, addr + size, kind)
-    return a and b and ("[" .. a .. ", " .. b .. "]")
+    local a, b = memory.struct(addr, kind), memory.struct(addr + size, kind)
+    return a and b and ("[" .. set_time(a, kind) .. ", " .. set_time(b, kind) .. "]")
 end
 
 -- a fixed-size char array field up to its NUL, quoted
@@ -183,7 +249,7 @@ function structs.rlimit(_, addr, kind)
         v = values.exact(v)
         if v == infinity then
             return wide and "RLIM64_INFINITY" or "RLIM_INFINITY"
-        elseif type(v) == "number" and v > 0 and v % 1024 == 0 then
+        elseif type(v) == "number" and v > 1024 and v % 1024 == 0 then
             return dec(v / 1024) .. "*1024"
         end
         return dec(v)
@@ -207,10 +273,125 @@ function structs.tms(_, addr)
                          dec(w[1]), dec(w[2]), dec(w[3]), dec(w[4]))
 end
 
---- struct sysinfo at `addr`: its uptime, then "...".
+local SYSINFO_FIELDS = { "totalram", "freeram", "sharedram", "bufferram", "totalswap",
+                         "freeswap" }
+
+--- struct sysinfo at `addr`, every field. Its members are words but for
+--- procs (16 bits, padded to a word) and mem_unit (32 bits).
 function structs.sysinfo(_, addr)
-    local w = structs.words(addr, 1)
-    return w and string.format("{uptime=%s, ...}", dec(values.long(w[1])))
+    local w = structs.words(addr, 14)
+    if not w then return nil end
+    local parts = { "{uptime=" .. dec(values.long(w[1])),
+                    string.format("loads=[%s, %s, %s]", dec(w[2]), dec(w[3]), dec(w[4])) }
+    for i, name in ipairs(SYSINFO_FIELDS) do
+        parts[#parts + 1] = name .. "=" .. dec(w[4 + i])
+    end
+    parts[#parts + 1] = "procs=" .. u32(w[11]) % 65536
+    parts[#parts + 1] = "totalhigh=" .. dec(w[12])
+    parts[#parts + 1] = "freehigh=" .. dec(w[13])
+    parts[#parts + 1] = "mem_unit=" .. u32(w[14]) .. "}"
+    return table.concat(parts, ", ")
+end
+
+local fs_magic, statfs_flags = values.formatter("fs_magic"), values.formatter("statfs_flags")
+local ST_VALID = 0x20
+
+--- struct statfs at `addr` (words, the fsid two ints). f_flags shows
+--- only when the kernel marks it valid.
+function structs.statfs(_, addr)
+    local fsid_words = WORD == 8 and 1 or 2
+    local w = structs.words(addr, 10 + fsid_words)
+    local fsid = w and structs.int_values(addr + 7 * WORD, 2)
+    if not fsid then return nil end
+    local parts = { "{f_type=" .. fs_magic(w[1]) }
+    for i, name in ipairs({ "f_bsize", "f_blocks", "f_bfree", "f_bavail", "f_files", "f_ffree" }) do
+        parts[#parts + 1] = name .. "=" .. dec(w[i + 1])
+    end
+    parts[#parts + 1] = string.format("f_fsid={val=[%s, %s]}", fsid[1] == 0 and "0" or
+        string.format("%#x", fsid[1] % 2 ^ 32), fsid[2] == 0 and "0" or string.format("%#x", fsid[2] % 2 ^ 32))
+    local rest = 8 + fsid_words
+    parts[#parts + 1] = "f_namelen=" .. dec(w[rest])
+    parts[#parts + 1] = "f_frsize=" .. dec(w[rest + 1])
+    if bit.band(u32(w[rest + 2]), ST_VALID) ~= 0 then
+        parts[#parts + 1] = "f_flags=" .. statfs_flags(w[rest + 2])
+    end
+    return table.concat(parts, ", ") .. "}"
+end
+
+local iflag, oflag = values.formatter("termios_iflag"), values.formatter("termios_oflag")
+local cflag, lflag = values.formatter("termios_cflag"), values.formatter("termios_lflag")
+
+--- The kernel's struct termios at `addr` (TCGETS and TCSETS*): its four
+--- flag words, then "...".
+function structs.termios(_, addr)
+    local f = structs.int_values(addr, 4)
+    return f and string.format("{c_iflag=%s, c_oflag=%s, c_cflag=%s, c_lflag=%s, ...}",
+                               iflag(f[1]), oflag(f[2]), cflag(f[3]), lflag(f[4]))
+end
+
+--- struct winsize at `addr`.
+function structs.winsize(_, addr)
+    local bytes = memory.read(addr, 8)
+    if not bytes then return nil end
+    local v = ffi.cast("const uint16_t *", bytes)
+    return string.format("{ws_row=%d, ws_col=%d, ws_xpixel=%d, ws_ypixel=%d}", v[0], v[1], v[2], v[3])
+end
+
+local cld_code = values.formatter("cld_code")
+local CLOCK_TICKS = 100 -- USER_HZ: the unit of si_utime and si_stime
+
+-- A CPU time in clock ticks, with seconds in a comment when not zero.
+local function ticks(v)
+    v = values.exact(v)
+    if v == 0 then return "0" end
+    return string.format("%s /* %d.%02d s */", dec(v), math.floor(v / CLOCK_TICKS), v % CLOCK_TICKS)
+end
+
+--- The siginfo_t waitid fills at `addr`: a child's SIGCHLD, spelt out.
+function structs.siginfo(_, addr)
+    local head = structs.int_values(addr, 3)
+    if not head then return nil end
+    local signo, code = head[1], head[3]
+    if signo == 0 then
+        return "{}"
+    end
+    local parts = { "{si_signo=" .. values.signal(signo), "si_code=" .. cld_code(code) }
+    -- the union starts at the first word boundary after three ints
+    local union = addr + (WORD == 8 and 16 or 12)
+    local child = structs.int_values(union, 3)
+    local times = structs.words(union + (WORD == 8 and 16 or 12), 2)
+    if signo == 17 and child and times then
+        parts[#parts + 1] = "si_pid=" .. child[1]
+        parts[#parts + 1] = "si_uid=" .. child[2] % 2 ^ 32
+        parts[#parts + 1] = "si_status=" .. (code == 1 and tostring(child[3]) or values.signal(child[3]))
+        parts[#parts + 1] = "si_utime=" .. ticks(values.long(times[1]))
+        parts[#parts + 1] = "si_stime=" .. ticks(values.long(times[2]))
+    end
+    return table.concat(parts, ", ") .. "}"
+end
+
+--- `count` group ids of `size` bytes (2 for i386's old calls, else 4) at
+--- `addr`, cut after strsize of them.
+function structs.groups(self, addr, count, size)
+    count = math.max(i32(count), 0)
+    local shown = math.min(count, self.strsize)
+    local bytes = shown == 0 and "" or memory.read(addr, shown * size)
+    if not bytes then return nil end
+    local ids = ffi.cast(size == 2 and "const uint16_t *" or "const uint32_t *", bytes)
+    local items = {}
+    for i = 0, shown - 1 do items[i + 1] = tostring(ids[i]) end
+    return structs.list(items, count > shown)
+end
+
+--- The bytes mincore writes for `len` bytes of pages at `addr`.
+function structs.mincore(self, addr, len)
+    local pages = math.ceil(u32(len) / 4096)
+    local shown = math.min(pages, self.strsize)
+    local bytes = shown == 0 and "" or memory.read(addr, shown)
+    if not bytes then return nil end
+    local items = {}
+    for i = 1, shown do items[i] = tostring(bytes:byte(i)) end
+    return structs.list(items, pages > shown)
 end
 
 local sa_flags = values.formatter("sa_flags")

@@ -146,10 +146,22 @@ local function enum_formatter(spec)
     end
 end
 
+-- The high 32 bits of a 64-bit guest value.
+local function high_word(v)
+    if type(v) == "number" then
+        return math.floor(v / TWO32) % TWO32
+    end
+    return tonumber(bit.rshift(v, 32))
+end
+
 -- Builds the formatter of a flag-set spec: named bits in list order, an
 -- optional field (a masked enumeration, or "signal") printed first or last
 -- (a value it has no name for in hex, with a comment if field.unknown
 -- says so), optional permission bits in octal, and leftover bits in hex.
+-- `fields` lists more masked enumerations printed first, in order, each
+-- by name even when zero (termios' NL0|CR0|...). Flags are 32 bits,
+-- except for a `wide` spec on a 64-bit guest, whose high bits have no
+-- names and show among the leftovers.
 local function flags_formatter(spec)
     local masks, names = {}, {}
     for i, entry in ipairs(spec) do
@@ -162,9 +174,22 @@ local function flags_formatter(spec)
     local field_last = field and field.last
     local octal = spec.octal and tobit(spec.octal)
     local zero = spec.zero or "0"
+    local wide = spec.wide and WORD_BITS == 64
+    local more = spec.fields
     return function(v)
         local rest = tobit(values.u32(v))
+        local high = wide and high_word(v) or 0
         local out, k = {}, 0
+        if more then
+            for _, f in ipairs(more) do
+                local name = f[2][band(rest, f[1]) % TWO32]
+                if name then
+                    k = k + 1
+                    out[k] = name
+                    rest = band(rest, bnot(f[1]))
+                end
+            end
+        end
         local field_name
         if field then
             local fv = band(rest, field_mask)
@@ -179,8 +204,8 @@ local function flags_formatter(spec)
                 if field_name then rest = band(rest, bnot(field_mask)) end
             end
             if field_name and not field_last then
-                k = 1
-                out[1] = field_name
+                k = k + 1
+                out[k] = field_name
             end
         end
         for i = 1, n do
@@ -196,7 +221,10 @@ local function flags_formatter(spec)
             perm = band(rest, octal)
             rest = band(rest, bnot(octal))
         end
-        if rest ~= 0 then
+        if high ~= 0 then
+            k = k + 1
+            out[k] = string.format("0x%x%08x", high, rest % TWO32)
+        elseif rest ~= 0 then
             k = k + 1
             out[k] = string.format("%#x", rest % TWO32)
         end
@@ -215,12 +243,32 @@ local function flags_formatter(spec)
     end
 end
 
+local IOC_DIRECTIONS = { [0] = "_IOC_NONE", "_IOC_WRITE", "_IOC_READ", "_IOC_READ|_IOC_WRITE" }
+
+-- Builds the formatter of ioctl requests: a name (requests several drivers
+-- share are "A or B"), else the request's fields as _IOC(dir, type, nr, size).
+local function ioctl_formatter(spec)
+    local names = spec.ioctl
+    return function(v)
+        local u = values.u32(v)
+        local name = names[u]
+        if name then
+            return name
+        end
+        local size = bit.band(bit.rshift(u, 16), 0x3fff)
+        return string.format("_IOC(%s, %#x, %#x, %#x)", IOC_DIRECTIONS[bit.rshift(u, 30)],
+                             bit.band(bit.rshift(u, 8), 0xff), bit.band(u, 0xff), size)
+    end
+end
+
 local formatters = {}
 for _, group in ipairs({ "fs", "mem", "proc", "net", "ipc" }) do
     for name, spec in pairs(require("luahook.decode.consts_" .. group)) do
         if spec.enum then
             formatters[name] = enum_formatter(spec)
-        elseif type(spec[1]) == "table" or spec.field then
+        elseif spec.ioctl then
+            formatters[name] = ioctl_formatter(spec)
+        elseif type(spec[1]) == "table" or spec.field or spec.fields then
             formatters[name] = flags_formatter(spec)
         end
     end

@@ -1,0 +1,531 @@
+-- Runs one x86_64 program natively under strace 6.1 (`strace -f`) and under
+-- the reference qemu-x86_64 with scripts/trace.lua, and compares the two
+-- traces line by line, process by process: strace is the reference for
+-- trace.lua's lines. Only what emulation must change, and what differs
+-- between any two runs of a program, is normalised; each rule below says
+-- why. The order in which processes' lines interleave is later work
+-- (strace's <unfinished ...>), so it is measured apart and only reported,
+-- and so are the lines of signals, also later work.
+local qemu = require "helpers.qemu"
+
+local reference = {}
+
+local ROOT = os.getenv("PWD") or "."
+local QEMU = ROOT .. "/" .. qemu.build .. "/qemu/bin/qemu-x86_64"
+local PLUGIN = ROOT .. "/" .. qemu.plugin
+local TRACE = ROOT .. "/scripts/trace.lua"
+
+-- Both runs get this environment and nothing else: the same variables (an
+-- execve line counts them), the C locale (no locale files to look for) and
+-- UTC (no time zone file to read).
+local ENV = "env -i PATH=/usr/bin:/bin HOME=/tmp LC_ALL=C TZ=UTC"
+
+-- Running -------------------------------------------------------------------
+
+--- Raises unless strace 6 is installed and can trace here: a missing strace
+--- fails the specs, it is never a reason to skip them (tools/deps.sh
+--- installs it).
+function reference.check_strace()
+    local out, status = qemu.sh("strace -V")
+    assert(status == 0 and out:match("^strace %-%- version 6%."),
+           "strace 6 is not installed (tools/deps.sh installs it): " .. tostring(out))
+    out, status = qemu.sh("strace -f -o /dev/null /bin/true")
+    assert(status == 0, "strace cannot trace here: " .. tostring(out))
+end
+
+-- Runs the command line `shell` in a fresh directory `dir` made by `setup`
+-- (a command line run there first, untraced); returns the program's stdout
+-- and exit status.
+local function run_in(dir, setup, shell)
+    qemu.sh("rm -rf " .. qemu.quote(dir))
+    assert(os.execute("mkdir -p " .. qemu.quote(dir)))
+    if setup then
+        local out, status = qemu.sh("cd " .. qemu.quote(dir) .. " && " .. ENV .. " sh -c "
+                                    .. qemu.quote(setup))
+        assert(status == 0, "setup failed: " .. setup .. "\n" .. out)
+    end
+    local stdout = os.tmpname()
+    local _, status = qemu.sh(string.format("cd %s && %s </dev/null >%s 2>/dev/null",
+                                            qemu.quote(dir), shell, stdout))
+    local text = qemu.slurp(stdout)
+    os.remove(stdout)
+    return text, status
+end
+
+--- Runs case.argv (a list: the program by absolute path, its arguments) in
+--- the directory `dir`, made afresh each time with case.setup (a shell
+--- command line) run in it first: natively under strace -f, then under
+--- QEMU with trace.lua. Returns { native = strace's log, emulated =
+--- trace.lua's, emulated_pid = the first process's pid under QEMU,
+--- stdout = { native =, emulated = }, status = { native =, emulated = } }.
+function reference.run(case, dir)
+    local words = {}
+    for i, a in ipairs(case.argv) do words[i] = qemu.quote(a) end
+    local command = table.concat(words, " ")
+    local native_log, emulated_log, pid_file = qemu.tmppath(), qemu.tmppath(), qemu.tmppath()
+    local result = { stdout = {}, status = {} }
+    result.stdout.native, result.status.native = run_in(dir, case.setup,
+        string.format("%s strace -f -o %s %s", ENV, native_log, command))
+    -- the first process's pid, which trace.lua's lines show only once there
+    -- are several: the shell writes its own and execs env, env QEMU
+    local plugin = table.concat({ PLUGIN, "script=" .. TRACE, "out=" .. emulated_log }, ",")
+    result.stdout.emulated, result.status.emulated = run_in(dir, case.setup,
+        string.format("sh -c 'echo $$ >%s; exec \"$@\"' sh %s %s -plugin %s %s", pid_file, ENV,
+                      QEMU, qemu.quote(plugin), command))
+    qemu.sh("rm -rf " .. qemu.quote(dir))
+    result.native = qemu.slurp(native_log) or ""
+    result.emulated = qemu.slurp(emulated_log) or ""
+    result.emulated_pid = tonumber(qemu.slurp(pid_file))
+    os.remove(native_log)
+    os.remove(emulated_log)
+    os.remove(pid_file)
+    return result
+end
+
+-- Parsing -------------------------------------------------------------------
+
+local function name_of(line)
+    return line:match("^([%w_]+)%(")
+end
+
+local function result_of(line)
+    return line:match("%) += (.*)$")
+end
+
+-- A new, empty trace: its processes by pid (each a list of lines, with
+-- each line's position in the whole log), in order of appearance.
+local function new_trace()
+    return { pids = {}, by_pid = {}, position = 0, split_calls = 0 }
+end
+
+local function add_line(trace, pid, text, position)
+    local proc = trace.by_pid[pid]
+    if not proc then
+        proc = { pid = pid, lines = {}, positions = {} }
+        trace.by_pid[pid] = proc
+        trace.pids[#trace.pids + 1] = pid
+    end
+    proc.lines[#proc.lines + 1] = text
+    proc.positions[#proc.lines] = position
+end
+
+-- Adds one line of process `pid`. A call split by <unfinished ...> and
+-- <... NAME resumed> because other processes' lines came between is
+-- joined again, at the position of its start; one split with nothing
+-- between stays two lines (strace never does that).
+local function add(trace, pending, pid, text)
+    trace.position = trace.position + 1
+    local head = text:match("^(.*) <unfinished %.%.%.>$")
+    if head then
+        pending[pid] = { head, trace.position }
+        trace.split_calls = trace.split_calls + 1
+        return
+    end
+    local tail = text:match("^<%.%.%. [%w_]+ resumed>(.*)$")
+    local position = trace.position
+    local split = tail and pending[pid]
+    if split then
+        pending[pid] = nil
+        if split[2] == position - 1 then
+            add_line(trace, pid, split[1] .. " <unfinished ...>", split[2])
+        else
+            text, position = split[1] .. tail, split[2]
+        end
+    end
+    add_line(trace, pid, text, position)
+end
+
+local function finish(trace, pending)
+    for pid, head in pairs(pending) do
+        add_line(trace, pid, head[1] .. " <unfinished ...>", head[2])
+    end
+    return trace
+end
+
+--- strace -f -o's log: every line starts with the pid.
+function reference.parse_native(text)
+    local trace, pending = new_trace(), {}
+    for line in text:gmatch("[^\n]+") do
+        local pid, rest = line:match("^(%d+) +(.*)$")
+        assert(pid, "not a strace -f line: " .. line)
+        add(trace, pending, tonumber(pid), rest)
+    end
+    return finish(trace, pending)
+end
+
+--- trace.lua's lines: "[pid N] " once there are several processes; lines
+--- before that belong to the first process, `first_pid`.
+function reference.parse_emulated(text, first_pid)
+    local trace, pending = new_trace(), {}
+    for line in text:gmatch("[^\n]+") do
+        local pid, rest = line:match("^%[pid +(%d+)%] (.*)$")
+        if pid then
+            add(trace, pending, tonumber(pid), rest)
+        else
+            add(trace, pending, first_pid, line)
+        end
+    end
+    return finish(trace, pending)
+end
+
+local FORKS = { clone = true, clone3 = true, fork = true, vfork = true }
+
+-- The processes and threads a process made, in order: its forks' results.
+local function children(proc)
+    local list = {}
+    for _, line in ipairs(proc and proc.lines or {}) do
+        local name = name_of(line)
+        local child = name and FORKS[name] and tonumber(result_of(line))
+        if child and child > 0 then list[#list + 1] = child end
+    end
+    return list
+end
+
+--- Pairs the processes of two traces: the first with the first, then the
+--- k-th process each one made with the other's k-th. Returns a list of
+--- { native = pid, emulated = pid, label = "P1" } (a side without the
+--- process has no pid) and the maps pid -> label of each side.
+function reference.pair(native, emulated, first_emulated)
+    local list, labels_n, labels_e = {}, {}, {}
+    local queue = { { native.pids[1], first_emulated } }
+    while #queue > 0 do
+        local n, e = unpack(table.remove(queue, 1))
+        local label = "P" .. (#list + 1)
+        list[#list + 1] = { native = n, emulated = e, label = label }
+        if n then labels_n[n] = label end
+        if e then labels_e[e] = label end
+        local cn, ce = children(native.by_pid[n]), children(emulated.by_pid[e])
+        for k = 1, math.max(#cn, #ce) do
+            queue[#queue + 1] = { cn[k], ce[k] }
+        end
+    end
+    -- processes no fork on either side explains: compared with nothing
+    for _, side in ipairs({ { native, labels_n, "native" }, { emulated, labels_e, "emulated" } }) do
+        for _, pid in ipairs(side[1].pids) do
+            if not side[2][pid] then
+                side[2][pid] = "?" .. pid
+                list[#list + 1] = { [side[3]] = pid, label = "?" .. pid }
+            end
+        end
+    end
+    return list, labels_n, labels_e
+end
+
+-- Normalising ---------------------------------------------------------------
+
+-- Lines of later work, left out of the comparison and counted apart:
+-- signals (strace's "--- SIGCHLD ... ---" and "+++ killed by ... +++"; the
+-- rt_sigreturn that ends a handler, which trace.lua never sees return; a
+-- call the kernel restarts after a handler).
+local function later_work(line)
+    if line:match("^%-%-%- ") or line:match("^%+%+%+ killed by ") then
+        return "signals"
+    end
+    local name = name_of(line)
+    if name == "rt_sigreturn" or name == "restart_syscall" then
+        return "signals"
+    end
+end
+
+-- The calls a vDSO answers natively without a syscall; under QEMU the
+-- guest's vDSO makes them as syscalls, so trace.lua shows them. Only such
+-- lines that have no counterpart in strace's log are left out.
+local VDSO = { clock_gettime = true, clock_getres = true, gettimeofday = true, time = true,
+               getcpu = true }
+
+-- Calls whose values differ between any two runs of a program, whatever
+-- runs it: what they read from clocks and counters, their fields' numbers.
+local VARYING = { clock_gettime = true, gettimeofday = true, times = true, sysinfo = true,
+                  getrusage = true, clock_nanosleep = true, nanosleep = true }
+
+local function volatile(line)
+    local name = name_of(line)
+    if VARYING[name] then
+        -- every field's number, and the result of times (clock ticks)
+        line = line:gsub("=%d+", "=N"):gsub("=%[[%d, ]+%]", function(list)
+            return (list:gsub("%d+", "N"))
+        end)
+        if name == "times" then line = line:gsub("%) = %d+$", ") = N") end
+    elseif name == "time" then
+        line = line:gsub("%) = %d+$", ") = N")
+    elseif name == "getrandom" then
+        line = line:gsub('^getrandom%(".-"', 'getrandom("(random)"')
+    end
+    -- the free blocks and inodes of a file system
+    line = line:gsub("(f_bfree=)%d+", "%1N"):gsub("(f_bavail=)%d+", "%1N"):gsub("(f_ffree=)%d+", "%1N")
+    -- the CPU time a process used (wait4's rusage, waitid's siginfo)
+    line = line:gsub("(ru_[us]time=){tv_sec=%d+, tv_usec=%d+}", "%1{tv_sec=N, tv_usec=N}")
+        :gsub("(si_[us]time=)%d+ /%* [%d.]+ s %*/", "%1N")
+        :gsub("(si_[us]time=)%d+", "%1N")
+    -- the ports the kernel picks for sockets bound to port 0
+    line = line:gsub("htons%((%d+)%)", function(port)
+        return tonumber(port) >= 1024 and "htons(PORT)" or nil
+    end)
+    -- which pseudo-terminal the kernel hands out
+    line = line:gsub("/dev/pts/%d+", "/dev/pts/N"):gsub("^(ioctl%(%d+, TIOCGPTN, )%[%d+%]", "%1[N]")
+    return line
+end
+
+-- What every line gets, both sides alike.
+local function common(line, labels)
+    -- strace pads a short call to column 40 before " = "
+    line = line:gsub("%)  +=", ") =")
+    -- addresses: QEMU lays out the guest's stack, heap and libraries
+    -- elsewhere than the kernel does (and ASLR moves them every run); any
+    -- hex number of five digits or more is taken for one
+    line = line:gsub("0x%x%x%x%x%x+", "0xADDR")
+    -- process ids: the pids of the two runs differ
+    line = line:gsub("%f[%w]%d%d+%f[%W]", function(n) return labels[tonumber(n)] end)
+    -- the first process's parent: strace natively, the spec's shell under QEMU
+    line = line:gsub("^getppid%(%) = %d+$", "getppid() = (parent)")
+    return volatile(line)
+end
+
+-- The dynamic loader's own memory: anonymous mappings it makes before it
+-- hands over to the program (it unmaps ld.so.cache last). Their number
+-- and sizes depend on the CPU's features, whose list it keeps: QEMU's CPU
+-- has others (no AVX-512) than the host's. Where the two sides' differ,
+-- they are left out of both.
+local LOADER_MEMORY = "^mmap%(NULL, %d+, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, %-1, 0%) = "
+
+-- The indexes of the loader's mappings in a process's lines.
+local function loader_memory(lines)
+    local found, cache = {}, false
+    for i, line in ipairs(lines) do
+        if line:match('^openat%(AT_FDCWD, "/etc/ld%.so%.cache"') then
+            cache = true
+        elseif cache and line:match("^munmap%(") then
+            return found
+        elseif line:match(LOADER_MEMORY) then
+            found[#found + 1] = i
+        end
+    end
+    return {}
+end
+
+local function drop_loader_memory(a, pa, b, pb, stats)
+    local ia, ib = loader_memory(a), loader_memory(b)
+    local same = #ia == #ib
+    for k = 1, #ia do same = same and a[ia[k]] == b[ib[k]] end
+    if same then return end
+    for _, side in ipairs({ { a, pa, ia }, { b, pb, ib } }) do
+        for k = #side[3], 1, -1 do
+            table.remove(side[1], side[3][k])
+            table.remove(side[2], side[3][k])
+        end
+        stats.loader = stats.loader + #side[3]
+    end
+end
+
+-- A process's name before it sets one is the file it was exec'd from;
+-- QEMU's linux-user asks the host, where the process is QEMU.
+local function initial_name(line, named)
+    if not named then
+        return (line:gsub('^prctl%(PR_GET_NAME, ".-"%)', "prctl(PR_GET_NAME, (the process's name))"))
+    end
+    return line
+end
+
+-- The lines of one process, normalised for comparing, with their positions
+-- in the whole log; lines of later work are counted in stats.later.
+-- `first`: the native process strace started with an execve, a line QEMU
+-- has no counterpart for (it loads the program itself).
+local function normalise(proc, labels, side, first, stats)
+    local lines, positions = {}, {}
+    if not proc then return lines, positions end
+    local named = false
+    for i, line in ipairs(proc.lines) do
+        local later = later_work(line)
+        if later then
+            stats.later[later] = (stats.later[later] or 0) + 1
+        elseif not (first and i == 1 and name_of(line) == "execve") then
+            line = initial_name(common(line, labels), named)
+            named = named or line:match("^prctl%(PR_SET_NAME,") ~= nil
+            lines[#lines + 1] = line
+            positions[#lines] = proc.positions[i]
+            if side == "native" and name_of(line) == "execve" and result_of(line) == "0" then
+                -- QEMU hands a program the guest execs to the host kernel
+                -- (same architecture): it runs natively, untraced
+                stats.after_exec = stats.after_exec + (#proc.lines - i)
+                break
+            end
+        end
+    end
+    return lines, positions
+end
+
+local function failed_enosys(line)
+    return (result_of(line) or ""):match("^%-1 ENOSYS") ~= nil
+end
+
+-- Calls QEMU does not implement: ENOSYS under QEMU where the kernel has
+-- them. Their arguments are compared, their results left out.
+local function add_enosys(names, native_lines, emulated_lines)
+    local natively = {}
+    for _, line in ipairs(native_lines) do
+        local name = name_of(line)
+        if name and not failed_enosys(line) then natively[name] = true end
+    end
+    for _, line in ipairs(emulated_lines) do
+        local name = name_of(line)
+        if name and natively[name] and failed_enosys(line) then names[name] = true end
+    end
+end
+
+local function drop_results(lines, names)
+    for i, line in ipairs(lines) do
+        local name = name_of(line)
+        if name and names[name] then
+            lines[i] = line:gsub("%) = .*$", ") = (ENOSYS under QEMU)")
+        end
+    end
+end
+
+-- Comparing -----------------------------------------------------------------
+
+-- The longest common subsequence of two lists, as a list of index pairs.
+local function lcs(a, b)
+    local n, m = #a, #b
+    local len = {}
+    for i = n + 1, 1, -1 do
+        local row, below = {}, len[i + 1]
+        for j = m + 1, 1, -1 do
+            if i > n or j > m then
+                row[j] = 0
+            elseif a[i] == b[j] then
+                row[j] = below[j + 1] + 1
+            else
+                row[j] = math.max(below[j], row[j + 1])
+            end
+        end
+        len[i] = row
+    end
+    local out, i, j = {}, 1, 1
+    while i <= n and j <= m do
+        if a[i] == b[j] then
+            out[#out + 1] = { i, j }
+            i, j = i + 1, j + 1
+        elseif len[i + 1][j] >= len[i][j + 1] then
+            i = i + 1
+        else
+            j = j + 1
+        end
+    end
+    return out
+end
+
+-- The length of the longest increasing subsequence of a list of numbers.
+local function lis(list)
+    local tails = {}
+    for _, v in ipairs(list) do
+        local lo, hi = 1, #tails + 1
+        while lo < hi do
+            local mid = math.floor((lo + hi) / 2)
+            if tails[mid] < v then lo = mid + 1 else hi = mid end
+        end
+        tails[lo] = v
+    end
+    return #tails
+end
+
+-- Compares one pair of processes' lines: counts identical lines into
+-- stats, adds the matched lines' positions to `matched`, and returns the
+-- hunks of lines that differ ({ native = {...}, emulated = {...} }).
+local function compare_lines(a, b, pa, pb, stats, matched)
+    local matches = lcs(a, b)
+    for _, m in ipairs(matches) do matched[#matched + 1] = { pa[m[1]], pb[m[2]] } end
+    local hunks = {}
+    local i, j = 1, 1
+    matches[#matches + 1] = { #a + 1, #b + 1 }
+    for _, m in ipairs(matches) do
+        local hunk = { native = {}, emulated = {} }
+        for k = i, m[1] - 1 do hunk.native[#hunk.native + 1] = a[k] end
+        for k = j, m[2] - 1 do
+            if VDSO[name_of(b[k]) or ""] then
+                stats.vdso = stats.vdso + 1
+            else
+                hunk.emulated[#hunk.emulated + 1] = b[k]
+            end
+        end
+        if #hunk.native + #hunk.emulated > 0 then
+            hunks[#hunks + 1] = hunk
+            stats.total = stats.total + math.max(#hunk.native, #hunk.emulated)
+        end
+        i, j = m[1] + 1, m[2] + 1
+    end
+    stats.identical = stats.identical + #matches - 1
+    stats.total = stats.total + #matches - 1
+    return hunks
+end
+
+-- The processes of a run's two logs, paired and normalised: a list of
+-- { label, native lines, emulated lines, native positions, emulated
+-- positions }, and the stats compare fills in.
+local function prepare(result)
+    local native = reference.parse_native(result.native)
+    local emulated = reference.parse_emulated(result.emulated, result.emulated_pid)
+    local list, labels_n, labels_e = reference.pair(native, emulated, result.emulated_pid)
+    local stats = { identical = 0, total = 0, later = {}, vdso = 0, after_exec = 0, loader = 0,
+                    hunks = {}, enosys = {}, split_calls = native.split_calls }
+    local sides = {}
+    for k, p in ipairs(list) do
+        local a, pa = normalise(native.by_pid[p.native], labels_n, "native", k == 1, stats)
+        local b, pb = normalise(emulated.by_pid[p.emulated], labels_e, "emulated", false, stats)
+        drop_loader_memory(a, pa, b, pb, stats)
+        sides[k] = { p.label, a, b, pa, pb }
+        add_enosys(stats.enosys, a, b)
+    end
+    for _, side in ipairs(sides) do
+        drop_results(side[2], stats.enosys)
+        drop_results(side[3], stats.enosys)
+    end
+    return sides, stats
+end
+
+--- A run's normalised lines, all processes' together: strace's, trace.lua's.
+function reference.lines(result)
+    local native, emulated = {}, {}
+    for _, side in ipairs((prepare(result))) do
+        for _, line in ipairs(side[2]) do native[#native + 1] = line end
+        for _, line in ipairs(side[3]) do emulated[#emulated + 1] = line end
+    end
+    return native, emulated
+end
+
+--- Compares a run's two logs (as reference.run returns them). Returns
+--- stats: identical and total (lines compared; a changed line counts
+--- once), hunks (the differences, per process label), later (lines of
+--- later work left out, by kind), vdso (trace.lua's lines of calls the vDSO
+--- answers natively), after_exec (strace's lines of programs the guest
+--- exec'd), loader (the loader's mappings left out, both sides), enosys
+--- (names of calls QEMU does not implement), order (of the identical
+--- lines, how many are in another process order than strace's) and
+--- split_calls (calls strace split with <unfinished ...>).
+function reference.compare(result)
+    local sides, stats = prepare(result)
+    local matched = {}
+    for _, s in ipairs(sides) do
+        local hunks = compare_lines(s[2], s[3], s[4], s[5], stats, matched)
+        if #hunks > 0 then stats.hunks[#stats.hunks + 1] = { label = s[1], hunks = hunks } end
+    end
+    table.sort(matched, function(x, y) return x[1] < y[1] end)
+    local order = {}
+    for i, m in ipairs(matched) do order[i] = m[2] end
+    stats.order = #order - lis(order)
+    return stats
+end
+
+--- The differences of a compared run as text, hunk by hunk.
+function reference.describe(stats)
+    local out = {}
+    for _, proc in ipairs(stats.hunks) do
+        for _, hunk in ipairs(proc.hunks) do
+            out[#out + 1] = "  " .. proc.label .. ":"
+            for _, line in ipairs(hunk.native) do out[#out + 1] = "    strace:    " .. line end
+            for _, line in ipairs(hunk.emulated) do out[#out + 1] = "    trace.lua: " .. line end
+        end
+    end
+    return table.concat(out, "\n")
+end
+
+return reference

@@ -1,0 +1,188 @@
+-- scripts/trace.lua against strace 6.1 itself: the same x86_64 programs,
+-- ours (spec/guests/refcalls.c) and real ones nobody here wrote (coreutils,
+-- busybox, dash, python3, find, tar), run natively under `strace -f` and
+-- under qemu-x86_64 with trace.lua, compared line by line and process by
+-- process (spec/helpers/strace_reference.lua says what is normalised and
+-- why). docs/scripts.md lists every difference that remains.
+local qemu = require "helpers.qemu"
+local reference = require "helpers.strace_reference"
+
+local DIR = "/tmp/luahook-strace-" .. (tonumber(tostring({}):match("0x(%x+)"), 16) or 0) % 100000
+local GUEST = os.getenv("PWD") .. "/" .. qemu.guest("refcalls", "x86_64")
+
+-- Files for the real programs to work on; fixed times, so that what they
+-- print (ls -l, stat) is the same in both runs.
+local FILES = "printf 'b\\na\\nc\\n' >t.txt && echo hello >h.txt && mkdir -p d/e && echo x >d/e/f"
+    .. " && ln -s t.txt link && chmod 1777 d"
+    .. " && touch -h -d '2020-01-02 03:04:05' t.txt h.txt d/e/f d/e d link"
+
+local CASES = {
+    -- coreutils and friends
+    { "ls -la", { "/bin/ls", "-la", "." } },
+    { "cat", { "/bin/cat", "t.txt", "h.txt" } },
+    { "cp", { "/bin/cp", "t.txt", "copy.txt" } },
+    { "cp -a", { "/bin/cp", "-a", "d", "d2" } },
+    { "mv", { "/bin/mv", "t.txt", "moved.txt" } },
+    { "ln -s", { "/bin/ln", "-s", "t.txt", "sym" } },
+    { "ln", { "/bin/ln", "h.txt", "hard" } },
+    { "stat", { "/usr/bin/stat", "-c", "%n %s %F %A %h", "t.txt", "d", "link" } },
+    { "touch -d", { "/usr/bin/touch", "-d", "2021-05-06 07:08:09", "h.txt", "new.txt" } },
+    { "chmod", { "/bin/chmod", "u+s,g+s,o+t", "h.txt" } },
+    { "mkdir -p", { "/bin/mkdir", "-p", "a/b/c" } },
+    { "rm -r", { "/bin/rm", "-r", "d" } },
+    { "date", { "/bin/date", "-u", "-d", "@1234567890" } },
+    { "id", { "/usr/bin/id" } },
+    { "env", { "/usr/bin/env" } },
+    { "sort", { "/usr/bin/sort", "t.txt" } },
+    { "head", { "/usr/bin/head", "-n", "2", "t.txt" } },
+    { "wc", { "/usr/bin/wc", "t.txt" } },
+    { "readlink -f", { "/usr/bin/readlink", "-f", "link" } },
+    { "truncate", { "/usr/bin/truncate", "-s", "100", "t.txt" } },
+    { "dd", { "/bin/dd", "if=/dev/zero", "of=z", "bs=4k", "count=4", "status=none" } },
+    { "sleep", { "/bin/sleep", "0.01" } },
+    { "uname -a", { "/bin/uname", "-a" } },
+    { "nproc", { "/usr/bin/nproc" } },
+    { "find", { "/usr/bin/find", ".", "-name", "*.txt" } },
+    { "tar c", { "/bin/tar", "cf", "a.tar", "t.txt", "d" } },
+    { "tar x", { "/bin/tar", "xf", "a.tar" }, "tar cf a.tar t.txt h.txt d && rm -r t.txt d" },
+    { "python3", { "/usr/bin/python3", "-c", "import os; os.stat('t.txt'); print(os.listdir('d'))" } },
+    -- processes: dash forks a subshell; busybox (static) forks and execs
+    { "sh -c", { "/bin/sh", "-c", "echo hi; (echo sub)" } },
+    { "busybox ls -l", { "/bin/busybox", "ls", "-l", "." } },
+    { "busybox sh", { "/bin/busybox", "sh", "-c", "echo a; cat t.txt | sort" } },
+    { "busybox stat", { "/bin/busybox", "stat", "-c", "%n %s %F %A %h", "d", "t.txt" } },
+}
+for _, mode in ipairs({ "files", "dirs", "links", "perms", "pipes", "fork", "signals", "sockets",
+                        "time", "memory", "pty", "proc", "exec", "events" }) do
+    CASES[#CASES + 1] = { "refcalls " .. mode, { GUEST, mode } }
+end
+
+local TARGET = 97
+
+-- Every run, compared once for all the specs below.
+local runs
+local function corpus()
+    if runs then return runs end
+    reference.check_strace()
+    local list = {}
+    for _, case in ipairs(CASES) do
+        -- case[3]: more set-up, after the files
+        local setup = case[3] and (FILES .. " && " .. case[3]) or FILES
+        local result = reference.run({ argv = case[2], setup = setup }, DIR)
+        list[#list + 1] = { name = case[1], result = result, stats = reference.compare(result) }
+    end
+    runs = list
+    return runs
+end
+
+local function percent(identical, total)
+    return total == 0 and 100 or 100 * identical / total
+end
+
+-- A line per run, and the differences of those below 100%.
+local function breakdown(list)
+    local out = {}
+    for _, run in ipairs(list) do
+        local s = run.stats
+        local later = {}
+        for kind, n in pairs(s.later) do later[#later + 1] = kind .. " " .. n end
+        local enosys = {}
+        for name in pairs(s.enosys) do enosys[#enosys + 1] = name end
+        table.sort(enosys)
+        out[#out + 1] = string.format(
+            "%-18s %4d/%-4d %6.2f%%  later work: %s; in another process order: %d; "
+                .. "left out: vDSO %d, after exec %d, loader's memory %d; ENOSYS under QEMU: %s",
+            run.name, s.identical, s.total, percent(s.identical, s.total),
+            #later > 0 and table.concat(later, ", ") or "none", s.order, s.vdso, s.after_exec,
+            s.loader, #enosys > 0 and table.concat(enosys, " ") or "none")
+        if s.identical < s.total then out[#out + 1] = reference.describe(s) end
+    end
+    return table.concat(out, "\n")
+end
+
+-- The normalised lines of both sides of the run called `name`.
+local function lines_of(name)
+    for _, run in ipairs(corpus()) do
+        if run.name == name then return reference.lines(run.result) end
+    end
+    error("no run " .. name)
+end
+
+-- Asserts that strace's log of run `name` has `line` (a plain line after
+-- normalising), and that trace.lua's has it too.
+local function both_print(name, line)
+    local native, emulated = lines_of(name)
+    local function has(list)
+        for _, l in ipairs(list) do if l == line then return true end end
+        return false
+    end
+    assert.is_true(has(native), "strace did not print: " .. line .. "\n" .. table.concat(native, "\n"))
+    assert.is_true(has(emulated), "trace.lua did not print: " .. line .. "\n"
+                   .. table.concat(emulated, "\n"))
+end
+
+describe("trace.lua against strace 6.1 on the same programs run natively", function()
+    it("runs at least 30 programs, each the same way natively and under QEMU", function()
+        local list = corpus()
+        assert.is_true(#list >= 30, #list .. " runs")
+        for _, run in ipairs(list) do
+            local r = run.result
+            assert.are.equal(r.status.native, r.status.emulated, run.name .. ": exit status")
+            assert.are.equal(r.stdout.native, r.stdout.emulated, run.name .. ": output")
+            assert.is_true(run.stats.total >= 10, run.name .. ": too few lines compared")
+        end
+    end)
+
+    it("prints at least " .. TARGET .. "% of strace's lines identically, process by process", function()
+        local identical, total, later, order = 0, 0, 0, 0
+        for _, run in ipairs(corpus()) do
+            identical, total = identical + run.stats.identical, total + run.stats.total
+            order = order + run.stats.order
+            for _, n in pairs(run.stats.later) do later = later + n end
+        end
+        local summary = string.format("%d of %d lines identical (%.2f%%); left out as later work: "
+                                      .. "%d lines of signals; %d identical lines come in "
+                                      .. "another order of processes than strace's",
+                                      identical, total, percent(identical, total), later, order)
+        io.stderr:write("trace.lua against strace: " .. summary .. "\n")
+        assert.is_true(percent(identical, total) >= TARGET, summary .. "\n" .. breakdown(corpus()))
+    end)
+
+    it("shows utimensat's special times by name", function()
+        both_print("refcalls files", 'utimensat(AT_FDCWD, "f.txt", [UTIME_NOW, UTIME_OMIT], 0) = 0')
+        both_print("refcalls files",
+                   'utimensat(AT_FDCWD, "f.txt", [UTIME_NOW, UTIME_NOW], AT_SYMLINK_NOFOLLOW) = 0')
+    end)
+
+    it("prints flag sets in strace's order", function()
+        both_print("refcalls dirs", 'openat(AT_FDCWD, "d1", O_RDONLY|O_CLOEXEC|O_DIRECTORY) = 3')
+        both_print("refcalls events", "eventfd2(0, EFD_CLOEXEC|EFD_NONBLOCK) = 4")
+    end)
+
+    it("names the set-user-ID, set-group-ID and sticky bits of a mode", function()
+        both_print("refcalls perms",
+                   'newfstatat(AT_FDCWD, "sticky", {st_mode=S_IFDIR|S_ISVTX|0777, st_size=4096, ...}, 0) = 0')
+        both_print("refcalls perms",
+                   'newfstatat(AT_FDCWD, "p", {st_mode=S_IFREG|S_ISUID|S_ISGID|S_ISVTX|0777, st_size=0, ...}, 0) = 0')
+    end)
+
+    it("shows the name prctl(PR_GET_NAME) wrote", function()
+        both_print("refcalls proc", 'prctl(PR_GET_NAME, "refcalls-name") = 0')
+    end)
+
+    it("shows the list getgroups wrote", function()
+        both_print("refcalls perms", "getgroups(64, []) = 0")
+    end)
+
+    it("shows every field of sysinfo", function()
+        both_print("refcalls proc", "sysinfo({uptime=N, loads=[N, N, N], totalram=N, freeram=N, "
+                   .. "sharedram=N, bufferram=N, totalswap=N, freeswap=N, procs=N, totalhigh=N, "
+                   .. "freehigh=N, mem_unit=N}) = 0")
+    end)
+
+    it("prints a failed execve on one line", function()
+        both_print("refcalls exec",
+                   'execve("/nonexistent", ["x", "y"], 0xADDR /* 1 var */) = -1 ENOENT (No such file or directory)')
+        both_print("refcalls exec", 'execve("/bin/true", ["x", "y"], 0xADDR /* 1 var */) = 0')
+    end)
+end)
