@@ -112,3 +112,28 @@ describe("tools/qemu/reference-qemu.sh", function()
                        sh("QEMU_SRC=/etc " .. tool .. " /tmp/unused-link"), 1, true)
     end)
 end)
+
+describe("tools/foreign-packages.sh", function()
+    local tool = "tools/foreign-packages.sh"
+
+    it("fetches nothing once the cache has every binary: it works without a network", function()
+        local dir = qemu.tmppath()
+        local out = sh("unshare -n " .. tool .. " " .. dir)
+        local links = sh("cd " .. dir .. " && for f in *; do echo $f $(readlink -f $f); done")
+        local built = sh("cd " .. qemu.build .. "/foreign && for f in *; do echo $f $(readlink -f $f); done")
+        os.execute("rm -rf " .. dir)
+        assert.are.equal("rc=0\n", out)
+        assert.are.equal(built, links)
+        for _, arch in ipairs({ "i386", "x86_64", "aarch64", "arm", "riscv64", "mipsel" }) do
+            assert.matches("busybox." .. arch .. " /", links, 1, true)
+        end
+    end)
+
+    it("says in one line when the Debian archive cannot be reached", function()
+        local cache, dir = qemu.tmppath(), qemu.tmppath()
+        local out = sh("LUAHOOK_CACHE=" .. cache .. " unshare -n " .. tool .. " " .. dir)
+        os.execute("rm -rf " .. cache .. " " .. dir)
+        assert.matches("^foreign%-packages: cannot fetch busybox%-static for i386 from Debian's "
+                       .. "bookworm archive %(is it reachable%? log: [^\n]*%)\nrc=1\n$", out)
+    end)
+end)
