@@ -58,6 +58,14 @@ for _, a in ipairs(qemu.arches()) do
             assert.are.equal(bare("x86_64", qemu.guest("memory", "x86_64")).stdout, r.stdout)
         end)
 
+        it("run getpid-dynamic with Debian's cross sysroot, /usr/" .. a.triplet, function()
+            local text, status = qemu.sh(qemu.quote(qemu.build .. "/qemu/bin/qemu-" .. arch)
+                                         .. " -L /usr/" .. a.triplet .. " "
+                                         .. qemu.quote(qemu.guest("getpid-dynamic", arch)))
+            assert.are.equal(0, status, text)
+            assert.matches("^pid=%d+\n$", text)
+        end)
+
         it("run uname, which says the machine is " .. machines[arch], function()
             local r = bare(arch, qemu.guest("uname", arch))
             assert.are.equal(0, r.status, r.stderr)
