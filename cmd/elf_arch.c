@@ -1,9 +1,9 @@
 /*
  * Reads just enough of an ELF program to choose the QEMU that runs it and
  * the dynamic loader it asks for, and to say clearly why anything else
- * cannot run: which machine, class and byte order run where is the table
- * `guests`; arm and mips programs must also have the ABI (e_flags) QEMU's
- * arm and mips targets give (arm EABI5 hard-float, mips o32).
+ * cannot run: which machine, class, byte order and ABI run where is the
+ * table `guests` (arm and mips programs must have the ABI, in e_flags,
+ * that QEMU's arm and mips targets give: arm EABI5 hard-float, mips o32).
  */
 #include <elf.h>
 #include <errno.h>
@@ -17,28 +17,56 @@
 #include "cmd.h"
 #include "elf_arch.h"
 
+/* mips e_flags: the 32-bit ABI field (0 in old o32 programs); n32 is a flag. */
+#define MIPS_ABI_FIELD 0x0000f000u
+#define MIPS_ABI_O32 0x00001000u
+
+/*
+ * What is wrong with the ABI (e_flags) of an arm or a mips program, or
+ * NULL: the syscall interface QEMU's arm and mips targets give is that of
+ * one ABI.
+ */
+static const char *arm_abi_refusal(uint32_t flags)
+{
+    if (EF_ARM_EABI_VERSION(flags) != EF_ARM_EABI_VER5) {
+        return flags & EF_ARM_EABIMASK ? "an arm program of an EABI version other than 5"
+                                       : "an arm OABI program";
+    }
+    return flags & EF_ARM_ABI_FLOAT_HARD ? NULL : "an arm soft-float program";
+}
+
+static const char *mips_abi_refusal(uint32_t flags)
+{
+    if (flags & EF_MIPS_ABI2) {
+        return "a mips n32 program";
+    }
+    if ((flags & MIPS_ABI_FIELD) && (flags & MIPS_ABI_FIELD) != MIPS_ABI_O32) {
+        return "a mips o64 or EABI program";
+    }
+    return NULL;
+}
+
 /*
  * The ELF machines luahook knows: QEMU's target name for each, by machine,
- * class and byte order (mips and mipsel differ only in the last).
+ * class and byte order (mips and mipsel differ only in the last), and for
+ * arm and mips the one ABI their target runs.
  */
 static const struct {
     unsigned int machine;
     int elf_class;
     int data;                  /* ELFDATA2LSB or ELFDATA2MSB */
     const char *arch;
+    const char *(*abi_refusal)(uint32_t flags);
+    const char *abi;           /* what it runs, for the refusal */
 } guests[] = {
-    { EM_386, ELFCLASS32, ELFDATA2LSB, "i386" },
-    { EM_X86_64, ELFCLASS64, ELFDATA2LSB, "x86_64" },
-    { EM_AARCH64, ELFCLASS64, ELFDATA2LSB, "aarch64" },
-    { EM_ARM, ELFCLASS32, ELFDATA2LSB, "arm" },
-    { EM_RISCV, ELFCLASS64, ELFDATA2LSB, "riscv64" },
-    { EM_MIPS, ELFCLASS32, ELFDATA2MSB, "mips" },
-    { EM_MIPS, ELFCLASS32, ELFDATA2LSB, "mipsel" },
+    { EM_386, ELFCLASS32, ELFDATA2LSB, "i386", NULL, NULL },
+    { EM_X86_64, ELFCLASS64, ELFDATA2LSB, "x86_64", NULL, NULL },
+    { EM_AARCH64, ELFCLASS64, ELFDATA2LSB, "aarch64", NULL, NULL },
+    { EM_ARM, ELFCLASS32, ELFDATA2LSB, "arm", arm_abi_refusal, "arm EABI5 hard-float programs" },
+    { EM_RISCV, ELFCLASS64, ELFDATA2LSB, "riscv64", NULL, NULL },
+    { EM_MIPS, ELFCLASS32, ELFDATA2MSB, "mips", mips_abi_refusal, "mips o32 programs" },
+    { EM_MIPS, ELFCLASS32, ELFDATA2LSB, "mipsel", mips_abi_refusal, "mips o32 programs" },
 };
-
-/* mips e_flags: the 32-bit ABI field (0 in old o32 programs); n32 is a flag. */
-#define MIPS_ABI_FIELD 0x0000f000u
-#define MIPS_ABI_O32 0x00001000u
 
 /* The longest program interpreter path we accept (PATH_MAX). */
 #define INTERP_MAX 4096
@@ -80,31 +108,6 @@ static const char *supported_list(void)
     return text;
 }
 
-/*
- * What is wrong with the ABI of an arm or mips program (the syscall
- * interface QEMU's arm and mips targets give differs by ABI), or NULL.
- */
-static const char *abi_refusal(const char *arch, uint32_t flags)
-{
-    if (!strcmp(arch, "arm")) {
-        if (EF_ARM_EABI_VERSION(flags) != EF_ARM_EABI_VER5) {
-            return flags & EF_ARM_EABIMASK ? "an arm program of an EABI version other than 5"
-                                           : "an arm OABI program";
-        }
-        if (!(flags & EF_ARM_ABI_FLOAT_HARD)) {
-            return "an arm soft-float program";
-        }
-    } else if (!strncmp(arch, "mips", 4)) {
-        if (flags & EF_MIPS_ABI2) {
-            return "a mips n32 program";
-        }
-        if ((flags & MIPS_ABI_FIELD) && (flags & MIPS_ABI_FIELD) != MIPS_ABI_O32) {
-            return "a mips o64 or EABI program";
-        }
-    }
-    return NULL;
-}
-
 static const char *guest_arch(const char *path, unsigned int machine, int cls, int data,
                               uint32_t flags)
 {
@@ -118,12 +121,10 @@ static const char *guest_arch(const char *path, unsigned int machine, int cls, i
             known = guests[i].arch;     /* the machine's first name: "mips" */
         }
         if (guests[i].elf_class == cls && guests[i].data == data) {
-            refusal = abi_refusal(guests[i].arch, flags);
+            refusal = guests[i].abi_refusal ? guests[i].abi_refusal(flags) : NULL;
             if (refusal) {
-                cmd_fail(EXIT_BAD_PROGRAM, "%s is %s, which luahook does not run "
-                         "(it runs %s)", path, refusal,
-                         !strcmp(guests[i].arch, "arm") ? "arm EABI5 hard-float programs"
-                                                        : "mips o32 programs");
+                cmd_fail(EXIT_BAD_PROGRAM, "%s is %s, which luahook does not run (it runs %s)",
+                         path, refusal, guests[i].abi);
             }
             return guests[i].arch;
         }
