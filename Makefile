@@ -7,7 +7,7 @@
 BUILD := build
 QEMU  := $(BUILD)/qemu
 
-.PHONY: all deps qemu build demo check bench clean
+.PHONY: all deps qemu foreign build demo check bench clean
 
 all: build
 
@@ -17,7 +17,11 @@ deps:
 qemu: deps
 	@tools/qemu/reference-qemu.sh $(QEMU)
 
-build: qemu
+# Real programs for the specs: Debian's busybox-static per architecture.
+foreign: deps
+	@tools/foreign-packages.sh $(BUILD)/foreign
+
+build: qemu foreign
 	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) >/dev/null
 	@ninja -C $(BUILD) >/dev/null
 

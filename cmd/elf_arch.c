@@ -1,7 +1,9 @@
 /*
  * Reads just enough of an ELF program to choose the QEMU that runs it and
  * the dynamic loader it asks for, and to say clearly why anything else
- * cannot run. Which machines run where is the table `guests`.
+ * cannot run: which machine, class, byte order and ABI run where is the
+ * table `guests` (arm and mips programs must have the ABI, in e_flags,
+ * that QEMU's arm and mips targets give: arm EABI5 hard-float, mips o32).
  */
 #include <elf.h>
 #include <errno.h>
@@ -15,14 +17,55 @@
 #include "cmd.h"
 #include "elf_arch.h"
 
-/* The ELF machines luahook runs: QEMU's target name for each. */
+/* mips e_flags: the 32-bit ABI field (0 in old o32 programs); n32 is a flag. */
+#define MIPS_ABI_FIELD 0x0000f000u
+#define MIPS_ABI_O32 0x00001000u
+
+/*
+ * What is wrong with the ABI (e_flags) of an arm or a mips program, or
+ * NULL: the syscall interface QEMU's arm and mips targets give is that of
+ * one ABI.
+ */
+static const char *arm_abi_refusal(uint32_t flags)
+{
+    if (EF_ARM_EABI_VERSION(flags) != EF_ARM_EABI_VER5) {
+        return flags & EF_ARM_EABIMASK ? "an arm program of an EABI version other than 5"
+                                       : "an arm OABI program";
+    }
+    return flags & EF_ARM_ABI_FLOAT_HARD ? NULL : "an arm soft-float program";
+}
+
+static const char *mips_abi_refusal(uint32_t flags)
+{
+    if (flags & EF_MIPS_ABI2) {
+        return "a mips n32 program";
+    }
+    if ((flags & MIPS_ABI_FIELD) && (flags & MIPS_ABI_FIELD) != MIPS_ABI_O32) {
+        return "a mips o64 or EABI program";
+    }
+    return NULL;
+}
+
+/*
+ * The ELF machines luahook knows: QEMU's target name for each, by machine,
+ * class and byte order (mips and mipsel differ only in the last), and for
+ * arm and mips the one ABI their target runs.
+ */
 static const struct {
     unsigned int machine;
     int elf_class;
+    int data;                  /* ELFDATA2LSB or ELFDATA2MSB */
     const char *arch;
+    const char *(*abi_refusal)(uint32_t flags);
+    const char *abi;           /* what it runs, for the refusal */
 } guests[] = {
-    { EM_386, ELFCLASS32, "i386" },
-    { EM_X86_64, ELFCLASS64, "x86_64" },
+    { EM_386, ELFCLASS32, ELFDATA2LSB, "i386", NULL, NULL },
+    { EM_X86_64, ELFCLASS64, ELFDATA2LSB, "x86_64", NULL, NULL },
+    { EM_AARCH64, ELFCLASS64, ELFDATA2LSB, "aarch64", NULL, NULL },
+    { EM_ARM, ELFCLASS32, ELFDATA2LSB, "arm", arm_abi_refusal, "arm EABI5 hard-float programs" },
+    { EM_RISCV, ELFCLASS64, ELFDATA2LSB, "riscv64", NULL, NULL },
+    { EM_MIPS, ELFCLASS32, ELFDATA2MSB, "mips", mips_abi_refusal, "mips o32 programs" },
+    { EM_MIPS, ELFCLASS32, ELFDATA2LSB, "mipsel", mips_abi_refusal, "mips o32 programs" },
 };
 
 /* The longest program interpreter path we accept (PATH_MAX). */
@@ -65,15 +108,34 @@ static const char *supported_list(void)
     return text;
 }
 
-static const char *guest_arch(const char *path, unsigned int machine, int cls)
+static const char *guest_arch(const char *path, unsigned int machine, int cls, int data,
+                              uint32_t flags)
 {
+    const char *known = NULL, *refusal;
+
     for (size_t i = 0; i < N_ELEMENTS(guests); i++) {
-        if (guests[i].machine == machine && guests[i].elf_class == cls) {
+        if (guests[i].machine != machine) {
+            continue;
+        }
+        if (!known) {
+            known = guests[i].arch;     /* the machine's first name: "mips" */
+        }
+        if (guests[i].elf_class == cls && guests[i].data == data) {
+            refusal = guests[i].abi_refusal ? guests[i].abi_refusal(flags) : NULL;
+            if (refusal) {
+                cmd_fail(EXIT_BAD_PROGRAM, "%s is %s, which luahook does not run (it runs %s)",
+                         path, refusal, guests[i].abi);
+            }
             return guests[i].arch;
         }
     }
-    if (machine == EM_X86_64) {
+    if (machine == EM_X86_64 && cls == ELFCLASS32) {
         cmd_fail(EXIT_BAD_PROGRAM, "%s is an x32 program, which luahook does not run", path);
+    }
+    if (known) {
+        cmd_fail(EXIT_BAD_PROGRAM, "%s is a %s-bit %s-endian program for ELF machine %u (%s), "
+                 "which luahook does not run", path, cls == ELFCLASS64 ? "64" : "32",
+                 data == ELFDATA2MSB ? "big" : "little", machine, known);
     }
     cmd_fail(EXIT_BAD_PROGRAM, "%s is for ELF machine %u; only %s programs run",
              path, machine, supported_list());
@@ -126,6 +188,7 @@ void elf_read_program(const char *path, struct elf_program *out)
     struct elf_file e = { .path = path };
     size_t got;
     unsigned int type, machine;
+    uint32_t flags;
     int cls;
 
     e.f = fopen(path, "rb");
@@ -147,7 +210,9 @@ void elf_read_program(const char *path, struct elf_program *out)
         cmd_fail(EXIT_BAD_PROGRAM, "%s is an ELF file but not a program (ELF type %u)",
                  path, type);
     }
-    out->arch = guest_arch(path, machine, cls);
+    flags = (uint32_t)decode(eh + (cls == ELFCLASS64 ? offsetof(Elf64_Ehdr, e_flags)
+                                                    : offsetof(Elf32_Ehdr, e_flags)), 4, e.data);
+    out->arch = guest_arch(path, machine, cls, e.data, flags);
     out->interp = interpreter(&e, eh, cls);
     fclose(e.f);
 }

@@ -15,5 +15,6 @@ void list_syscalls(const char *arch)
             return;
         }
     }
-    cmd_fail(EXIT_USAGE, "--list-syscalls %s: unknown architecture (i386 or x86_64)", arch);
+    cmd_fail(EXIT_USAGE, "--list-syscalls %s: unknown architecture (%s)", arch,
+             syscall_arches);
 }

@@ -2,7 +2,8 @@
  * Debian installs each cross architecture's C library, loader included,
  * under /usr/TRIPLET (libc6-ARCH-cross, pulled in by gcc-TRIPLET). A
  * foreign program built for Debian names its loader by its path on that
- * architecture, e.g. /lib/ld-linux.so.2, which the sysroot has and the host
+ * architecture, e.g. /lib/ld-linux.so.2 or /lib/ld-linux-aarch64.so.1,
+ * which the sysroot has and the host
  * usually does not, so the sysroot is preferred; QEMU still falls back to
  * the host for files the sysroot lacks.
  */
@@ -19,6 +20,11 @@ static const struct {
     const char *package;       /* what provides /usr/TRIPLET */
 } cross_roots[] = {
     { "i386", "i686-linux-gnu", "libc6-i386-cross" },
+    { "aarch64", "aarch64-linux-gnu", "libc6-arm64-cross" },
+    { "arm", "arm-linux-gnueabihf", "libc6-armhf-cross" },
+    { "riscv64", "riscv64-linux-gnu", "libc6-riscv64-cross" },
+    { "mips", "mips-linux-gnu", "libc6-mips-cross" },
+    { "mipsel", "mipsel-linux-gnu", "libc6-mipsel-cross" },
 };
 
 const char *default_sysroot(const struct elf_program *prog)

@@ -71,11 +71,24 @@ describe("luahook --list-syscalls", function()
         assert.are.equal(r.stdout, run("--list-syscalls=x86_64").stdout)
     end)
 
-    it("refuses an unknown architecture with status 64", function()
-        local r = run("--list-syscalls", "arm")
+    for _, a in ipairs(qemu.arches()) do
+        it("prints " .. a.qemu .. "'s from its generated data module", function()
+            local data = dofile(command.build .. "/tools/arch_" .. a.qemu .. ".lua")
+            local nrs, lines = {}, {}
+            for nr in pairs(data.syscalls) do nrs[#nrs + 1] = nr end
+            table.sort(nrs)
+            for i, nr in ipairs(nrs) do lines[i] = nr .. " " .. data.syscalls[nr] .. "\n" end
+            local r = run("--list-syscalls", a.qemu)
+            assert.are.equal(0, r.status)
+            assert.are.equal(table.concat(lines), r.stdout)
+        end)
+    end
+
+    it("refuses an unknown architecture with status 64, naming the known ones", function()
+        local r = run("--list-syscalls", "sparc")
         assert.are.equal(64, r.status)
-        assert.are.equal("luahook: --list-syscalls arm: unknown architecture (i386 or x86_64)\n",
-                         r.stderr)
+        assert.are.equal("luahook: --list-syscalls sparc: unknown architecture (i386, x86_64, "
+                         .. "aarch64, arm, riscv64, mips or mipsel)\n", r.stderr)
     end)
 end)
 
@@ -203,10 +216,13 @@ describe("luahook -n (dry run)", function()
                        .. guest("getpid", "x86_64"):gsub("%p", "%%%0") .. " 'arg 1'\n$", r.stdout)
     end)
 
-    it("picks qemu-i386 for an i386 program", function()
-        local r = run("-n", "-e", "", guest("getpid"))
-        assert.matches("/qemu%-i386 ", r.stdout)
-    end)
+    for _, a in ipairs(qemu.arches()) do
+        it("picks qemu-" .. a.qemu .. " for a static " .. a.qemu .. " program", function()
+            local r = run("-n", "-e", "", guest("getpid", a.qemu))
+            assert.are.equal(0, r.status, r.stderr)
+            assert.matches("^%S*/qemu%-" .. a.qemu:gsub("%p", "%%%0") .. " %-plugin ", r.stdout)
+        end)
+    end
 
     it("looks a program without '/' up in PATH", function()
         local r = run("-n", "-e", "", "true")
@@ -236,6 +252,32 @@ describe("luahook without -L", function()
         assert.are.equal("hello from main\n", r.stdout)
         assert.are.equal("exit\t0\n", r.stderr)
     end)
+
+    for _, a in ipairs(qemu.arches()) do
+        if a.qemu ~= "i386" and a.qemu ~= "x86_64" then
+            it("gives a dynamically linked " .. a.qemu .. " program /usr/" .. a.triplet, function()
+                local r = run("-n", "-e", "", guest("getpid-dynamic", a.qemu))
+                assert.are.equal(0, r.status, r.stderr)
+                assert.matches("/qemu%-" .. a.qemu:gsub("%p", "%%%0") .. " %-L /usr/"
+                               .. a.triplet:gsub("%p", "%%%0") .. " %-plugin ", r.stdout)
+            end)
+
+            it("names libc6-" .. a.debian .. "-cross when a " .. a.qemu .. " loader is nowhere",
+               function()
+                -- the same program asking for its loader in /nil/ instead of /lib/
+                local data = command.slurp(guest("getpid-dynamic", a.qemu))
+                local at = data:find("/lib/ld", 1, true)
+                local odd = temp_file(data:sub(1, at - 1) .. "/nil/" .. data:sub(at + 5))
+                local r = run("-n", "-e", "", odd)
+                os.remove(odd)
+                assert.are.equal(69, r.status)
+                assert.matches("^luahook: this " .. a.qemu .. " program needs the loader /nil/ld[^ ]*, "
+                               .. "which is neither in Debian's cross sysroot %(install libc6%-"
+                               .. a.debian .. "%-cross%) nor on the host; or give %-L SYSROOT\n$",
+                               r.stderr)
+            end)
+        end
+    end
 
     it("gives a static or host-architecture program no sysroot", function()
         assert.is_nil(run("-n", "-e", "", guest("getpid")).stdout:find(" -L ", 1, true))
@@ -330,13 +372,56 @@ describe("luahook's usage errors", function()
     end
 
     it("gives status 65 for an ELF program of another architecture", function()
-        local arm = with_machine(guest("getpid", "x86_64"), 183)   -- EM_AARCH64
-        local r = run("-e", "", arm)
-        os.remove(arm)
+        local sparc = with_machine(guest("getpid", "x86_64"), 2)   -- EM_SPARC
+        local r = run("-e", "", sparc)
+        os.remove(sparc)
         assert.are.equal(65, r.status)
-        assert.are.equal("luahook: " .. arm .. " is for ELF machine 183; only i386 (3) and "
-                         .. "x86_64 (62) programs run\n", r.stderr)
+        assert.are.equal("luahook: " .. sparc .. " is for ELF machine 2; only i386 (3), "
+                         .. "x86_64 (62), aarch64 (183), arm (40), riscv64 (243), mips (8) and "
+                         .. "mipsel (8) programs run\n", r.stderr)
     end)
+
+    -- The guest `from` with `bytes` at 0-based `offset` of its ELF header.
+    local function patched(from, offset, bytes)
+        local data = command.slurp(guest("getpid", from))
+        return temp_file(data:sub(1, offset) .. bytes .. data:sub(offset + #bytes + 1))
+    end
+    local function le32(n)
+        return string.char(n % 256, math.floor(n / 256) % 256, math.floor(n / 65536) % 256,
+                           math.floor(n / 16777216))
+    end
+    local function be32(n) return le32(n):reverse() end
+
+    -- e_flags is at offset 36 in a 32-bit ELF header
+    local refusals = {
+        { "an arm soft-float program", "arm", 36, le32(0x05000200),
+          "is an arm soft-float program, which luahook does not run (it runs arm EABI5 "
+          .. "hard-float programs)" },
+        { "an arm OABI program", "arm", 36, le32(0),
+          "is an arm OABI program, which luahook does not run" },
+        { "an arm EABI4 program", "arm", 36, le32(0x04000000),
+          "is an arm program of an EABI version other than 5" },
+        { "a mips n32 program", "mips", 36, be32(0x70001027),
+          "is a mips n32 program, which luahook does not run (it runs mips o32 programs)" },
+        { "a mipsel n32 program", "mipsel", 36, le32(0x70001027), "is a mips n32 program" },
+        { "a mips o64 program", "mips", 36, be32(0x70002007), "is a mips o64 or EABI program" },
+        { "a 64-bit mips program", "mipsel", 4, "\2",
+          "is a 64-bit little-endian program for ELF machine 8 (mips), which luahook does not run" },
+        { "a 32-bit riscv program", "riscv64", 4, "\1",
+          "is a 32-bit little-endian program for ELF machine 243 (riscv64), which luahook does not run" },
+    }
+    for _, case in ipairs(refusals) do
+        local what, from, offset, bytes, message = unpack(case)
+        it("gives status 65 and one line for " .. what, function()
+            local prog = patched(from, offset, bytes)
+            local r = run("-n", "-e", "", prog)
+            os.remove(prog)
+            assert.are.equal(65, r.status)
+            assert.are.equal("", r.stdout)
+            assert.matches("^luahook: [^\n]*\n$", r.stderr)
+            assert.matches(prog .. " " .. message, r.stderr, 1, true)
+        end)
+    end
 
     it("gives status 65 for an ELF file that is not a program", function()
         local obj = temp_file(command.slurp(guest("getpid")):sub(1, 16) .. "\1\0"

@@ -7,9 +7,6 @@ source "$here/apt-private.sh"
 
 system_pkgs=(
     gcc make pkg-config ninja-build
-    # guest programs: Debian's cross toolchain per guest architecture
-    # (gcc-multilib would exclude the cross compilers, so i386 uses one too)
-    gcc-i686-linux-gnu libc6-dev-i386-cross
     libluajit-5.1-dev luajit libglib2.0-dev libreadline-dev lua-busted
     linux-libc-dev dpkg-dev xz-utils
     # make bench: GNU time for peak RSS
@@ -20,6 +17,18 @@ system_pkgs=(
     # QEMU's own build
     python3-venv flex bison device-tree-compiler
 )
+
+# Guest programs: for each foreign architecture in tools/guest-arches,
+# Debian's cross compiler, its C library and its kernel headers (the
+# per-architecture data is generated from those); --no-install-recommends
+# leaves the C library out unless it is named. gcc-multilib would exclude
+# the cross compilers, so i386 uses one too.
+host_arch=$(dpkg --print-architecture)
+while read -r qemu_arch debian_arch triplet; do
+    case "$qemu_arch" in ''|'#'*) continue ;; esac
+    [ "$debian_arch" = "$host_arch" ] && continue
+    system_pkgs+=("gcc-$triplet" "libc6-dev-$debian_arch-cross" "linux-libc-dev-$debian_arch-cross")
+done < "$here/guest-arches"
 
 missing() {
     local p

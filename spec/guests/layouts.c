@@ -1,6 +1,7 @@
 /*
  * Prints the layout of the structures the kernel exchanges with a guest, as
- * the guest architecture's compiler lays them out (i686-linux-gnu-gcc: i386):
+ * the guest architecture's compiler lays them out (i686-linux-gnu-gcc for
+ * i386, aarch64-linux-gnu-gcc for aarch64, ...; one binary per architecture):
  * "NAME FIELD OFFSET SIZE" per field (followed by "NAME FIELD signed" or
  * "NAME FIELD unsigned" for an integer field), then "NAME sizeof SIZE" and
  * "NAME alignof ALIGNMENT" per structure (the alignment matters once a
@@ -11,8 +12,9 @@
  * Layouts come from the kernel's UAPI headers wherever the kernel defines
  * them there; glibc is used only where the UAPI has no definition:
  *
- *   stat, stat64               <asm/stat.h> (on x86_64 stat64 is stat: the
- *                              kernel has no separate stat64 there)
+ *   stat, stat64               <asm/stat.h> (on the 64-bit architectures
+ *                              stat64 is stat: the kernel has no separate
+ *                              stat64 there)
  *   statx, statx_timestamp     <linux/stat.h>
  *   timespec, timeval,         <linux/time.h> (struct timespec is the
  *   timezone, itimerspec,      kernel's old timespec: a long tv_sec)
@@ -90,75 +92,62 @@
     printf("%s sizeof %zu\n%s alignof %zu\n", name, sizeof(type), name, \
            _Alignof(type))
 
-/* Both architectures print their struct stat; only i386 has a stat64. */
+/*
+ * struct stat's and struct stat64's fields in the order each <asm/stat.h>
+ * declares them. Four families: i386 and arm share the old 32-bit
+ * layout's field names (and both have a stat64); x86_64 has its own;
+ * aarch64 and riscv64 asm-generic's; mips o32 its own, padded. The 64-bit
+ * architectures have no stat64: their stat is it.
+ */
+#if defined(__i386__) || defined(__arm__)
+#define STAT_FIELDS(F) F(st_dev) F(st_ino) F(st_mode) F(st_nlink) F(st_uid)      \
+    F(st_gid) F(st_rdev) F(st_size) F(st_blksize) F(st_blocks) F(st_atime)     \
+    F(st_atime_nsec) F(st_mtime) F(st_mtime_nsec) F(st_ctime) F(st_ctime_nsec) \
+    F(__unused4) F(__unused5)
+#define STAT64_FIELDS(F) F(st_dev) F(__pad0) F(__st_ino) F(st_mode) F(st_nlink) \
+    F(st_uid) F(st_gid) F(st_rdev) F(__pad3) F(st_size) F(st_blksize)           \
+    F(st_blocks) F(st_atime) F(st_atime_nsec) F(st_mtime) F(st_mtime_nsec)     \
+    F(st_ctime) F(st_ctime_nsec) F(st_ino)
+#elif defined(__mips__)
+#define STAT_FIELDS(F) F(st_dev) F(st_pad1) F(st_ino) F(st_mode) F(st_nlink)     \
+    F(st_uid) F(st_gid) F(st_rdev) F(st_pad2) F(st_size) F(st_pad3)            \
+    F(st_atime) F(st_atime_nsec) F(st_mtime) F(st_mtime_nsec) F(st_ctime)      \
+    F(st_ctime_nsec) F(st_blksize) F(st_blocks) F(st_pad4)
+#define STAT64_FIELDS(F) F(st_dev) F(st_pad0) F(st_ino) F(st_mode) F(st_nlink)  \
+    F(st_uid) F(st_gid) F(st_rdev) F(st_pad1) F(st_size) F(st_atime)           \
+    F(st_atime_nsec) F(st_mtime) F(st_mtime_nsec) F(st_ctime) F(st_ctime_nsec) \
+    F(st_blksize) F(st_pad2) F(st_blocks)
+#elif defined(__x86_64__)
+#define STAT_FIELDS(F) F(st_dev) F(st_ino) F(st_nlink) F(st_mode) F(st_uid)      \
+    F(st_gid) F(__pad0) F(st_rdev) F(st_size) F(st_blksize) F(st_blocks)       \
+    F(st_atime) F(st_atime_nsec) F(st_mtime) F(st_mtime_nsec) F(st_ctime)      \
+    F(st_ctime_nsec) F(__unused)
+#else                           /* asm-generic: aarch64, riscv64 */
+#define STAT_FIELDS(F) F(st_dev) F(st_ino) F(st_mode) F(st_nlink) F(st_uid)      \
+    F(st_gid) F(st_rdev) F(__pad1) F(st_size) F(st_blksize) F(__pad2)          \
+    F(st_blocks) F(st_atime) F(st_atime_nsec) F(st_mtime) F(st_mtime_nsec)     \
+    F(st_ctime) F(st_ctime_nsec) F(__unused4) F(__unused5)
+#endif
+#define STAT_FIELD(field) FIELD(name, T, field);
+
 static void stat_fields(const char *name)
 {
     typedef struct stat T;
-    FIELD(name, T, st_dev);
-    FIELD(name, T, st_ino);
-#ifdef __i386__
-    FIELD(name, T, st_mode);
-    FIELD(name, T, st_nlink);
-    FIELD(name, T, st_uid);
-    FIELD(name, T, st_gid);
-#else
-    FIELD(name, T, st_nlink);
-    FIELD(name, T, st_mode);
-    FIELD(name, T, st_uid);
-    FIELD(name, T, st_gid);
-    FIELD(name, T, __pad0);
-#endif
-    FIELD(name, T, st_rdev);
-    FIELD(name, T, st_size);
-    FIELD(name, T, st_blksize);
-    FIELD(name, T, st_blocks);
-    FIELD(name, T, st_atime);
-    FIELD(name, T, st_atime_nsec);
-    FIELD(name, T, st_mtime);
-    FIELD(name, T, st_mtime_nsec);
-    FIELD(name, T, st_ctime);
-    FIELD(name, T, st_ctime_nsec);
-#ifdef __i386__
-    FIELD(name, T, __unused4);
-    FIELD(name, T, __unused5);
-#else
-    FIELD(name, T, __unused);
-#endif
+    STAT_FIELDS(STAT_FIELD)
     SIZE(name, T);
 }
 
-#ifdef __i386__
 static void stat64_fields(void)
 {
+#ifdef STAT64_FIELDS
     typedef struct stat64 T;
     const char *name = "stat64";
-    FIELD(name, T, st_dev);
-    FIELD(name, T, __pad0);
-    FIELD(name, T, __st_ino);
-    FIELD(name, T, st_mode);
-    FIELD(name, T, st_nlink);
-    FIELD(name, T, st_uid);
-    FIELD(name, T, st_gid);
-    FIELD(name, T, st_rdev);
-    FIELD(name, T, __pad3);
-    FIELD(name, T, st_size);
-    FIELD(name, T, st_blksize);
-    FIELD(name, T, st_blocks);
-    FIELD(name, T, st_atime);
-    FIELD(name, T, st_atime_nsec);
-    FIELD(name, T, st_mtime);
-    FIELD(name, T, st_mtime_nsec);
-    FIELD(name, T, st_ctime);
-    FIELD(name, T, st_ctime_nsec);
-    FIELD(name, T, st_ino);
+    STAT64_FIELDS(STAT_FIELD)
     SIZE(name, T);
-}
 #else
-static void stat64_fields(void)
-{
     stat_fields("stat64");
-}
 #endif
+}
 
 /* In the order of luahook.types.names(): sorted by name. */
 int main(void)

@@ -40,12 +40,26 @@ end
 
 qemu.quote, qemu.slurp, qemu.write_file, qemu.sh = quote, slurp, write_file, sh
 
---- Path of a spec guest: guest("getpid") is i386, guest("getpid", "x86_64").
+--- Path of a spec guest: guest("getpid") is i386, guest("getpid", "x86_64")
+--- (or "aarch64", ...: any architecture of tools/guest-arches).
 function qemu.guest(name, arch)
-    if arch == "x86_64" then
-        return qemu.build .. "/spec/guests/" .. name .. ".x86_64"
+    if arch and arch ~= "i386" then
+        return qemu.build .. "/spec/guests/" .. name .. "." .. arch
     end
     return qemu.build .. "/spec/guests/" .. name
+end
+
+--- The guest architectures of tools/guest-arches, in its order: { qemu =
+--- "aarch64", debian = "arm64", triplet = "aarch64-linux-gnu" }, ...
+function qemu.arches()
+    local list = {}
+    for line in io.lines("tools/guest-arches") do
+        local name, debian, triplet = line:match("^(%w[%w_]*)%s+(%S+)%s+(%S+)")
+        if name then
+            list[#list + 1] = { qemu = name, debian = debian, triplet = triplet }
+        end
+    end
+    return list
 end
 
 --- A fresh temporary path (the file does not exist).
@@ -126,7 +140,7 @@ end
 
 --- Runs a guest. opts:
 ---   guest = "getpid"     spec guest name (or program = path)
----   arch = "i386"        or "x86_64"
+---   arch = "i386"        or "x86_64", "aarch64", ... (tools/guest-arches)
 ---   args = {...}         guest arguments
 ---   lua = "source"       script text (or script = path)
 ---   plugin_args = {...}  extra plugin arguments ("key=value")

@@ -10,8 +10,10 @@
 #                    already has the API
 #   (default)        Debian's source package qemu=1:10.2.2+ds-1, fetched with
 #                    apt-get source through a private apt configuration
+# It builds NAME-linux-user for every guest architecture in tools/guest-arches.
 # Builds are cached under $LUAHOOK_CACHE (default ~/.cache/luahook), keyed by
-# the source and a hash of tools/qemu/patches, and reused when present.
+# the source, a hash of tools/qemu/patches and the target list, and reused
+# when present.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -25,6 +27,9 @@ link=$1
 debian_version=1:10.2.2+ds-1
 cache=${LUAHOOK_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/luahook}
 api_symbol=qemu_plugin_register_vcpu_syscall_filter_cb
+# QEMU's target names, first column of tools/guest-arches
+targets=$(awk '!/^#/ && NF { print $1 }' "$here/../guest-arches")
+[ -n "$targets" ] || die "no architectures in $here/../guest-arches"
 
 has_api() { grep -q "$api_symbol" "$1" 2>/dev/null; }
 
@@ -36,7 +41,7 @@ point_link_at() {
 
 if [ -n "${QEMU_PREFIX:-}" ]; then
     prefix=$(cd "$QEMU_PREFIX" 2>/dev/null && pwd) || die "QEMU_PREFIX=$QEMU_PREFIX is not a directory"
-    for t in i386 x86_64; do
+    for t in $targets; do
         [ -x "$prefix/bin/qemu-$t" ] || die "QEMU_PREFIX=$prefix has no bin/qemu-$t"
     done
     has_api "$prefix/include/qemu-plugin.h" \
@@ -59,7 +64,9 @@ if [ -n "${QEMU_SRC:-}" ]; then
 else
     src_id="debian-${debian_version#1:}"
 fi
-key="$src_id-$patch_hash"
+# the target list is part of the key: a build with fewer targets is another build
+target_hash=$(echo $targets | sha256sum | cut -c1-8)
+key="$src_id-$patch_hash-$target_hash"
 prefix="$cache/qemu/$key"
 
 if [ -f "$prefix/.complete" ]; then
@@ -120,7 +127,7 @@ mkdir "$work/build"
 say "configuring (log: $work/build/config.log)"
 (cd "$work/build" && ../src/configure --prefix="$prefix" \
     --python=/usr/bin/python3 \
-    --target-list=i386-linux-user,x86_64-linux-user \
+    --target-list="$(printf '%s-linux-user,' $targets | sed 's/,$//')" \
     --enable-plugins --disable-system --disable-tools --disable-docs \
     --disable-install-blobs --disable-werror > config.log 2>&1) \
     || { tail -n 20 "$work/build/config.log" >&2; die "QEMU configure failed"; }
