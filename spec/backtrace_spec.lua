@@ -1,8 +1,8 @@
--- Guest stack traces and symbols (sc:backtrace, lh.symbol)
+-- Guest stack traces and symbols (sc:backtrace, lh.symbol, trace.lua k=1)
 -- through the reference QEMU: nested calls in programs linked statically
 -- and dynamically, with and without debug information, on i386 and
--- x86_64; stripped programs, corrupt stacks and a program that unmaps its
--- own code.
+-- x86_64; strace -k on a native run as the reference for names; stripped
+-- programs, corrupt stacks and a program that unmaps its own code.
 local qemu = require "helpers.qemu"
 
 local ARCHES = { "i386", "x86_64" }
@@ -64,7 +64,7 @@ end
 -- The line of nested.c that holds `text`.
 local function source_line(text)
     local n = 0
-    for line in io.lines(SOURCE) do
+    for line in qemu.slurp(SOURCE):gmatch("[^\n]*\n") do
         n = n + 1
         if line:find(text, 1, true) then return n end
     end
@@ -228,6 +228,101 @@ describe("lh.symbol", function()
     end)
 end)
 
+-- The ` > ` lines after the openat of /dev/null in trace output.
+local function stack_after_open(text)
+    local lines, inside = {}, false
+    for line in text:gmatch("[^\n]+") do
+        if line:match('^openat%(AT_FDCWD, "/dev/null"') then
+            inside = true
+        elseif inside and line:match("^ > ") then
+            lines[#lines + 1] = line
+        elseif inside then
+            break
+        end
+    end
+    return lines
+end
+
+-- module, symbol+offset of a ` > module(symbol+0x1a) [0x...]` line.
+local function parse_stack_line(line)
+    return line:match("^ > (.-)%((.-)%) %[0x%x+%]")
+end
+
+describe("trace.lua k=1", function()
+    for _, arch in ipairs(ARCHES) do
+        it("prints the stack after each line, as strace -k does, on " .. arch, function()
+            local r = qemu.run { arch = arch, guest = "nested", script = "scripts/trace.lua",
+                                 plugin_args = { "k=1", "trace=openat" } }
+            assert.are.equal(0, r.status, r.stderr)
+            local program = absolute(qemu.guest("nested", arch))
+            local stack = table.concat(stack_after_open(r.stderr), "\n")
+            local pattern = {}
+            for _, name in ipairs({ "inner", "middle", "outer", "main" }) do
+                pattern[#pattern + 1] = " > " .. program:gsub("%p", "%%%0") .. "%(" .. name
+                                        .. "%+0x%x+%) %[0x%x+%]"
+            end
+            assert.matches(table.concat(pattern, "\n"), stack)
+        end)
+    end
+
+    -- strace -k's frames in the program itself (the C library's may be
+    -- named differently: luahook reads its separate debug information
+    -- when installed, strace only its dynamic symbols) must be luahook's,
+    -- in order, from the first on.
+    for _, guest in ipairs({ "nested.dyn", "nested" }) do
+        it("names the program's frames as strace -k does on a native x86_64 run ("
+           .. guest .. ")", function()
+            local program = absolute(qemu.guest(guest, "x86_64"))
+            local native = qemu.sh("strace -k -e trace=openat " .. qemu.quote(program) .. " 2>&1 >/dev/null")
+            local r = qemu.run { arch = "x86_64", guest = guest, script = "scripts/trace.lua",
+                                 plugin_args = { "k=1", "trace=openat" } }
+            assert.are.equal(0, r.status, r.stderr)
+            local function split(lines)
+                local modules, own = {}, {}
+                for i, line in ipairs(lines) do
+                    local module, where = parse_stack_line(line)
+                    modules[i] = module
+                    if module == program then own[#own + 1] = where end
+                end
+                return modules, own
+            end
+            local their_modules, theirs = split(stack_after_open(native))
+            local our_modules, ours = split(stack_after_open(r.stderr))
+            assert.is_true(#theirs >= 1, native)
+            for i, where in ipairs(theirs) do assert.are.equal(where, ours[i], native) end
+            -- the same files, the C library's found through its mmap
+            for i, module in ipairs(their_modules) do assert.are.equal(module, our_modules[i]) end
+            -- and luahook's go on to main, where strace's might not
+            local names = table.concat(ours, " ")
+            for _, name in ipairs({ "inner", "middle", "outer", "main" }) do
+                assert.matches(" " .. name .. "%+", " " .. names)
+            end
+        end)
+    end
+
+    it("finds the interpreter of a dynamically linked i386 program under -L or QEMU_LD_PREFIX",
+       function()
+        for _, how in ipairs({ { qemu_args = { "-L", SYSROOT } },
+                               { wrap = "env QEMU_LD_PREFIX=" .. SYSROOT } }) do
+            local r = qemu.run { guest = "nested.dyn", script = "scripts/trace.lua",
+                                 plugin_args = { "k=1", "trace=brk" }, qemu_args = how.qemu_args,
+                                 wrap = how.wrap }
+            assert.are.equal(0, r.status, r.stderr)
+            -- the dynamic linker's first call, before any library is loaded
+            assert.matches("^brk%(NULL%) = 0x%x+\n > " .. SYSROOT:gsub("%p", "%%%0")
+                           .. "/lib/ld%-linux%.so%.2%(", r.stderr)
+        end
+    end)
+
+    it("gives the stack as a list in JSON", function()
+        local r = qemu.run { arch = "x86_64", guest = "nested", script = "scripts/trace.lua",
+                             plugin_args = { "k=1", "trace=openat", "json=1" } }
+        assert.are.equal(0, r.status, r.stderr)
+        local line = r.stderr:match('[^\n]*/dev/null[^\n]*')
+        assert.matches(',"stack":%[".-%(inner%+0x%x+%) %[0x%x+%]",".-%(middle%+', line)
+    end)
+end)
+
 describe("a stack gone wrong", function()
     for _, arch in ipairs(ARCHES) do
         for _, mode in ipairs({ "garbage", "unmapped" }) do
@@ -249,9 +344,16 @@ describe("a stack gone wrong", function()
         end)
 
         it("ends the trace at code the program has unmapped, on " .. arch, function()
+            -- asked for first after the munmap, and followed from the start
             local frames, r = frames_of { arch = arch, guest = "unmapper" }
             assert.are.equal(0, r.status, r.stderr)
             assert.are.equal("unmap_and_open", frames[#frames].symbol)
+            local traced = qemu.run { arch = arch, guest = "unmapper", script = "scripts/trace.lua",
+                                      plugin_args = { "k=1", "trace=openat" } }
+            assert.are.equal(0, traced.status, traced.stderr)
+            local stack = stack_after_open(traced.stderr)
+            assert.matches("%(unmap_and_open%+0x%x+%)", stack[#stack])
+            assert.is_nil(traced.stderr:match("caller"))
         end)
     end
 end)

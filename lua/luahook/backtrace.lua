@@ -1,6 +1,6 @@
--- Guest stack traces and symbols: sc:backtrace() and lh.symbol(). libdw
--- unwinds (core/unwind.c); this module keeps its module list current
--- (luahook.modmap).
+-- Guest stack traces and symbols: sc:backtrace(), lh.symbol() and
+-- trace.lua's k=1. libdw unwinds (core/unwind.c); this module keeps its
+-- module list current (luahook.modmap) and writes frames as strace -k does.
 -- Loaded on first use, so scripts that never ask pay nothing.
 local context = require "luahook.context"
 local modmap = require "luahook.modmap"
@@ -75,6 +75,26 @@ function backtrace.symbol(addr)
         if not ok then return nil, err end
     end
     return core.resolve(addr)
+end
+
+-- "inner+0x1a", "+0x1234" (no symbol: from the module's load address), or
+-- "" outside every module.
+local function where(frame)
+    if frame.symbol then
+        return string.format("%s+0x%x", frame.symbol, frame.offset)
+    elseif frame.module then
+        return string.format("+0x%x", frame.offset)
+    end
+    return ""
+end
+
+--- A frame as strace -k writes one: ` > /path/prog(inner+0x1a) [0x8049abc]`,
+--- with ` (fp)` after a frame found by following the frame pointer.
+---@param frame luahook.Frame
+---@return string
+function backtrace.strace_line(frame)
+    return string.format(" > %s(%s) [0x%x]%s", frame.module or "?", where(frame), frame.pc,
+                         frame.fp and " (fp)" or "")
 end
 
 return backtrace
