@@ -1,6 +1,6 @@
--- Guest stack traces and symbols: sc:backtrace(), lh.symbol() and
--- trace.lua's k=1. libdw unwinds (core/unwind.c); this module keeps its
--- module list current (luahook.modmap) and writes frames as strace -k does.
+-- Guest stack traces and symbols: sc:backtrace(), lh.symbol(), trace.lua's
+-- k=1 and the REPL's bt. libdw unwinds (core/unwind.c); this module keeps
+-- its module list current (luahook.modmap) and writes frames as text.
 -- Loaded on first use, so scripts that never ask pay nothing.
 local context = require "luahook.context"
 local modmap = require "luahook.modmap"
@@ -95,6 +95,22 @@ end
 function backtrace.strace_line(frame)
     return string.format(" > %s(%s) [0x%x]%s", frame.module or "?", where(frame), frame.pc,
                          frame.fp and " (fp)" or "")
+end
+
+--- A frame as the REPL's bt shows it: `#1  0x08049abc inner+0x1a at
+--- nested.c:12 (/path/prog)`.
+---@param i integer the frame's number, from 0
+---@param frame luahook.Frame
+---@return string
+function backtrace.gdb_line(i, frame)
+    local text = string.format("#%-2d 0x%08x %s", i, frame.pc, frame.symbol and where(frame) or "??")
+    if frame.file then
+        text = text .. " at " .. frame.file .. (frame.line and (":" .. frame.line) or "")
+    end
+    if frame.module then
+        text = text .. " (" .. (frame.symbol and frame.module or frame.module .. where(frame)) .. ")"
+    end
+    return text .. (frame.fp and " [frame pointer]" or "")
 end
 
 return backtrace
