@@ -23,6 +23,7 @@
 #include "output.h"
 #include "repl.h"
 #include "state.h"
+#include "unwind_lua.h"
 
 struct lh_core core = {
     .loop_ref = LUA_NOREF,
@@ -118,6 +119,7 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     luaL_register(L, NULL, fns);
     lh_guest_lua_register(L);
     lh_repl_lua_register(L);
+    lh_unwind_lua_register(L, cfg->arch);
     lua_pushstring(L, cfg->arch);
     lua_setfield(L, -2, "arch");
     lua_pushboolean(L, cfg->abort_on_error);

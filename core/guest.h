@@ -26,6 +26,11 @@ struct lh_guest_ops {
     bool (*reg_write)(const char *name, const void *buf, size_t len);
     /* Calls fn for each register name the guest has, in QEMU's order. */
     void (*reg_names)(void (*fn)(const char *name, void *opaque), void *opaque);
+    /* The program QEMU loaded: the host path of its file (g_free it), the
+     * address of its first executable segment, and the entry point QEMU
+     * started the guest at (the interpreter's, for a dynamically linked
+     * program). False when QEMU does not say. */
+    bool (*program)(char **path, uint64_t *start_code, uint64_t *entry);
 };
 
 #endif

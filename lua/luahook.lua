@@ -210,6 +210,16 @@ function lh.print(...)
     write(s, #s)
 end
 
+--- What guest address `addr` is: { pc=, module=, symbol=, offset=, file=,
+--- line= } (docs/api.md "Stack traces"); inside a hook only.
+---@param addr integer
+---@return luahook.Frame? frame
+---@return string? reason
+function lh.symbol(addr)
+    local frame, err = require("luahook.backtrace").symbol(addr)
+    return frame, err
+end
+
 --- How often QEMU's callbacks entered Lua so far: { entries = N, returns = N }.
 --- Syscalls no hook selects never enter Lua, so these count only wanted events.
 ---@return { entries: integer, returns: integer }

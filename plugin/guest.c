@@ -115,10 +115,23 @@ static void guest_reg_names(void (*fn)(const char *name, void *opaque), void *op
     }
 }
 
+static bool guest_program(char **path, uint64_t *start_code, uint64_t *entry)
+{
+    /* QEMU's copy, ours to free */
+    *path = (char *)qemu_plugin_path_to_binary();
+    if (!*path) {
+        return false;
+    }
+    *start_code = qemu_plugin_start_code();
+    *entry = qemu_plugin_entry_code();
+    return true;
+}
+
 const struct lh_guest_ops lh_qemu_guest_ops = {
     .read = guest_read,
     .write = guest_write,
     .reg_read = guest_reg_read,
     .reg_write = guest_reg_write,
     .reg_names = guest_reg_names,
+    .program = guest_program,
 };

@@ -13,6 +13,8 @@
 --   tt=1        wall-clock time of each call's entry: 12:34:56.123456 ... (strace -tt)
 --   failed=1    only calls that returned an error (strace -Z)
 --   json=1      one JSON object per call instead of a line
+--   k=1         after each line, the guest's stack at the call, as strace -k
+--               prints it: " > /path/prog(inner+0x1a) [0x8049abc]"
 -- Output goes to luahook's stream (stderr, or out=FILE). Lines appear when
 -- a call returns; exit and exit_group print "= ?" at entry, and an execve
 -- the host says will succeed "= 0" at entry (the process is replaced);
@@ -37,6 +39,7 @@ local opts = options.parse(lh.args, {
     tt = { kind = "flag", default = false },
     failed = { kind = "flag", default = false },
     json = { kind = "flag", default = false },
+    k = { kind = "flag", default = false },
 })
 
 -- What to trace ------------------------------------------------------------
@@ -116,6 +119,23 @@ end
 local tasks = require "luahook.tasks"
 local family = tasks.track()
 
+-- Stacks (k=1) ---------------------------------------------------------------
+
+-- The guest's stack at the call, as strace -k lines; the map of modules is
+-- followed from the first call on, so that none is missed.
+local stack_lines
+if opts.k then
+    local backtrace = require "luahook.backtrace"
+    require("luahook.modmap").track()
+    stack_lines = function()
+        local frames, err = backtrace.frames()
+        local lines = {}
+        for i, frame in ipairs(frames or {}) do lines[i] = backtrace.strace_line(frame) end
+        if not frames then lines[1] = " > backtrace unavailable: " .. err end
+        return lines
+    end
+end
+
 -- JSON ---------------------------------------------------------------------
 
 local JSON_ESCAPES = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r",
@@ -177,6 +197,9 @@ local function emit_line(sc, call, result)
     else
         out("\n")
     end
+    if stack_lines then
+        for _, line in ipairs(stack_lines()) do out(line, "\n") end
+    end
 end
 
 -- The same as a JSON object; `ret` is the raw result (nil when there is
@@ -187,6 +210,11 @@ local function emit_json(sc, call, result, ret)
     if call.stamp then fields[#fields + 1] = ',"time":"' .. call.stamp .. '"' end
     if call.stop then
         fields[#fields + 1] = string.format(',"duration":%.6f', call.stop - call.start)
+    end
+    if stack_lines then
+        local frames = {}
+        for i, line in ipairs(stack_lines()) do frames[i] = json_string(line:sub(4)) end
+        fields[#fields + 1] = ',"stack":[' .. concat(frames, ",") .. "]"
     end
     fields[#fields + 1] = "}\n"
     lh.out(concat(fields))

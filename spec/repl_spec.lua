@@ -65,7 +65,9 @@ describe("the REPL over a socket", function()
         }
         local transcript = attach(job, { "sc.name", "sc:string(2)", "ret(-2)", "c" })
         local r = qemu.finish(job)
-        assert.matches("breakpoint 1: %[tid %d+%] openat%(", transcript)
+        -- the call as trace.lua prints it
+        assert.matches('breakpoint 1: %[tid %d+%] openat%(AT_FDCWD, "/etc/hostname", O_RDONLY[^\n]*%)\n',
+                       transcript)
         assert.matches('luahook> sc.name\n"openat"\n', transcript, 1, true)
         assert.matches('luahook> sc:string(2)\n"/etc/hostname"\tfalse\n', transcript, 1, true)
         assert.are.equal(0, r.status)
@@ -119,8 +121,8 @@ describe("the REPL over a socket", function()
         }
         local transcript = attach(job, { "fin", "c" })
         qemu.finish(job)
-        assert.matches("returned: %[tid %d+%] openat%([^\n]*%) = %-1 ENOENT %(No such file or directory%)\n",
-                       transcript)
+        assert.matches('returned: %[tid %d+%] openat%(AT_FDCWD, "/nonexistent/x", O_RDONLY[^\n]*%) '
+                       .. "= %-1 ENOENT %(No such file or directory%)\n", transcript)
     end)
 
     it("steps from an entry to its return and on to the next call", function()
@@ -129,7 +131,28 @@ describe("the REPL over a socket", function()
         qemu.finish(job)
         assert.matches("breakpoint 1: [^\n]*getpid[^\n]*\n", transcript)
         assert.matches("returned: %[tid %d+%] getpid%([^\n]*%) = %d+\n", transcript)
-        assert.matches("step: %[tid %d+%] write%(0x1, ", transcript)
+        assert.matches('step: %[tid %d+%] write%(1, "', transcript)
+    end)
+
+    it("shows the guest's stack with bt, a dynamically linked one under -L too", function()
+        local job = start_socket_guest {
+            guest = "nested.dyn", qemu_args = { "-L", "/usr/i686-linux-gnu" },
+            lua = [[luahook.breakpoint("openat", "sc:string(2) == '/dev/null'")]],
+        }
+        local transcript = attach(job, { "bt", "bt(2)", "c" })
+        local r = qemu.finish(job)
+        assert.are.equal(0, r.status, r.stderr)
+        assert.matches('breakpoint 1: %[tid %d+%] openat%(AT_FDCWD, "/dev/null", O_RDONLY', transcript)
+        -- innermost first: the vDSO's entry, the C library, then the program
+        local program = qemu.sh("realpath " .. quote(qemu.guest("nested.dyn"))):gsub("\n$", "")
+        local own = {}
+        for name in transcript:gmatch("\n#%d+ +0x%x+ ([%w_]+)%+0x%x+ %(" .. program:gsub("%p", "%%%0") .. "%)") do
+            own[#own + 1] = name
+        end
+        assert.are.same({ "inner", "middle", "outer", "main", "_start" }, own, transcript)
+        assert.matches("luahook> bt\n#0  0x%x+ __kernel_vsyscall%+0x%x+ %(%[vdso%]%)\n#1  0x%x+ openat%+0x%x+ "
+                       .. "%([^)]*libc%.so%.6%)\n", transcript)
+        assert.matches("luahook> bt%(2%)\n#0 [^\n]*\n#1 [^\n]*\nluahook> c", transcript)
     end)
 
     it("prints errors at the prompt and keeps going", function()
@@ -288,6 +311,14 @@ describe("the REPL on the terminal", function()
         assert.matches('sc:string%(2%)\r?\n[^\n]*"/etc/hostname"', transcript)
         local bare = qemu.run { guest = "opener", args = { "/etc/hostname", "/etc/passwd" }, plugin = false }
         assert.are.equal(bare.stdout, stdout)
+    end)
+
+    it("shows the stack with source lines where there is debug information", function()
+        local transcript, status = pty_session(guest_cmd("break=openat", "nested.g"), {
+            "expect luahook> ", "send bt\\r", "expect luahook> ", "send c\\r" })
+        assert.are.equal(0, status, transcript)
+        assert.matches("\n#2  0x%x+ inner%+0x%x+ at [^\n]*nested%.c:%d+ %([^)]*nested%.g%)\r?\n"
+                       .. "#3  0x%x+ middle%+", transcript)
     end)
 
     it("edits the line with readline keys", function()

@@ -441,7 +441,7 @@ describe("trace.lua's options", function()
     end)
 
     local BAD = {
-        { "strsiz=5", "unknown option 'strsiz' %(known: T, failed, json, strsize, trace, tt, y%)" },
+        { "strsiz=5", "unknown option 'strsiz' %(known: T, failed, json, k, strsize, trace, tt, y%)" },
         { "strsize=abc", "strsize=abc: expected an integer" },
         { "strsize=-1", "strsize=%-1: expected an integer of at least 0" },
         { "y=maybe", "y=maybe: expected 1 or 0" },

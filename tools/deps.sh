@@ -9,6 +9,8 @@ system_pkgs=(
     gcc make pkg-config ninja-build
     libluajit-5.1-dev luajit libglib2.0-dev libreadline-dev lua-busted
     linux-libc-dev dpkg-dev xz-utils
+    # guest stack traces: elfutils' unwinder and ELF reader (core/unwind.c)
+    libdw-dev libelf-dev
     # make bench: GNU time for peak RSS
     time
     # the reference for trace.lua's lines (spec/strace_spec.lua), and real

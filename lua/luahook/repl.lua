@@ -1,7 +1,7 @@
 -- The interactive prompt opened at breakpoints, by lh.repl(), on Ctrl-C or
 -- when a client attaches: Lua statements and expressions with the stopped
 -- syscall in scope, and debugger commands (c, s, fin, ret, x, str, regs,
--- b/bl/bd, threads, help, kill). Errors at the prompt are printed and the
+-- bt, b/bl/bd, threads, help, kill). Errors at the prompt are printed and the
 -- prompt stays; nothing typed there can end the guest except kill.
 local context = require "luahook.context"
 local format = require "luahook.format"
@@ -93,12 +93,15 @@ end
 
 ---------------------------------------------------------------- where we are
 
+-- The call as trace.lua prints it, with its result at a return; its raw
+-- registers should the decoder fail.
 local function describe_stop(sc, phase, result)
-    local where = string.format("[tid %d] %s", sc.tid, tostring(sc))
-    if phase == "return" then
-        return where .. " = " .. format.result(result)
+    local ok, call = pcall(require("luahook.decode").format_call, sc,
+                           phase == "return" and result or nil)
+    if not ok then
+        call = tostring(sc) .. (phase == "return" and (" = " .. format.result(result)) or "")
     end
-    return where
+    return string.format("[tid %d] %s", sc.tid, call)
 end
 
 ---------------------------------------------------------------- commands
@@ -164,6 +167,14 @@ commands.regs = setmetatable({}, {
     __newindex = function(_, name, value) registers.set(name, value) end,
 })
 
+-- bt([n]): the guest's stack at this call, innermost frame first.
+commands.bt = function(max)
+    local backtrace = require "luahook.backtrace"
+    local frames, err = backtrace.frames(max)
+    if not frames then error("bt: " .. err, 0) end
+    for i, frame in ipairs(frames) do out(backtrace.gdb_line(i - 1, frame) .. "\n") end
+end
+
 commands.threads = function()
     outf("* tid %d  vcpu %d  stopped at %s\n", session.sc.tid, session.sc.vcpu, session.sc.name)
     for _, t in ipairs(core.waiting_threads()) do
@@ -212,6 +223,7 @@ In scope: sc (the syscall: sc.name, sc.args, sc:string(i), ...), mem, regs, lh.
   ret(v)       return v to the guest and skip the syscall (ret(-2): ENOENT)
   x(addr, n)   hex dump of n bytes   str(addr)  the string at addr
   regs()       general registers     regs.eax = 1   set a register
+  bt           the guest's stack (bt(n): n frames at most)
   b(what[, cond])  add a breakpoint (cond: a Lua expression using sc, or a function)
   bl()         list breakpoints      bd(id)  delete one
   threads()    guest threads         kill    end the guest (output flushed)

@@ -129,6 +129,18 @@ function Syscall:set_string(i, text)
     return memory.write(self.args[i], text .. "\0")
 end
 
+--- The guest's stack at this call, innermost frame first (at most `max`,
+--- 64 by default): { pc=, module=, symbol=, offset=, file=, line= } each
+--- (docs/api.md "Stack traces"). Only while the call's hooks run.
+---@param max? integer
+---@return luahook.Frame[]? frames
+---@return string? reason
+function Syscall:backtrace(max)
+    -- loaded on first use: scripts that never ask pay nothing
+    local frames, err = require("luahook.backtrace").frames(max)
+    return frames, err
+end
+
 function Syscall:__tostring()
     local parts = {}
     for i = 1, ARG_COUNT do

@@ -80,6 +80,22 @@ bool qemu_plugin_write_memory_vaddr(uint64_t addr, GByteArray *data)
     return false;
 }
 
+/* The program's description is not what this checks either. */
+const char *qemu_plugin_path_to_binary(void)
+{
+    return NULL;
+}
+
+uint64_t qemu_plugin_start_code(void)
+{
+    return 0;
+}
+
+uint64_t qemu_plugin_entry_code(void)
+{
+    return 0;
+}
+
 static void print_register(const char *name)
 {
     uint8_t buf[LH_REG_MAX_SIZE];

@@ -83,6 +83,7 @@ end
 local function command(opts)
     local arch = opts.arch or "i386"
     local cmd = { quote(qemu.build .. "/qemu/bin/qemu-" .. arch) }
+    for _, a in ipairs(opts.qemu_args or {}) do cmd[#cmd + 1] = quote(a) end
     local script = opts.script
     local temp_script
     if opts.lua then
@@ -145,6 +146,7 @@ end
 ---   lua = "source"       script text (or script = path)
 ---   plugin_args = {...}  extra plugin arguments ("key=value")
 ---   plugin = false       run bare QEMU, without luahook
+---   qemu_args = {...}    QEMU's own options, before -plugin ("-L", SYSROOT)
 ---   strace = PATH        add QEMU's -strace, logging to PATH
 --- Returns { stdout, stderr, status }.
 function qemu.run(opts)

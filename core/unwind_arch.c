@@ -1,0 +1,46 @@
+/*
+ * Per-architecture facts the unwinder needs, as data: a new guest
+ * architecture is a new row. DWARF register numbers are each psABI's;
+ * names are QEMU's gdb names, as the guest ops take them. The program
+ * counter is set on its own too (libdw wants it even where it is not a
+ * DWARF register, as on RISC-V).
+ */
+#include <elf.h>
+#include <string.h>
+
+#include "unwind.h"
+
+/* i386 psABI: eax, ecx, edx, ebx, esp, ebp, esi, edi, then the return
+ * address column, which holds eip in the innermost frame. */
+static const struct lh_unwind_reg i386_regs[] = {
+    { 0, "eax" }, { 1, "ecx" }, { 2, "edx" }, { 3, "ebx" },
+    { 4, "esp" }, { 5, "ebp" }, { 6, "esi" }, { 7, "edi" },
+    { 8, "eip" },
+    { 0, NULL },
+};
+
+/* x86-64 psABI: rax, rdx, rcx, rbx, rsi, rdi, rbp, rsp, r8-r15, then the
+ * return address column (rip). */
+static const struct lh_unwind_reg x86_64_regs[] = {
+    { 0, "rax" }, { 1, "rdx" }, { 2, "rcx" }, { 3, "rbx" },
+    { 4, "rsi" }, { 5, "rdi" }, { 6, "rbp" }, { 7, "rsp" },
+    { 8, "r8" }, { 9, "r9" }, { 10, "r10" }, { 11, "r11" },
+    { 12, "r12" }, { 13, "r13" }, { 14, "r14" }, { 15, "r15" },
+    { 16, "rip" },
+    { 0, NULL },
+};
+
+static const struct lh_unwind_arch arches[] = {
+    { "i386", EM_386, ELFCLASS32, ELFDATA2LSB, "eip", 4, i386_regs },
+    { "x86_64", EM_X86_64, ELFCLASS64, ELFDATA2LSB, "rip", 7, x86_64_regs },
+};
+
+const struct lh_unwind_arch *lh_unwind_arch_find(const char *name)
+{
+    for (size_t i = 0; i < sizeof(arches) / sizeof(arches[0]); i++) {
+        if (!strcmp(arches[i].name, name)) {
+            return &arches[i];
+        }
+    }
+    return NULL;
+}
