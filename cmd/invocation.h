@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 
+#include "core/binfmt.h"
 #include "locate.h"
 
 /* What the command was asked to do. */
@@ -50,11 +51,12 @@ void parse_invocation(int argc, char **argv, struct invocation *inv);
 void print_help(void);
 
 /*
- * QEMU's argv for running `program` (an ELF program for QEMU target `arch`)
- * as `inv` says, with the scripts resolved through `loc`; NULL-terminated.
+ * QEMU's argv for running `prog` (an ELF program and its arguments, from
+ * core/binfmt.h) as `inv` says, with the scripts resolved through `loc`;
+ * NULL-terminated.
  */
 char **qemu_command(const struct invocation *inv, const struct locations *loc,
-                    const char *program, const char *arch);
+                    const struct lh_binfmt_program *prog);
 
 /* Prints argv as one shell-quoted line on stdout (for --dry-run). */
 void print_command(char **argv);
