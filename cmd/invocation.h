@@ -39,6 +39,7 @@ struct invocation {
     const char *sysroot;        /* -L SYSROOT, or the default (sysroot.h) */
     const char *arch;           /* --list-syscalls ARCH */
     bool watch;
+    bool no_follow;             /* --no-follow: follow_exec=0 */
     bool dry_run;
     char **rest;                /* PROGRAM ARGS..., or attach's arguments */
     int n_rest;

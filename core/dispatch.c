@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "exec.h"
 #include "fiber.h"
 #include "luahook.h"
 #include "output.h"
@@ -95,7 +96,9 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
     int stop;
 
     if (G_UNLIKELY(!lh_gate.interrupt_armed)) {
+        /* the guest's first syscall: QEMU is set up, the program loaded */
         arm_interrupt();
+        lh_exec_first_syscall();
     }
     if (!want && !__atomic_load_n(&lh_gate.stop_request, __ATOMIC_RELAXED)
         && !__atomic_load_n(&lh_gate.world_stopped, __ATOMIC_RELAXED)) {

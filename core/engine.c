@@ -16,6 +16,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "exec.h"
 #include "fiber.h"
 #include "guest_lua.h"
 #include "luahook.h"
@@ -103,6 +104,21 @@ static const struct lh_calls ffi_calls = {
     .read_string = lh_guest_read_string,
 };
 
+/* Sets field `name` of the table on top to { KEY = "VALUE" } from "KEY=VALUE" strings. */
+static void push_pairs(lua_State *L, const char *name, GPtrArray *pairs)
+{
+    lua_newtable(L);
+    for (guint i = 0; pairs && i < pairs->len; i++) {
+        const char *kv = g_ptr_array_index(pairs, i);
+        const char *eq = strchr(kv, '=');
+
+        lua_pushlstring(L, kv, (size_t)(eq - kv));
+        lua_pushstring(L, eq + 1);
+        lua_rawset(L, -3);
+    }
+    lua_setfield(L, -2, name);
+}
+
 static void push_primitives(lua_State *L, const struct lh_config *cfg)
 {
     static const luaL_Reg fns[] = {
@@ -150,16 +166,9 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     lua_pushinteger(L, LH_NR_MAX);
     lua_setfield(L, -2, "nr_max");
 
-    lua_newtable(L);
-    for (guint i = 0; cfg->script_args && i < cfg->script_args->len; i++) {
-        const char *kv = g_ptr_array_index(cfg->script_args, i);
-        const char *eq = strchr(kv, '=');
-
-        lua_pushlstring(L, kv, (size_t)(eq - kv));
-        lua_pushstring(L, eq + 1);
-        lua_rawset(L, -3);
-    }
-    lua_setfield(L, -2, "args");
+    lh_exec_lua_register(L);
+    push_pairs(L, "args", cfg->script_args);
+    push_pairs(L, "inherited", cfg->inherited);
 }
 
 static void preload_modules(lua_State *L)
@@ -278,6 +287,11 @@ static void fiber_body(void)
     }
 }
 
+bool lh_arch_supported(const char *arch)
+{
+    return !strcmp(arch, "i386") || !strcmp(arch, "x86_64");
+}
+
 bool lh_engine_start(const struct lh_config *cfg, char **msg)
 {
     lua_State *L = luaL_newstate();
@@ -291,7 +305,8 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg)
     core.watch_returns = cfg->watch_returns;
     core.word_size = strcmp(cfg->arch, "x86_64") ? 4 : 8;
     luaL_openlibs(L);
-    if (!lh_output_open(cfg->out, msg)) {
+    lh_exec_init(cfg);
+    if (cfg->out_fd >= 0 ? !lh_output_adopt(cfg->out_fd, msg) : !lh_output_open(cfg->out, msg)) {
         return false;
     }
     if (cfg->repl && !lh_repl_open(cfg->repl, msg)) {
@@ -302,6 +317,7 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg)
         lh_output_flush();     /* what the script printed before failing */
         return false;
     }
+    lh_exec_started();
     if (!lh_fiber_init(fiber_body, msg)) {
         return false;
     }

@@ -14,6 +14,14 @@
  * path is NULL. On failure returns false with a message in *msg.
  */
 bool lh_output_open(const char *path, char **msg);
+/*
+ * Takes over `fd` (inherited across a followed exec) as the stream; false,
+ * with *msg, when it is not open.
+ */
+bool lh_output_adopt(int fd, char **msg);
+/* The stream's descriptor, for a followed exec to hand over. */
+int lh_output_fd(void);
+/* Buffered; written out in whole lines (on a terminal, each at once). */
 void lh_output_write(const char *s, size_t len);
 void lh_output_flush(void);
 

@@ -170,6 +170,11 @@ static void socket_close(void)
     }
 }
 
+const char *lh_repl_socket_path(void)
+{
+    return socket_path;
+}
+
 static const struct lh_repl_frontend socket_frontend = {
     .kind = "unix",
     .read_line = socket_read_line,

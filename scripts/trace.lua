@@ -17,10 +17,12 @@
 --               prints it: " > /path/prog(inner+0x1a) [0x8049abc]"
 -- Output goes to luahook's stream (stderr, or out=FILE). Lines appear when
 -- a call returns; exit and exit_group print "= ?" at entry, and an execve
--- the host says will succeed "= 0" at entry (the process is replaced);
--- should it fail after all, "<... execve resumed>) = -1 ..." follows.
--- Once the guest has a second thread or process, lines start with
--- "[pid TID] " as under strace -f.
+-- that succeeds "= 0" before the new program's lines, which follow (the
+-- new program runs under luahook with this script). With follow_exec=0 the
+-- line comes at entry when the host says the exec will succeed; should it
+-- fail after all, "<... execve resumed>) = -1 ..." follows. Once the guest
+-- has a second thread or process, lines start with "[pid TID] " as under
+-- strace -f, in the programs its processes exec too.
 local ffi = require "ffi"
 local lh = require "luahook"
 local clock = require "luahook.clock"
@@ -260,10 +262,19 @@ lh.on(selector, function(sc)
             lh.out(family:prefix(sc), call.stamp and (call.stamp .. " ") or "",
                    "+++ exited with ", call[1], " +++\n")
         end
-    elseif special == "exec" and exec.call_will_succeed(sc) then
-        -- a successful exec never returns: its line, as strace ends it, now
+    elseif special == "exec" and not lh.follow_exec and exec.call_will_succeed(sc) then
+        -- a successful exec never returns, and unfollowed nothing is told
+        -- when it succeeds: its line, as strace ends it, now
         emit(sc, call, "0", 0)
         call.printed = true
+    end
+end)
+
+-- A followed exec: its line once it is sure to succeed, before the new
+-- program's lines (which the new image prints, under the same pid).
+lh.on_exec(function(sc)
+    if sc.trace and not only_failed then
+        emit(sc, sc.trace, "0", 0)
     end
 end)
 

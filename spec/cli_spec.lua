@@ -45,7 +45,7 @@ describe("luahook --version and --help", function()
         assert.are.equal(0, r.status)
         for _, word in ipairs({ "-s, --script", "-e, --eval", "-o, --output", "-a, --arg",
                                 "--break", "--repl tty|unix:PATH", "--qemu", "-L, --sysroot",
-                                "--watch", "-n, --dry-run", "--list-syscalls",
+                                "--watch", "--no-follow", "-n, --dry-run", "--list-syscalls",
                                 "luahook attach",
                                 "LUAHOOK_QEMU_DIR", "64", "65", "66", "69" }) do
             assert.matches(word, r.stdout, 1, true)

@@ -417,7 +417,7 @@ describe("trace.lua's options", function()
                        r.stderr)
     end)
 
-    it("prints a successful execve at entry, as = 0, before the program is replaced", function()
+    it("prints a successful execve as = 0, before the program is replaced", function()
         local r = trace { arch = "i386", guest = "signals", options = { "trace=execve" },
                           args = { "exec", "/bin/echo", "replaced" } }
         assert.are.equal(0, r.status)
@@ -426,12 +426,13 @@ describe("trace.lua's options", function()
                        r.stderr)
     end)
 
-    it("gives an execve's real result after all when one expected to succeed fails", function()
+    it("with follow_exec=0, gives an execve's real result after all when one expected to succeed fails",
+       function()
         -- executable, but in no format the kernel runs: only the exec finds out
         local path = qemu.tmppath()
         qemu.write_file(path, "not a program\n")
         os.execute("chmod 755 " .. path)
-        local r = trace { arch = "x86_64", guest = "signals", options = { "trace=execve" },
+        local r = trace { arch = "x86_64", guest = "signals", options = { "trace=execve", "follow_exec=0" },
                           args = { "exec", path, "x" } }
         os.remove(path)
         local lines = qemu.lines(r.stderr)

@@ -188,10 +188,12 @@ local function resume_event(ev)
     end
 end
 
-local function exit()
+-- The end of this program image: at QEMU's exit (`how` "exit"), or when a
+-- followed exec replaces it ("exec", with the exec call and what it runs).
+local function end_image(how, sc, program)
     local lh = require "luahook"
     for _, fn in ipairs(lh._exit_hooks) do
-        local ok, err = xpcall(fn, traceback)
+        local ok, err = xpcall(fn, traceback, how, sc, program)
         if not ok then
             core.error("exit hook failed: " .. err)
         end
@@ -246,7 +248,7 @@ local function serve()
             end
             dispatch_return(ev.nr, ev.vcpu, result)
         else
-            exit()
+            end_image("exit")
         end
         yield()
     end
@@ -259,6 +261,14 @@ function runtime.current()
         return nil
     end
     return current_sc, current_phase, current_result
+end
+
+--- Ends this program image for a followed exec: the exit hooks run with
+--- "exec", the exec call `sc` and the program it runs.
+---@param sc luahook.Syscall
+---@param program table
+function runtime.end_for_exec(sc, program)
+    end_image("exec", sc, program)
 end
 
 --- How often C called into Lua: { entries = N, returns = N }.
@@ -298,6 +308,9 @@ function runtime.boot(primitives)
     end
     -- print() from a hook must not land in the guest's stdout
     _G.print = lh.print
+    if primitives.follow_exec then
+        require("luahook.follow").start()
+    end
     return serve, on_loop_error
 end
 

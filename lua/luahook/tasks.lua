@@ -11,6 +11,7 @@ local tasks = {}
 tasks.FORKS = { fork = true, vfork = true, clone = true, clone3 = true }
 
 local PREFIX_SLOTS = 64
+local INHERITED = "luahook.tasks"  -- lh.inherited's key
 
 local Tasks = {}
 Tasks.__index = Tasks
@@ -21,8 +22,12 @@ Tasks.__index = Tasks
 ---@return table  with .several (more than one thread or process), .pid
 ---               (this process's id, the child's own after a fork) and :prefix(sc)
 function tasks.track()
-    local self = setmetatable({ several = false, pid = lh.pid(), first_tid = false,
-                                prefix_tids = {}, prefix_texts = {} }, Tasks)
+    -- a program a followed exec started is one of several if its caller was
+    local self = setmetatable({ several = lh.inherited[INHERITED] == "several", pid = lh.pid(),
+                                first_tid = false, prefix_tids = {}, prefix_texts = {} }, Tasks)
+    lh.on_exec(function()
+        if self.several then lh.inherited[INHERITED] = "several" end
+    end)
     local calls = {}
     for name in pairs(tasks.FORKS) do
         if lh.nr(name) then calls[#calls + 1] = name end

@@ -1,0 +1,54 @@
+-- Following execve (docs/internals.md, "Following exec"). An execve or
+-- execveat that no hook answered is decided here instead of by QEMU: the
+-- kernel's checks, done on the host (core/binfmt.c), give the guest the
+-- error an exec would get; a program that would run ends this image (exit
+-- hooks with "exec") and QEMU is replaced by the QEMU for the new
+-- program's architecture, which loads this plugin with the same arguments.
+local context = require "luahook.context"
+local hooks = require "luahook.hooks"
+local qemu_options = require "luahook.qemu_options"
+local syscalls = require "luahook.syscalls"
+local values = require "luahook.decode.values"
+
+local follow = {}
+
+local core = context.core
+local execveat_nr = syscalls.number("execveat")
+
+-- The follower: runs after every other entry hook, so a hook that answers
+-- the exec (a sandbox's denial) keeps it from being followed. Errors are
+-- host errno values, which i386 and x86_64 share.
+local function follow_exec(sc)
+    -- addresses as plain numbers: a bad one from 2^53 up stays unreadable
+    local a = sc.args
+    local address = tonumber
+    local program, err, why
+    if sc.nr == execveat_nr then
+        program, err, why = core.exec_resolve(address(a[2]), address(a[3]), address(a[4]),
+                                              values.i32(a[1]), values.i32(a[5]),
+                                              qemu_options.sysroot())
+    else
+        program, err, why = core.exec_resolve(address(a[1]), address(a[2]), address(a[3]),
+                                              nil, 0, qemu_options.sysroot())
+    end
+    if not program then
+        if why then
+            local lh = require "luahook"
+            lh.printf("luahook: %s fails with ENOEXEC: %s\n", sc.name, why)
+        end
+        return -err
+    end
+    require("luahook.runtime").end_for_exec(sc, program)
+    return -core.exec_start(context.inherited)
+end
+
+--- Starts following: called at boot unless follow_exec=0.
+function follow.start()
+    local names = {}
+    for _, name in ipairs({ "execve", "execveat" }) do
+        if syscalls.number(name) then names[#names + 1] = name end
+    end
+    hooks.add("entry", syscalls.select(names), follow_exec, "luahook (following exec)", "last")
+end
+
+return follow
