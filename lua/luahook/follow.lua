@@ -6,9 +6,7 @@
 -- program's architecture, which loads this plugin with the same arguments.
 local context = require "luahook.context"
 local hooks = require "luahook.hooks"
-local qemu_options = require "luahook.qemu_options"
 local syscalls = require "luahook.syscalls"
-local values = require "luahook.decode.values"
 
 local follow = {}
 
@@ -19,6 +17,9 @@ local execveat_nr = syscalls.number("execveat")
 -- the exec (a sandbox's denial) keeps it from being followed. Errors are
 -- host errno values, which i386 and x86_64 share.
 local function follow_exec(sc)
+    -- loaded only now: a program that never execs pays nothing for them
+    local values = require "luahook.decode.values"
+    local qemu_options = require "luahook.qemu_options"
     -- addresses as plain numbers: a bad one from 2^53 up stays unreadable
     local a = sc.args
     local address = tonumber
