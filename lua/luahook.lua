@@ -193,8 +193,9 @@ lh.follow_exec = context.core.follow_exec
 
 --- Strings kept across a followed execve: what a script stores here, the
 --- scripts of the program it starts find here (a forked child has a copy).
---- Keys are letters, digits, "_", "." and "-"; values strings (numbers are
---- stored as strings). Read it by key: pairs() does not see the values.
+--- Keys are letters, digits, "_", "." and "-"; values strings without NUL
+--- bytes (numbers are stored as strings). Read it by key: pairs() does not
+--- see the values.
 ---@type table<string, string>
 lh.inherited = setmetatable({}, {
     __index = context.inherited,
@@ -204,6 +205,9 @@ lh.inherited = setmetatable({}, {
         end
         if value ~= nil and type(value) ~= "string" and type(value) ~= "number" then
             error("inherited." .. key .. ": values are strings, not " .. type(value), 2)
+        end
+        if type(value) == "string" and value:find("\0", 1, true) then
+            error("inherited." .. key .. ": a value cannot hold a NUL byte (it travels as an argument)", 2)
         end
         context.inherited[key] = value ~= nil and tostring(value) or nil
     end,

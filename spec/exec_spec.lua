@@ -315,6 +315,37 @@ describe("following execve", function()
         }, "\n") .. "\n", r.stderr)
     end)
 
+    it("refuses lh.inherited keys and values that cannot travel, naming the problem", function()
+        local r = run({ execer("i386"), "show" }, { lua = [[
+            local lh = require "luahook"
+            for _, try in ipairs({ function() lh.inherited["a b"] = "x" end,
+                                   function() lh.inherited.t = {} end,
+                                   function() lh.inherited.z = "a\0b" end }) do
+                print((select(2, pcall(try)):gsub("^[^:]*:%d+: ", "")))
+            end
+            lh.inherited.n = 42
+            print(type(lh.inherited.n), lh.inherited.n)
+        ]] })
+        assert.are.equal(table.concat({
+            "inherited: keys are names of letters, digits, '_', '.' and '-'",
+            "inherited.t: values are strings, not table",
+            "inherited.z: a value cannot hold a NUL byte (it travels as an argument)",
+            "string\t42",
+        }, "\n") .. "\n", r.stderr)
+    end)
+
+    it("passes onerror= on: a failing hook in the new program stops it under onerror=abort", function()
+        local lua = [[luahook.on("getppid", function()
+            if luahook.arch == "x86_64" then error("boom") end
+        end)]]
+        local r = run({ execer("i386"), "exec", absolute(qemu.guest("ticker", "x86_64")), "ticker", "3", "1" },
+                      { lua = lua, plugin_args = { "onerror=abort" } })
+        assert.are.equal(1, r.status)
+        assert.are.equal("", r.stdout)
+        assert.matches("failed on getppid: [^\n]*boom", r.stderr)
+        assert.matches("luahook: stopping QEMU because a hook failed %(onerror=abort%)\n$", r.stderr)
+    end)
+
     it("appends every process's lines to out=, whole, after the first process's", function()
         local out = qemu.tmppath()
         local r = run({ busybox("i386"), "sh", "-c", "cat " .. HELLO .. " | wc -c" },
