@@ -8,13 +8,15 @@
  * The plugin's arguments are passed on as they came (QEMU reads ",," as a
  * literal comma, so commas are doubled), except those set anew: the
  * output stream is handed over as a descriptor (out= would truncate the
- * file), the REPL socket is this process's, and the exec.* ones. The
+ * file), the REPL socket is this process's (a forked child's of its own),
+ * and the exec.* ones. The
  * environment is the guest's, but for variables that would steer the
  * host's QEMU, its dynamic loader or LuaJIT rather than the guest (LD_*,
  * QEMU_*, LUA_PATH, ...): QEMU hands those to the guest itself (-E).
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "exec_command.h"
 
@@ -53,10 +55,22 @@ static void put_arg(GString *s, const char *key, const char *value)
 }
 
 /* Arguments a followed exec sets anew instead of passing on. */
-static bool set_anew(const char *arg, const struct lh_exec_target *target)
+static bool set_anew(const char *arg)
 {
     return g_str_has_prefix(arg, "out=") || g_str_has_prefix(arg, "exec.")
-           || (target->repl_socket && g_str_has_prefix(arg, "repl=unix:"));
+           || g_str_has_prefix(arg, "repl=unix:");
+}
+
+/*
+ * The new program's REPL socket: this process's own; a forked child's
+ * (which shares its parent's) PATH.PID, for a prompt of its own.
+ */
+static char *repl_socket(const char *arg, const struct lh_exec_target *target)
+{
+    if (target->repl_socket) {
+        return g_strconcat("unix:", target->repl_socket, NULL);
+    }
+    return g_strdup_printf("unix:%s.%d", arg + strlen("repl=unix:"), (int)getpid());
 }
 
 static char *plugin_option(const struct lh_exec_setup *setup, const struct lh_exec_target *target)
@@ -70,15 +84,14 @@ static char *plugin_option(const struct lh_exec_setup *setup, const struct lh_ex
     }
     put_escaped(s, setup->plugin);
     for (char **arg = setup->plugin_args; arg && *arg; arg++) {
-        if (!set_anew(*arg, target)) {
+        if (!set_anew(*arg)) {
             g_string_append_c(s, ',');
             put_escaped(s, *arg);
-        }
-    }
-    if (target->repl_socket) {
-        g_autofree char *spec = g_strconcat("unix:", target->repl_socket, NULL);
+        } else if (g_str_has_prefix(*arg, "repl=unix:")) {
+            g_autofree char *spec = repl_socket(*arg, target);
 
-        put_arg(s, "repl", spec);
+            put_arg(s, "repl", spec);
+        }
     }
     put_arg(s, "exec.dir", setup->start_dir);
     put_arg(s, "exec.comm", target->prog->comm);

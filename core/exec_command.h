@@ -25,7 +25,7 @@ struct lh_exec_target {
     char **envp;               /* the guest's environment for it */
     const char *sysroot;       /* QEMU's -L, or NULL */
     int out_fd;                /* luahook's output stream, handed over */
-    const char *repl_socket;   /* this process's REPL socket, or NULL */
+    const char *repl_socket;   /* the REPL socket this process opened, or NULL */
     GPtrArray *inherited;      /* lh.inherited as "KEY=VALUE" strings */
 };
 

@@ -62,7 +62,10 @@ const struct lh_repl_frontend *lh_repl_frontend(void);
 /* Front ends. */
 const struct lh_repl_frontend *lh_repl_tty_open(char **msg);
 const struct lh_repl_frontend *lh_repl_socket_open(const char *path, char **msg);
-/* This process's socket (repl=unix:), which a followed exec listens on again; or NULL. */
+/*
+ * The socket (repl=unix:) this process opened, which a followed exec
+ * listens on again; NULL without one, or in a forked child of its opener.
+ */
 const char *lh_repl_socket_path(void);
 
 #endif

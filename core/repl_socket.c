@@ -21,6 +21,7 @@
 #include "state.h"
 
 static char *socket_path;
+static pid_t socket_pid;       /* the process that opened it (not a forked child) */
 static int listen_fd = -1;
 static GMutex client_lock;
 static GCond client_arrived;
@@ -172,7 +173,7 @@ static void socket_close(void)
 
 const char *lh_repl_socket_path(void)
 {
-    return socket_path;
+    return socket_path && getpid() == socket_pid ? socket_path : NULL;
 }
 
 static const struct lh_repl_frontend socket_frontend = {
@@ -244,6 +245,7 @@ const struct lh_repl_frontend *lh_repl_socket_open(const char *path, char **msg)
     umask(old_mask);
     listen_fd = fd;
     socket_path = g_strdup(path);
+    socket_pid = getpid();
     start_accept_thread();
     return &socket_frontend;
 }

@@ -388,10 +388,41 @@ describe("following execve", function()
             return transcript
         end
         local first = attach_at_stop(1, { "sc.name .. ' ' .. luahook.arch", "c" })
-        local second = attach_at_stop(2, { "sc.name .. ' ' .. luahook.arch", "c" })
+        -- the new program writes several lines: no more stops after this one
+        local second = attach_at_stop(2, { "sc.name .. ' ' .. luahook.arch", "bd(1)", "c" })
         os.remove(err)
         assert.matches('\n"execve i386"\n', first, 1, true)
         assert.matches('\n"write x86_64"\n', second, 1, true)
+    end)
+
+    it("gives the program a forked child execs a REPL socket of its own, PATH.PID", function()
+        local sock = qemu.tmppath() .. ".sock"
+        local out, err = qemu.tmppath(), qemu.tmppath()
+        local plugin = table.concat({ PLUGIN, "repl=unix:" .. sock, "break=write" }, ",")
+        os.execute(string.format("(%s -plugin %s %s sh -c %s </dev/null >%s 2>%s &)",
+                                 quote(qemu_bin("i386")), quote(plugin), quote(busybox("i386")),
+                                 quote("cat " .. HELLO .. " | wc -c"), quote(out), quote(err)))
+        -- wc writes; cat (sendfile) and the shell do not
+        local child_sock
+        for _ = 1, 200 do
+            child_sock = (slurp(err) or ""):match("waiting for a REPL client: luahook%-attach (%S+)")
+            if child_sock then break end
+            os.execute("sleep 0.05")
+        end
+        assert.are.equal(sock .. ".", child_sock and child_sock:sub(1, #sock + 1))
+        local input = qemu.tmppath()
+        write_file(input, "sc.name .. ' ' .. luahook.pid()\nc\n")
+        local transcript = sh(string.format("timeout 20 %s %s <%s", BUILD .. "/luahook-attach",
+                                            quote(child_sock), input))
+        os.remove(input)
+        for _ = 1, 200 do
+            if slurp(out) == "6\n" then break end
+            os.execute("sleep 0.05")
+        end
+        assert.are.equal("6\n", slurp(out))
+        os.remove(out)
+        os.remove(err)
+        assert.matches('"write ' .. child_sock:match("%.(%d+)$") .. '"', transcript, 1, true)
     end)
 
     it("goes on watching a --watch script in the program an exec started", function()
