@@ -3,6 +3,7 @@
 -- event. A failing hook is reported here, never fatal to the guest (unless
 -- onerror=abort).
 local context = require "luahook.context"
+local int = require "luahook.int"
 
 local runtime = {}
 
@@ -16,7 +17,7 @@ local entries, returns = 0, 0 -- events handled, for lh.stats
 -- (a wrapper doing that cost more than the rest of the dispatch): only
 -- meaningful while core.in_event() says an event is being handled.
 local current_sc, current_phase, current_result
-local INT64_MIN, INT64_MAX = -2 ^ 63, 2 ^ 63
+local WORD_BITS    -- the guest's register width, from the core at boot
 local no_return    -- [nr] = true for syscalls whose return never comes
 -- QEMU's own return codes (linux-user special-errno.h): the syscall will be
 -- restarted (its entry comes again), or a sigreturn restored all registers.
@@ -46,20 +47,16 @@ local function hook_failed(rec, sc, message)
     end
 end
 
--- A hook's answer: nil declines; an integer is the syscall's result.
-local function check_result(value)
-    local t = type(value)
-    if t == "number" then
-        if value == math.floor(value) and value >= INT64_MIN and value < INT64_MAX then
-            return true
-        end
-        return false, "returned " .. tostring(value) .. ", which is not a 64-bit integer"
-    elseif t == "cdata" and (tonumber(value) ~= nil) then
-        return true
-    elseif t == "boolean" then
-        return false, "returned a boolean; return an integer result, or nothing to let the syscall run"
+-- Why a hook's answer cannot be the syscall's result (nil when it can),
+-- naming the hook's function: it has returned, so that is its traceback.
+local answer_problem = int.answer_problem
+local function invalid_answer(rec, value)
+    local why = answer_problem(value, WORD_BITS)
+    if why then
+        local info = type(rec.fn) == "function" and debug.getinfo(rec.fn, "S")
+        return why .. "\nstack traceback:\n\t" .. (info and info.short_src or "?") .. ":"
+               .. (info and info.linedefined or "?") .. ": in the hook that returned it"
     end
-    return false, "returned a " .. t .. "; return an integer result, or nothing to let the syscall run"
 end
 
 -- Hooks are called directly, not through pcall: LuaJIT cannot compile a
@@ -84,8 +81,8 @@ local function run_entry(chain, first, sc, nr, vcpu)
         local hook = rec.fn -- the name a traceback gives it
         local result = hook(sc)
         if result ~= nil then
-            local valid, why = check_result(result)
-            if valid then
+            local why = invalid_answer(rec, result)
+            if not why then
                 running_chain = nil
                 pending[vcpu] = not no_return[nr] and sc or nil
                 if type(result) == "number" then
@@ -277,6 +274,7 @@ function runtime.boot(primitives)
     require("jit.opt").start("hotexit=40", "maxside=400", "maxtrace=4000", "maxmcode=2048")
     context.init(primitives)
     core = primitives
+    WORD_BITS = context.word_size * 8
     event = context.event
     hooks = require "luahook.hooks"
     chain_of = hooks.chain
