@@ -160,16 +160,49 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     lua_setfield(L, -2, "args");
 }
 
+/*
+ * Pushes the globals the runtime library sees: a copy of the standard
+ * ones as they are before any script runs, each library table (string,
+ * math, ...) copied too, and _G the real global table. A script that
+ * assigns `type`, `string` or `string.format` changes its own globals,
+ * never what the runtime calls at every event.
+ */
+static void push_private_globals(lua_State *L)
+{
+    lua_newtable(L);
+    lua_pushnil(L);
+    while (lua_next(L, LUA_GLOBALSINDEX) != 0) {
+        if (lua_istable(L, -1) && !lua_rawequal(L, -1, LUA_GLOBALSINDEX)) {
+            int lib = lua_gettop(L);
+
+            lua_newtable(L);
+            lua_pushnil(L);
+            while (lua_next(L, lib) != 0) {
+                lua_pushvalue(L, -2);
+                lua_insert(L, -2);
+                lua_rawset(L, -4);
+            }
+            lua_replace(L, lib);
+        }
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -4);
+    }
+}
+
 static void preload_modules(lua_State *L)
 {
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "preload");
+    push_private_globals(L);
     for (const struct lh_module *m = lh_modules; m->name; m++) {
         /* the build compiled these, so loading cannot fail */
         luaL_loadbuffer(L, m->bytecode, m->size, m->name);
-        lua_setfield(L, -2, m->name);
+        lua_pushvalue(L, -2);
+        lua_setfenv(L, -2);
+        lua_setfield(L, -3, m->name);
     }
-    lua_pop(L, 2);
+    lua_pop(L, 3);
 }
 
 /* require("luahook.runtime").boot(primitives) -> the event loop, its handler */

@@ -257,3 +257,28 @@ describe("an after-hook", function()
         assert.matches("\nstale\t0\n$", r.stderr)
     end)
 end)
+
+describe("the runtime", function()
+    it("keeps its own globals: a script that assigns type, math, string ... breaks none of it", function()
+        local r = qemu.run {
+            guest = "results",
+            lua = [[
+                local lh = luahook
+                local on, after, on_exit, printf, format_call = lh.on, lh.after, lh.on_exit, lh.printf, lh.format_call
+                type, math, ipairs, pairs, string, tostring, tonumber, table, select, next = nil
+                rawget, rawset, setmetatable, getmetatable, error, pcall, xpcall, unpack, require, debug = nil
+                print = nil
+                on("getpid", function(sc) return 7 end)
+                on("openat", function(sc) local bad = nil; return bad.x end)
+                after({ "write", "close" }, function(sc, ret) printf("%s\n", format_call(sc, ret)) end)
+                on_exit(function() printf("exit hook ran\n") end)
+            ]],
+        }
+        assert.are.equal(0, r.status)
+        assert.matches("^hello\ngetpid=7 write=6 openat=%-2 close=%-9\n$", r.stdout)
+        assert.matches('write(1, "hello\\n", 6) = 6\n', r.stderr, 1, true)
+        assert.matches(":7 failed on openat: [^\n]*attempt to index local 'bad'", r.stderr)
+        assert.matches("close(-1) = -1 EBADF (Bad file descriptor)\n", r.stderr, 1, true)
+        assert.matches("exit hook ran\n$", r.stderr)
+    end)
+end)
