@@ -7,6 +7,7 @@
  * own (core/fiber.c) and is resumed for every event (entry, return, exit).
  * Events cross through struct lh_event, which Lua reads with FFI.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -66,6 +67,21 @@ static int prim_watch_returns(lua_State *L)
     return 0;
 }
 
+/* core.realpath(path) -> the absolute, resolved path | nil, reason */
+static int prim_realpath(lua_State *L)
+{
+    char *resolved = realpath(luaL_checkstring(L, 1), NULL);
+
+    if (!resolved) {
+        lua_pushnil(L);
+        lua_pushstring(L, g_strerror(errno));
+        return 2;
+    }
+    lua_pushstring(L, resolved);
+    free(resolved);
+    return 1;
+}
+
 /* core.in_event(): is a hook running for a syscall right now? */
 static int prim_in_event(lua_State *L)
 {
@@ -111,6 +127,7 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
         { "kill_guest", prim_kill_guest },
         { "in_event", prim_in_event },
         { "watch_returns", prim_watch_returns },
+        { "realpath", prim_realpath },
         { NULL, NULL },
     };
 

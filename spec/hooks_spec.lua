@@ -282,3 +282,45 @@ describe("the runtime", function()
         assert.matches("exit hook ran\n$", r.stderr)
     end)
 end)
+
+describe("require in a hook", function()
+    -- a directory the guest runs in, holding Lua the guest could have planted,
+    -- and beside it the script's own directory with its helper module
+    local function tree()
+        local root = qemu.tmppath()
+        os.execute("mkdir -p " .. root .. "/scripts " .. root .. "/guest")
+        qemu.write_file(root .. "/scripts/helper.lua", 'return "the script\'s helper"\n')
+        qemu.write_file(root .. "/guest/helper.lua", 'return "planted helper"\n')
+        qemu.write_file(root .. "/guest/planted.lua", 'return "planted"\n')
+        qemu.write_file(root .. "/scripts/s.lua", [[
+            luahook.on("getpid", function()
+                print(require("helper"), (pcall(require, "planted")))
+            end)
+        ]])
+        return root
+    end
+    local here = os.getenv("PWD")
+
+    for _, arch in ipairs({ "i386", "x86_64" }) do
+        it("finds the script's modules, never the guest's current directory's, on " .. arch, function()
+            local root = tree()
+            local out, status = qemu.sh(string.format(
+                "cd %s/guest && %s/%s/qemu/bin/qemu-%s -plugin %s/%s,script=../scripts/s.lua %s/%s",
+                root, here, qemu.build, arch, here, qemu.plugin, here, qemu.guest("getpid", arch)))
+            os.execute("rm -rf " .. root)
+            assert.are.equal(0, status)
+            assert.matches("the script's helper\tfalse\n", out, 1, true)
+        end)
+    end
+
+    it("finds the modules beside each script the luahook command runs", function()
+        local root = tree()
+        qemu.write_file(root .. "/scripts/t.lua", "")
+        local out, status = qemu.sh(string.format(
+            "cd %s/guest && %s/%s/cmd/luahook -s ../scripts/t.lua -s ../scripts/s.lua %s/%s",
+            root, here, qemu.build, here, qemu.guest("getpid")))
+        os.execute("rm -rf " .. root)
+        assert.are.equal(0, status)
+        assert.matches("the script's helper\tfalse\n", out, 1, true)
+    end)
+end)

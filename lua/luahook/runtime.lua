@@ -258,6 +258,32 @@ function runtime.current()
     return current_sc, current_phase, current_result
 end
 
+-- Where `require` looks: the directories of the scripts, never the
+-- current directory (the guest's, which it could fill with Lua of its own).
+-- The real package table: `package` here is the runtime's private copy.
+local real_package = _G.package
+
+--- Makes `require` in scripts search the directories of the scripts
+--- `paths` (resolved now, before the guest can change directory), in that
+--- order, and nothing else.
+---@param paths string[]
+function runtime.search_beside(paths)
+    local lua, c, seen = {}, {}, {}
+    for _, path in ipairs(paths) do
+        local resolved, err = core.realpath(path)
+        if not resolved then
+            error("cannot resolve " .. path .. ": " .. err, 0)
+        end
+        local dir = resolved:match("^(.*)/[^/]*$")
+        if not seen[dir] then
+            seen[dir] = true
+            lua[#lua + 1] = dir .. "/?.lua;" .. dir .. "/?/init.lua"
+            c[#c + 1] = dir .. "/?.so"
+        end
+    end
+    real_package.path, real_package.cpath = table.concat(lua, ";"), table.concat(c, ";")
+end
+
 --- How often C called into Lua: { entries = N, returns = N }.
 function runtime.stats()
     return { entries = entries, returns = returns }
@@ -296,6 +322,7 @@ function runtime.boot(primitives)
     end
     -- print() from a hook must not land in the guest's stdout
     _G.print = lh.print
+    runtime.search_beside(primitives.script ~= "" and { primitives.script } or {})
     return serve, on_loop_error
 end
 
