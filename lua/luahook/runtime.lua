@@ -270,12 +270,9 @@ local real_package = _G.package
 function runtime.search_beside(paths)
     local lua, c, seen = {}, {}, {}
     for _, path in ipairs(paths) do
-        local resolved, err = core.realpath(path)
-        if not resolved then
-            error("cannot resolve " .. path .. ": " .. err, 0)
-        end
-        local dir = resolved:match("^(.*)/[^/]*$")
-        if not seen[dir] then
+        -- a script that cannot be found fails to load with its own message
+        local dir = (core.realpath(path) or ""):match("^(.*)/[^/]*$")
+        if dir and not seen[dir] then
             seen[dir] = true
             lua[#lua + 1] = dir .. "/?.lua;" .. dir .. "/?/init.lua"
             c[#c + 1] = dir .. "/?.so"
