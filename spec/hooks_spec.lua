@@ -176,6 +176,26 @@ describe("an entry hook", function()
     end)
 end)
 
+describe("a hook on a number no syscall has (a hypercall)", function()
+    for _, arch in ipairs({ "i386", "x86_64" }) do
+        it("answers it, from 4096 up and below 0, and \"*\" sees them all, on " .. arch, function()
+            local r = qemu.run {
+                arch = arch, guest = "calls", args = { "nr:4096", "1", "nr:-1", "1", "nr:70000", "1", "getppid", "1" },
+                lua = [[
+                    luahook.on(4096, function(sc) return 4096 + sc.args[1] + sc.args[2] + sc.args[3] end)
+                    luahook.on(2^32 - 1, function(sc) return -7 end)
+                    luahook.after("*", function(sc, ret)
+                        if sc.nr >= 4096 or sc.nr < 0 then print(sc.name, ret) end
+                    end)
+                ]],
+            }
+            assert.are.equal(0, r.status)
+            assert.matches("^nr:4096 1 = 4102\nnr:%-1 1 = %-7\nnr:70000 1 = %-38\ngetppid 1 = %d+\n", r.stdout)
+            assert.are.equal("syscall_4096\t4102\nsyscall_-1\t-7\nsyscall_70000\t-38\n", r.stderr)
+        end)
+    end
+end)
+
 describe("an after-hook", function()
     for _, arch in ipairs({ "i386", "x86_64" }) do
         it("sees the real results the guest sees on " .. arch, function()

@@ -47,22 +47,28 @@ end
 
 -- Rewrites the want table. Other vCPUs read it without the lock, so each
 -- slot is written once with its final value, never cleared on the way.
+-- Slot nr_max stands for every number beyond the table (hypercalls): it
+-- wants what any hook on any such number (or on "*") wants, and the chains
+-- then tell those numbers apart.
 local function refresh()
     local want, nr_max = context.want, context.nr_max
     local bits = {}
     for _, rec in ipairs(registered) do
         local b = KIND_BITS[rec.kind]
         if rec.selection.all then
-            for nr = 0, nr_max - 1 do bits[nr] = bit.bor(bits[nr] or 0, b) end
+            for nr = 0, nr_max do bits[nr] = bit.bor(bits[nr] or 0, b) end
         else
-            for nr in pairs(rec.selection) do bits[nr] = bit.bor(bits[nr] or 0, b) end
+            for nr in pairs(rec.selection) do
+                local slot = (nr >= 0 and nr < nr_max) and nr or nr_max
+                bits[slot] = bit.bor(bits[slot] or 0, b)
+            end
         end
     end
     for nr, b in pairs(fixed_bits) do
         bits[nr] = bit.bor(bits[nr] or 0, b)
     end
     local returns = false
-    for nr = 0, nr_max - 1 do
+    for nr = 0, nr_max do
         local b = bits[nr] or 0
         if want[nr] ~= b then want[nr] = b end
         returns = returns or bit.band(b, context.WANT_RETURN) ~= 0
