@@ -62,13 +62,25 @@ static void run_loop(int kind)
     core.in_event = false;
 }
 
+/* Takes the core lock, unless QEMU is being stopped: then waits for that. */
+static void lock_unless_quitting(void)
+{
+    lh_lock();
+    if (G_UNLIKELY(core.quitting)) {
+        lh_unlock();
+        lh_wait_for_quit();
+    }
+}
+
 static void finish(void)
 {
-    int quit = core.quit_request;
+    bool quit = core.quit_request != LH_QUIT_NONE;
 
+    /* before unlocking: no other thread may start a hook from here on */
+    core.quitting = core.quitting || quit;
     lh_unlock();
-    if (quit != LH_QUIT_NONE) {
-        lh_quit_qemu(quit);
+    if (quit) {
+        lh_quit_qemu();
     }
 }
 
@@ -103,7 +115,7 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
     }
     tid = current_tid();
     lh_repl_wait_if_stopped(tid, vcpu, nr);
-    lh_lock();
+    lock_unless_quitting();
     /*
      * A prompt was asked for (Ctrl-C, a client attached): this call opens
      * it. Loaded before the exchange, a locked instruction, as it is
@@ -156,7 +168,7 @@ void lh_syscall_return(unsigned int vcpu, int64_t nr, int64_t ret)
     if (!(want & LH_WANT_RETURN)) {
         return;
     }
-    lh_lock();
+    lock_unless_quitting();
     core.event.nr = (double)nr;
     core.event.vcpu = vcpu;
     core.event.tid = current_tid();

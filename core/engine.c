@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -52,7 +53,23 @@ static int prim_error(lua_State *L)
 static int prim_request_abort(lua_State *L)
 {
     (void)L;
-    core.quit_request = LH_QUIT_ABORT;
+    core.quit_request = LH_QUIT_ABORT;     /* over os.exit and kill: a hook failed */
+    return 0;
+}
+
+/*
+ * core.request_exit(status): os.exit's part in C. QEMU exits with `status`
+ * once the current event (or the script's loading) is done, unless
+ * something asked to stop it first.
+ */
+static int prim_request_exit(lua_State *L)
+{
+    int status = (int)luaL_checkinteger(L, 1);
+
+    if (core.quit_request == LH_QUIT_NONE) {
+        core.quit_request = LH_QUIT_EXIT;
+        core.exit_status = status;
+    }
     return 0;
 }
 
@@ -93,7 +110,9 @@ static int prim_in_event(lua_State *L)
 static int prim_kill_guest(lua_State *L)
 {
     (void)L;
-    core.quit_request = LH_QUIT_KILL;
+    if (core.quit_request == LH_QUIT_NONE) {
+        core.quit_request = LH_QUIT_KILL;
+    }
     return 0;
 }
 
@@ -124,6 +143,7 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
         { "flush", prim_flush },
         { "error", prim_error },
         { "request_abort", prim_request_abort },
+        { "request_exit", prim_request_exit },
         { "kill_guest", prim_kill_guest },
         { "in_event", prim_in_event },
         { "watch_returns", prim_watch_returns },
@@ -326,6 +346,92 @@ static void fiber_body(void)
     }
 }
 
+/* Exit status and last words for a quit request (after the exit hooks). */
+static int quit_status(int reason)
+{
+    switch (reason) {
+    case LH_QUIT_KILL:
+        lh_output_error("guest killed at the REPL");
+        return 128 + SIGKILL;  /* the status a shell shows for a killed program */
+    case LH_QUIT_ABORT:
+        lh_output_error("stopping QEMU because a hook failed (onerror=abort)");
+        return EXIT_FAILURE;
+    default:
+        return core.exit_status;
+    }
+}
+
+static int quit_started;
+
+/*
+ * Runs the exit hooks once (the first caller does), then flushes. Called
+ * from QEMU's exit path, where the exit hooks may still ask to stop QEMU
+ * their own way (os.exit, onerror=abort): that exits here, with _exit as
+ * QEMU itself would right after.
+ */
+static void engine_exit(bool from_qemu)
+{
+    int quit;
+
+    if (lh_lock_held()) {
+        /*
+         * exit() called from a hook on this very thread (ffi.C.exit, say;
+         * os.exit is luahook's own): the Lua side is in mid-event, so no
+         * exit hook can run. Output still goes out.
+         */
+        lh_output_flush();
+        return;
+    }
+    lh_lock();
+    if (!engine_exited) {
+        engine_exited = true;
+        core.event.kind = LH_EVENT_EXIT;
+        lh_fiber_run();
+    }
+    lh_output_flush();
+    lh_repl_close();
+    quit = core.quit_request;
+    core.quitting = core.quitting || quit != LH_QUIT_NONE;
+    lh_unlock();
+    if (from_qemu && quit != LH_QUIT_NONE
+        && !__atomic_exchange_n(&quit_started, 1, __ATOMIC_SEQ_CST)) {
+        int status = quit_status(quit);
+
+        _exit(status);
+    }
+}
+
+void lh_engine_exit(void)
+{
+    engine_exit(true);
+}
+
+void lh_wait_for_quit(void)
+{
+    for (;;) {
+        pause();
+    }
+}
+
+void lh_quit_qemu(void)
+{
+    if (__atomic_exchange_n(&quit_started, 1, __ATOMIC_SEQ_CST)) {
+        lh_wait_for_quit();    /* another thread is at it */
+    }
+    engine_exit(false);
+    exit(quit_status(core.quit_request));
+}
+
+/*
+ * The script's loading ended with os.exit: QEMU exits with its status
+ * before the guest runs, exit hooks registered so far run first.
+ */
+static _Noreturn void exit_at_load(void)
+{
+    engine_exit(false);
+    exit(quit_status(core.quit_request));
+}
+
 bool lh_engine_start(const struct lh_config *cfg, char **msg)
 {
     lua_State *L = luaL_newstate();
@@ -346,37 +452,16 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg)
         return false;
     }
     preload_modules(L);
-    if (!boot_runtime(L, cfg, msg) || (cfg->script && !run_script(L, cfg->script, msg))) {
-        lh_output_flush();     /* what the script printed before failing */
+    if (!lh_fiber_init(fiber_body, msg)) {
         return false;
     }
-    if (!lh_fiber_init(fiber_body, msg)) {
+    if (!boot_runtime(L, cfg, msg) || (cfg->script && !run_script(L, cfg->script, msg))) {
+        if (core.quit_request != LH_QUIT_NONE) {
+            exit_at_load();
+        }
+        lh_output_flush();     /* what the script printed before failing */
         return false;
     }
     pthread_atfork(fork_prepare, fork_done, fork_child);
     return true;
-}
-
-void lh_engine_exit(void)
-{
-    lh_lock();
-    if (!engine_exited) {
-        engine_exited = true;
-        core.event.kind = LH_EVENT_EXIT;
-        lh_fiber_run();
-    }
-    lh_output_flush();
-    lh_repl_close();
-    lh_unlock();
-}
-
-void lh_quit_qemu(int reason)
-{
-    lh_engine_exit();
-    if (reason == LH_QUIT_KILL) {
-        lh_output_error("guest killed at the REPL");
-        exit(128 + SIGKILL);   /* the status a shell shows for a killed program */
-    }
-    lh_output_error("stopping QEMU because a hook failed (onerror=abort)");
-    exit(EXIT_FAILURE);
 }

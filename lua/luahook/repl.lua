@@ -263,6 +263,10 @@ local function evaluate(line)
     setfenv(chunk, env)
     local function report(ok, ...)
         if not ok then
+            if (...) == context.EXIT then
+                -- os.exit at the prompt: QEMU exits once the prompt is left
+                return leave("continue")
+            end
             out(tostring((...)) .. "\n")
             return
         end

@@ -148,7 +148,10 @@ end
 -- failing hook is reported and its chain resumed after it; any other error
 -- is luahook's own, reported, and the event is left as declined.
 local function on_loop_error(message)
-    if running_chain then
+    if message == context.EXIT then
+        -- os.exit: QEMU exits once this event is done (core.request_exit)
+        resume_kind = "declined"
+    elseif running_chain then
         local rec = running_chain[running_index]
         hook_failed(rec, current_sc, traceback(message, 3))
         resume_kind, resume_chain, resume_index = current_phase, running_chain, running_index + 1
@@ -185,12 +188,23 @@ local function resume_event(ev)
     end
 end
 
+-- xpcall's handler for exit hooks: os.exit passes through unreported.
+local function exit_hook_error(message)
+    if message == context.EXIT then
+        return message
+    end
+    return traceback(message)
+end
+
 local function exit()
     local lh = require "luahook"
     for _, fn in ipairs(lh._exit_hooks) do
-        local ok, err = xpcall(fn, traceback)
-        if not ok then
+        local ok, err = xpcall(fn, exit_hook_error)
+        if not ok and err ~= context.EXIT then
             core.error("exit hook failed: " .. err)
+            if context.core.abort_on_error then
+                core.request_abort()
+            end
         end
     end
     for _, rec in ipairs(hooks.all()) do
@@ -319,6 +333,21 @@ function runtime.boot(primitives)
     end
     -- print() from a hook must not land in the guest's stdout
     _G.print = lh.print
+    -- os.exit from a hook must not call exit() in mid-event: it asks C to
+    -- stop QEMU once the event is done, and unwinds what called it
+    _G.os.exit = function(code)
+        local status = code
+        if code == nil or code == true then
+            status = 0
+        elseif code == false then
+            status = 1
+        elseif type(code) ~= "number" or code % 1 ~= 0 then
+            error("bad argument #1 to 'exit' (integer or boolean expected, got "
+                  .. type(code) .. ")", 2)
+        end
+        core.request_exit(status)
+        error(context.EXIT, 0)
+    end
     runtime.search_beside(primitives.script ~= "" and { primitives.script } or {})
     return serve, on_loop_error
 end
