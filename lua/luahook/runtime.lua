@@ -10,6 +10,7 @@ local runtime = {}
 local core         -- the C primitives
 local hooks, event, repl
 local chain_of, new_syscall -- hooks.chain, syscall.new
+local detach_syscall, resume_syscall -- syscall.detach, syscall.resume
 local xpcall = xpcall
 local pending      -- [vcpu] = syscall object waiting for its result
 local entries, returns = 0, 0 -- events handled, for lh.stats
@@ -113,9 +114,45 @@ end
 -- The loop calls entry(nr, vcpu, tid, a1, ..., a6, stop) when a syscall is
 -- about to run (stop: "interrupt" or "attach" when a prompt was asked for);
 -- it returns what run_entry does.
+-- Calls QEMU will restart: a blocking call a signal interrupts returns
+-- QEMU_ERESTARTSYS, the guest's handler runs (its calls on the same
+-- vCPU), and the call's entry comes again with the same arguments. Its
+-- object is kept, with what hooks added (when it started, say), and
+-- resumed then: [vcpu] = stack of detached objects, innermost last.
+local restarting
+local RESTART_DEPTH = 8   -- handlers interrupted inside handlers, at most
+
+local function keep_for_restart(vcpu)
+    local stack = restarting[vcpu]
+    if not stack then
+        stack = {}
+        restarting[vcpu] = stack
+    end
+    if #stack == RESTART_DEPTH then table.remove(stack, 1) end
+    stack[#stack + 1] = detach_syscall(vcpu)
+end
+
+-- The kept call this entry restarts, if any: the innermost with the same
+-- number and arguments (kept calls inside it were left for good).
+local function restarted_call(stack, nr, vcpu, a1, a2, a3, a4, a5, a6)
+    for i = #stack, 1, -1 do
+        local sc = stack[i].sc
+        local a = sc.args
+        if sc.nr == nr and a[1] == a1 and a[2] == a2 and a[3] == a3 and a[4] == a4
+           and a[5] == a5 and a[6] == a6 then
+            local kept = stack[i]
+            for j = #stack, i, -1 do stack[j] = nil end
+            if i == 1 then restarting[vcpu] = nil end
+            return resume_syscall(vcpu, kept)
+        end
+    end
+end
+
 local function dispatch_entry(nr, vcpu, tid, a1, a2, a3, a4, a5, a6, stop)
     entries = entries + 1
-    local sc = new_syscall(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
+    local stack = restarting[vcpu]
+    local sc = stack and restarted_call(stack, nr, vcpu, a1, a2, a3, a4, a5, a6)
+               or new_syscall(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
     current_sc, current_phase, current_result = sc, "entry", nil
     if stop then
         -- Ctrl-C or a client attaching: the prompt opens at this call
@@ -137,7 +174,11 @@ local function dispatch_return(nr, vcpu, result)
     if not sc or sc.nr ~= nr then
         return
     end
-    if result == QEMU_ERESTARTSYS or result == QEMU_ESIGRETURN then
+    if result == QEMU_ERESTARTSYS then
+        keep_for_restart(vcpu)
+        return
+    end
+    if result == QEMU_ESIGRETURN then
         return
     end
     current_sc, current_phase, current_result = sc, "return", result
@@ -316,7 +357,9 @@ function runtime.boot(primitives)
     hooks = require "luahook.hooks"
     chain_of = hooks.chain
     pending = context.by_vcpu()
-    new_syscall = require("luahook.syscall").new
+    local syscall = require "luahook.syscall"
+    new_syscall, detach_syscall, resume_syscall = syscall.new, syscall.detach, syscall.resume
+    restarting = context.by_vcpu()
     repl = require "luahook.repl"
     local syscalls = require "luahook.syscalls"
     no_return = context.by_nr()
