@@ -23,6 +23,7 @@
 #include "luahook.h"
 #include "modules.h"
 #include "output.h"
+#include "own_fds.h"
 #include "repl.h"
 #include "state.h"
 
@@ -294,6 +295,7 @@ static void fork_prepare(void)
         lh_lock();
     }
     lh_output_flush();
+    lh_output_fork_prepare();
 }
 
 static void fork_done(void)
@@ -304,9 +306,28 @@ static void fork_done(void)
     }
 }
 
+static void fork_parent(void)
+{
+    lh_output_fork_parent();
+    fork_done();
+}
+
+/*
+ * The child has only the forking thread: luahook's descriptor thread is
+ * started again, and takes the copies fork_prepare made.
+ */
 static void fork_child(void)
 {
+    char *msg = NULL;
+
     lh_dispatch_forked();
+    lh_own_forked();
+    if (!lh_own_start(&msg)) {
+        lh_output_error(msg);  /* luahook's descriptors stay in the child's table */
+        g_free(msg);
+    }
+    lh_output_fork_child();
+    lh_repl_forked();
     fork_done();
 }
 
@@ -445,7 +466,7 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg)
     core.watch_returns = cfg->watch_returns;
     core.word_size = strcmp(cfg->arch, "x86_64") ? 4 : 8;
     luaL_openlibs(L);
-    if (!lh_output_open(cfg->out, msg)) {
+    if (!lh_own_start(msg) || !lh_output_open(cfg->out, msg)) {
         return false;
     }
     if (cfg->repl && !lh_repl_open(cfg->repl, msg)) {
@@ -460,8 +481,9 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg)
             exit_at_load();
         }
         lh_output_flush();     /* what the script printed before failing */
+        lh_repl_close();       /* no socket left behind by a start that failed */
         return false;
     }
-    pthread_atfork(fork_prepare, fork_done, fork_child);
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
     return true;
 }

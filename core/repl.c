@@ -37,8 +37,15 @@ bool lh_repl_open(const char *spec, char **msg)
 
 void lh_repl_close(void)
 {
-    if (frontend) {
+    if (frontend && frontend->close) {
         frontend->close();
+    }
+}
+
+void lh_repl_forked(void)
+{
+    if (frontend && frontend->forked) {
+        frontend->forked();
     }
 }
 

@@ -22,7 +22,9 @@ struct lh_repl_frontend {
     void (*write)(const char *s, size_t len);
     /* After QEMU (re)installed its signal handlers: take Ctrl-C again. */
     void (*arm_interrupt)(void);
-    void (*close)(void);
+    void (*close)(void);       /* at exit (NULL: nothing to do) */
+    /* In a forked child (NULL: nothing to do): its own way to be reached. */
+    void (*forked)(void);
 };
 
 /* Why a prompt opens without a breakpoint, in lh_gate.stop_request. */
@@ -35,6 +37,9 @@ enum {
 /* repl=tty or repl=unix:PATH; false with a one-line *msg on failure. */
 bool lh_repl_open(const char *spec, char **msg);
 void lh_repl_close(void);
+
+/* In a forked child, after luahook's descriptor thread started again. */
+void lh_repl_forked(void);
 
 /* Adds the REPL primitives to the table on top of the stack. */
 void lh_repl_lua_register(lua_State *L);

@@ -4,6 +4,10 @@
  * runs and completion from the Lua REPL. Ctrl-C while the guest runs asks
  * for a prompt at its next syscall; a second Ctrl-C within a second acts
  * as it would have without luahook.
+ *
+ * /dev/tty is opened for each line read or written and closed after: a
+ * prompt is open then, and no guest thread makes a syscall meanwhile, so
+ * the guest never sees the descriptor nor can take its number.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +24,6 @@
 #include "repl.h"
 #include "state.h"
 
-static FILE *tty_in, *tty_out;
 static char *history_path;
 static GPtrArray *pending_matches;     /* completion candidates being handed out */
 
@@ -55,14 +58,40 @@ static char **complete(const char *text, int start, int end)
     return rl_completion_matches(text, match_generator);
 }
 
+static FILE *open_tty(const char *mode)
+{
+    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, mode) : NULL;
+
+    if (fd >= 0 && !f) {
+        close(fd);
+    }
+    return f;
+}
+
 static char *tty_read_line(const char *prompt)
 {
-    char *line = readline(prompt);
-    char *copy;
+    FILE *in = open_tty("r"), *out = open_tty("w");
+    char *line, *copy;
 
+    if (!in || !out) {
+        if (in) {
+            fclose(in);
+        }
+        if (out) {
+            fclose(out);
+        }
+        return NULL;
+    }
+    rl_instream = in;
+    rl_outstream = out;
+    line = readline(prompt);
     if (!line) {
-        fputc('\n', tty_out);
-        fflush(tty_out);
+        fputc('\n', out);
+    }
+    fclose(in);
+    fclose(out);
+    if (!line) {
         return NULL;
     }
     if (*line) {
@@ -78,8 +107,12 @@ static char *tty_read_line(const char *prompt)
 
 static void tty_write(const char *s, size_t len)
 {
-    fwrite(s, 1, len, tty_out);
-    fflush(tty_out);
+    FILE *out = open_tty("w");
+
+    if (out) {
+        fwrite(s, 1, len, out);
+        fclose(out);
+    }
 }
 
 static double elapsed_since(const struct timespec *then)
@@ -150,23 +183,11 @@ static void tty_arm_interrupt(void)
     sigaction(SIGINT, &act, NULL);
 }
 
-static void tty_close(void)
-{
-    if (tty_in) {
-        fclose(tty_in);
-    }
-    if (tty_out) {
-        fclose(tty_out);
-    }
-    tty_in = tty_out = NULL;
-}
-
 static const struct lh_repl_frontend tty_frontend = {
     .kind = "tty",
     .read_line = tty_read_line,
     .write = tty_write,
     .arm_interrupt = tty_arm_interrupt,
-    .close = tty_close,
 };
 
 const struct lh_repl_frontend *lh_repl_tty_open(char **msg)
@@ -180,10 +201,7 @@ const struct lh_repl_frontend *lh_repl_tty_open(char **msg)
                                "use repl=unix:PATH and luahook-attach", g_strerror(errno));
         return NULL;
     }
-    tty_in = fdopen(fd, "r");
-    tty_out = fdopen(dup(fd), "w");
-    rl_instream = tty_in;
-    rl_outstream = tty_out;
+    close(fd);                 /* it is there: each prompt line opens it again */
     rl_readline_name = "luahook";
     /* QEMU owns the signal handlers; readline must not replace them */
     rl_catch_signals = 0;

@@ -9,6 +9,10 @@
  *   sleep     nanosleep() of 50 ms
  *   open      openat(AT_FDCWD, "/dev/null", O_RDONLY), closed when it succeeds
  *   nr:N      syscall number N (any, e.g. a hypercall: nr:4096) with 1, 2, 3
+ *   cd:DIR    chdir(DIR)
+ *   hog:MS    opens /dev/null until no descriptor is left (and says so on
+ *             stderr), keeps them MS milliseconds (a getppid every 10 ms),
+ *             closes them; returns how many it opened
  * Each call prints "NAME I = RESULT" (RESULT is -errno for a failure); the
  * last line counts the SIGUSR1 and SIGUSR2 received and the microseconds
  * the calls took. With -t, THREADS threads each make the calls, silently.
@@ -44,6 +48,23 @@ static long raw(long r)
     return r == -1 ? -errno : r;
 }
 
+static long hog(long ms)
+{
+    struct timespec nap = { 0, 10 * 1000 * 1000 };
+    long n = 0;
+
+    while (open("/dev/null", O_RDONLY) >= 0) {
+        n++;
+    }
+    write(2, "descriptors used up\n", 20);
+    for (long waited = 0; waited < ms; waited += 10) {
+        syscall(SYS_getppid);
+        nanosleep(&nap, NULL);
+    }
+    syscall(SYS_close_range, 3U, ~0U, 0);
+    return n;
+}
+
 static long call(const char *name)
 {
     struct timespec nap = { 0, 50 * 1000 * 1000 };
@@ -65,6 +86,10 @@ static long call(const char *name)
         return r;
     } else if (!strncmp(name, "nr:", 3)) {
         return raw(syscall(atol(name + 3), 1L, 2L, 3L));
+    } else if (!strncmp(name, "cd:", 3)) {
+        return raw(syscall(SYS_chdir, name + 3));
+    } else if (!strncmp(name, "hog:", 4)) {
+        return hog(atol(name + 4));
     }
     fprintf(stderr, "calls: unknown call '%s'\n", name);
     exit(2);
