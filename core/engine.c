@@ -25,6 +25,7 @@
 #include "output.h"
 #include "own_fds.h"
 #include "repl.h"
+#include "signals.h"
 #include "state.h"
 
 struct lh_core core = {
@@ -81,6 +82,19 @@ static int prim_watch_returns(lua_State *L)
     if (core.watch_returns) {
         core.watch_returns();
         core.watch_returns = NULL;
+    }
+    return 0;
+}
+
+/* core.watch_hooks(ms): hook_timeout=MS, an event's hooks interrupted after MS */
+static int prim_watch_hooks(lua_State *L)
+{
+    char *msg = NULL;
+
+    if (!lh_signals_watch((unsigned)luaL_checkinteger(L, 1), &msg)) {
+        lua_pushstring(L, msg);
+        g_free(msg);
+        return lua_error(L);
     }
     return 0;
 }
@@ -149,6 +163,7 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
         { "in_event", prim_in_event },
         { "watch_returns", prim_watch_returns },
         { "realpath", prim_realpath },
+        { "watch_hooks", prim_watch_hooks },
         { NULL, NULL },
     };
 
@@ -407,7 +422,7 @@ static void engine_exit(bool from_qemu)
     if (!engine_exited) {
         engine_exited = true;
         core.event.kind = LH_EVENT_EXIT;
-        lh_fiber_run();
+        lh_run_lua();
     }
     lh_output_flush();
     lh_repl_close();
@@ -466,6 +481,7 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg)
     core.watch_returns = cfg->watch_returns;
     core.word_size = strcmp(cfg->arch, "x86_64") ? 4 : 8;
     luaL_openlibs(L);
+    lh_signals_init(L);
     if (!lh_own_start(msg) || !lh_output_open(cfg->out, msg)) {
         return false;
     }

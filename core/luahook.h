@@ -50,7 +50,8 @@ struct lh_gate {
     uint8_t want[LH_NR_MAX + 1]; /* LH_WANT_* bits by syscall number; others last */
     int stop_request;          /* LH_STOP_*: open a prompt at the next syscall */
     int world_stopped;         /* a prompt is open: other threads wait */
-    bool interrupt_armed;      /* Ctrl-C handling set up (or not wanted) */
+    bool signals_armed;        /* luahook's signal handling set up */
+    uint32_t lua_event;        /* while the Lua side runs an event: its number */
 };
 extern struct lh_gate lh_gate;
 
@@ -72,7 +73,7 @@ static inline bool lh_syscall_needs_entry(int64_t nr)
     return lh_want_of(nr)
            || __atomic_load_n(&lh_gate.stop_request, __ATOMIC_RELAXED)
            || __atomic_load_n(&lh_gate.world_stopped, __ATOMIC_RELAXED)
-           || !__atomic_load_n(&lh_gate.interrupt_armed, __ATOMIC_RELAXED);
+           || !__atomic_load_n(&lh_gate.signals_armed, __ATOMIC_RELAXED);
 }
 
 /*

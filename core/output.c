@@ -91,6 +91,11 @@ bool lh_output_open(const char *path, char **msg)
     return true;
 }
 
+bool lh_output_pending(void)
+{
+    return __atomic_load_n(&out_len, __ATOMIC_RELAXED) > 0;
+}
+
 void lh_output_flush(void)
 {
     write_stream(&out, out_buf, out_len);

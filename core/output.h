@@ -20,6 +20,9 @@ bool lh_output_open(const char *path, char **msg);
 void lh_output_write(const char *s, size_t len);
 void lh_output_flush(void);
 
+/* Whether anything waits in the buffer (read without the lock). */
+bool lh_output_pending(void);
+
 /*
  * A message from luahook itself ("luahook: MSG"), always on stderr; pending
  * output is flushed first so the two stay in order.

@@ -20,8 +20,6 @@ struct lh_repl_frontend {
      * Ctrl-D on the terminal, or the socket client detached. */
     char *(*read_line)(const char *prompt);
     void (*write)(const char *s, size_t len);
-    /* After QEMU (re)installed its signal handlers: take Ctrl-C again. */
-    void (*arm_interrupt)(void);
     void (*close)(void);       /* at exit (NULL: nothing to do) */
     /* In a forked child (NULL: nothing to do): its own way to be reached. */
     void (*forked)(void);

@@ -232,10 +232,6 @@ static char *socket_read_line(const char *prompt)
     }
 }
 
-static void socket_arm_interrupt(void)
-{
-}
-
 static void unlink_job(void *unused)
 {
     (void)unused;
@@ -357,7 +353,6 @@ static const struct lh_repl_frontend socket_frontend = {
     .kind = "unix",
     .read_line = socket_read_line,
     .write = socket_write,
-    .arm_interrupt = socket_arm_interrupt,
     .close = socket_close,
     .forked = socket_forked,
 };

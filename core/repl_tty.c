@@ -22,12 +22,12 @@
 #include <readline/readline.h>
 
 #include "repl.h"
+#include "signals.h"
 #include "state.h"
 
 static char *history_path;
 static GPtrArray *pending_matches;     /* completion candidates being handed out */
 
-static struct sigaction previous_sigint;
 static struct timespec last_sigint;
 
 static char *match_generator(const char *text, int state)
@@ -136,7 +136,14 @@ static _Noreturn void die_of_sigint(void)
     }
 }
 
-static void on_sigint(int sig, siginfo_t *info, void *uc)
+/*
+ * Ctrl-C while the guest runs (lh_sigint_policy, from the SIGINT handler):
+ * the first asks for a prompt at the next syscall, and goes no further.
+ * The second within a second does what it would have done without
+ * luahook; at an open prompt the guest cannot take a signal, so it ends
+ * QEMU here, with the terminal put back as readline found it.
+ */
+static bool tty_on_sigint(void)
 {
     bool second = last_sigint.tv_sec != 0 && elapsed_since(&last_sigint) < 1.0;
     bool prompt_open = __atomic_load_n(&lh_gate.world_stopped, __ATOMIC_ACQUIRE);
@@ -146,48 +153,20 @@ static void on_sigint(int sig, siginfo_t *info, void *uc)
         if (!prompt_open) {
             lh_repl_request_stop(LH_STOP_INTERRUPT);
         }
-        return;
+        return false;
     }
-    /*
-     * The second Ctrl-C: what QEMU (or the default) would have done. At an
-     * open prompt the guest cannot take a signal, so end it here, with the
-     * terminal put back as readline found it.
-     */
     if (prompt_open) {
         rl_deprep_terminal();
         die_of_sigint();
     }
     lh_repl_request_stop(LH_STOP_NONE);    /* the first one's prompt, no more */
-    if (previous_sigint.sa_flags & SA_SIGINFO) {
-        previous_sigint.sa_sigaction(sig, info, uc);
-    } else if (previous_sigint.sa_handler == SIG_DFL) {
-        die_of_sigint();
-    } else if (previous_sigint.sa_handler != SIG_IGN) {
-        previous_sigint.sa_handler(sig);
-    }
-}
-
-static void tty_arm_interrupt(void)
-{
-    struct sigaction act, current;
-
-    sigaction(SIGINT, NULL, &current);
-    if ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == on_sigint) {
-        return;
-    }
-    previous_sigint = current;
-    memset(&act, 0, sizeof(act));
-    act.sa_sigaction = on_sigint;
-    act.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigfillset(&act.sa_mask);
-    sigaction(SIGINT, &act, NULL);
+    return true;
 }
 
 static const struct lh_repl_frontend tty_frontend = {
     .kind = "tty",
     .read_line = tty_read_line,
     .write = tty_write,
-    .arm_interrupt = tty_arm_interrupt,
 };
 
 const struct lh_repl_frontend *lh_repl_tty_open(char **msg)
@@ -202,6 +181,7 @@ const struct lh_repl_frontend *lh_repl_tty_open(char **msg)
         return NULL;
     }
     close(fd);                 /* it is there: each prompt line opens it again */
+    lh_sigint_policy = tty_on_sigint;
     rl_readline_name = "luahook";
     /* QEMU owns the signal handlers; readline must not replace them */
     rl_catch_signals = 0;

@@ -22,7 +22,7 @@ enum {
     LH_WANT_ENTRY = 1,         /* an entry hook, or an after-hook that needs sc */
     LH_WANT_RETURN = 2,        /* an after-hook */
     LH_WANT_FLUSH = 4,         /* flush output first: the process is replaced */
-    LH_WANT_REARM = 8,         /* the guest set a signal action: retake Ctrl-C */
+    LH_WANT_REARM = 8,         /* the guest sets a signal action: retake signals */
 };
 
 /*
@@ -105,7 +105,15 @@ extern struct lh_core core;
 /* The core lock (core/lock.c), guarding everything here but the want table. */
 void lh_lock(void);
 void lh_unlock(void);
+bool lh_lock_try(void);        /* takes it if free; never waits */
 bool lh_lock_held(void);       /* by this thread (for fork) */
+
+/*
+ * Runs the Lua side until it yields, the event numbered in
+ * lh_gate.lua_event meanwhile (what an interrupt is aimed at). Callers
+ * hold the core lock.
+ */
+void lh_run_lua(void);
 
 /* In a forked child: its thread ids are new. */
 void lh_dispatch_forked(void);

@@ -16,8 +16,8 @@ local chains = no_chains()
 local EMPTY = {}
 
 -- Bits some syscalls always carry: output must be on disk before exec
--- replaces the process image, and with the REPL on the terminal, Ctrl-C
--- must be taken back after the guest changes a signal action.
+-- replaces the process image, and luahook's signal handling must be taken
+-- back after the guest changes a signal action (core/signals.c).
 local fixed_bits = {}
 local function mark(names, bit_value)
     for _, name in ipairs(names) do
@@ -26,9 +26,7 @@ local function mark(names, bit_value)
     end
 end
 mark({ "execve", "execveat" }, context.WANT_FLUSH)
-if context.core.repl_kind == "tty" then
-    mark({ "rt_sigaction", "sigaction", "signal" }, context.WANT_REARM)
-end
+mark({ "rt_sigaction", "sigaction", "signal" }, context.WANT_REARM)
 -- The REPL adds after-hooks at any call (fin, ret) and needs their return:
 -- returns are watched from the start.
 if context.core.repl_kind then

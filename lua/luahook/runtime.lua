@@ -353,6 +353,20 @@ function runtime.boot(primitives)
     context.init(primitives)
     core = primitives
     WORD_BITS = context.word_size * 8
+    -- hook_timeout=MS is luahook's own, not the script's
+    local timeout = primitives.args.hook_timeout
+    if timeout ~= nil then
+        primitives.args.hook_timeout = nil
+        local ms = tonumber(timeout)
+        if not ms or ms % 1 ~= 0 or ms < 1 or ms >= 2 ^ 31 then
+            error("hook_timeout=" .. timeout .. ": expected a whole number of milliseconds from 1 up", 0)
+        end
+        core.watch_hooks(ms)
+    end
+    -- LuaJIT's profiler is luahook's: it lets compiled hooks be interrupted
+    real_package.preload["jit.profile"] = function()
+        error("jit.profile is not available: luahook runs LuaJIT's profiler to interrupt hooks", 2)
+    end
     event = context.event
     hooks = require "luahook.hooks"
     chain_of = hooks.chain

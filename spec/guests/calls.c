@@ -13,9 +13,11 @@
  *   hog:MS    opens /dev/null until no descriptor is left (and says so on
  *             stderr), keeps them MS milliseconds (a getppid every 10 ms),
  *             closes them; returns how many it opened
+ *   catch:SIG handle signal SIG (a number) from now on, counting it
  * Each call prints "NAME I = RESULT" (RESULT is -errno for a failure); the
- * last line counts the SIGUSR1 and SIGUSR2 received and the microseconds
- * the calls took. With -t, THREADS threads each make the calls, silently.
+ * last line counts the SIGUSR1 and SIGUSR2 received, the other signals
+ * caught, and the microseconds the calls took. With -t, THREADS threads
+ * each make the calls, silently.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t usr1, usr2;
+static volatile sig_atomic_t usr1, usr2, caught;
 static int first_arg, last_arg;
 static char **args;
 static int quiet;
@@ -37,8 +39,10 @@ static void on_signal(int sig)
 {
     if (sig == SIGUSR1) {
         usr1++;
-    } else {
+    } else if (sig == SIGUSR2) {
         usr2++;
+    } else {
+        caught++;
     }
 }
 
@@ -90,6 +94,8 @@ static long call(const char *name)
         return raw(syscall(SYS_chdir, name + 3));
     } else if (!strncmp(name, "hog:", 4)) {
         return hog(atol(name + 4));
+    } else if (!strncmp(name, "catch:", 6)) {
+        return signal(atoi(name + 6), on_signal) == SIG_ERR ? -errno : 0;
     }
     fprintf(stderr, "calls: unknown call '%s'\n", name);
     exit(2);
@@ -144,7 +150,7 @@ int main(int argc, char **argv)
         }
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    printf("usr1=%d usr2=%d elapsed_us=%ld\n", (int)usr1, (int)usr2,
+    printf("usr1=%d usr2=%d caught=%d elapsed_us=%ld\n", (int)usr1, (int)usr2, (int)caught,
            (long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
     return 0;
 }
