@@ -120,6 +120,7 @@ end
 -- object is kept, with what hooks added (when it started, say), and
 -- resumed then: [vcpu] = stack of detached objects, innermost last.
 local restarting
+local kept = 0            -- objects in `restarting`: most entries need not look
 local RESTART_DEPTH = 8   -- handlers interrupted inside handlers, at most
 
 local function keep_for_restart(vcpu)
@@ -128,8 +129,12 @@ local function keep_for_restart(vcpu)
         stack = {}
         restarting[vcpu] = stack
     end
-    if #stack == RESTART_DEPTH then table.remove(stack, 1) end
+    if #stack == RESTART_DEPTH then
+        table.remove(stack, 1)
+        kept = kept - 1
+    end
     stack[#stack + 1] = detach_syscall(vcpu)
+    kept = kept + 1
 end
 
 -- The kept call this entry restarts, if any: the innermost with the same
@@ -140,17 +145,18 @@ local function restarted_call(stack, nr, vcpu, a1, a2, a3, a4, a5, a6)
         local a = sc.args
         if sc.nr == nr and a[1] == a1 and a[2] == a2 and a[3] == a3 and a[4] == a4
            and a[5] == a5 and a[6] == a6 then
-            local kept = stack[i]
+            local call = stack[i]
+            kept = kept - (#stack - i + 1)
             for j = #stack, i, -1 do stack[j] = nil end
             if i == 1 then restarting[vcpu] = nil end
-            return resume_syscall(vcpu, kept)
+            return resume_syscall(vcpu, call)
         end
     end
 end
 
 local function dispatch_entry(nr, vcpu, tid, a1, a2, a3, a4, a5, a6, stop)
     entries = entries + 1
-    local stack = restarting[vcpu]
+    local stack = kept ~= 0 and restarting[vcpu]
     local sc = stack and restarted_call(stack, nr, vcpu, a1, a2, a3, a4, a5, a6)
                or new_syscall(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
     current_sc, current_phase, current_result = sc, "entry", nil

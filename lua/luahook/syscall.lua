@@ -57,6 +57,10 @@ end
 
 Syscall.__newindex = add_extra
 
+-- What sc.restarted is unless syscall.resume set it (a default here, not
+-- a field each call would have to set).
+Syscall.restarted = false
+
 --- Builds the syscall object of an entry event; each argument is a number,
 --- or a uint64_t cdata from 2^53 up (x86_64).
 ---@return luahook.Syscall
@@ -74,7 +78,6 @@ function syscall.new(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
     rawset(sc, "name", name_of(nr))
     rawset(sc, "args", args)
     rawset(sc, "tid", tid)
-    rawset(sc, "restarted", false)   -- an own field: hooks test it on every call
     return sc
 end
 
@@ -94,7 +97,7 @@ end
 function syscall.resume(vcpu, kept)
     local sc = kept.sc
     pool[vcpu], pool_args[vcpu], extras[vcpu] = sc, sc.args, kept.keys
-    rawset(sc, "restarted", (sc.restarted or 0) + 1)
+    sc.restarted = (sc.restarted or 0) + 1   -- an added field: gone at the next call
     return sc
 end
 
