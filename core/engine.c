@@ -431,9 +431,7 @@ static void engine_exit(bool from_qemu)
     lh_unlock();
     if (from_qemu && quit != LH_QUIT_NONE
         && !__atomic_exchange_n(&quit_started, 1, __ATOMIC_SEQ_CST)) {
-        int status = quit_status(quit);
-
-        _exit(status);
+        _exit(quit_status(quit));
     }
 }
 
@@ -454,16 +452,6 @@ void lh_quit_qemu(void)
     if (__atomic_exchange_n(&quit_started, 1, __ATOMIC_SEQ_CST)) {
         lh_wait_for_quit();    /* another thread is at it */
     }
-    engine_exit(false);
-    exit(quit_status(core.quit_request));
-}
-
-/*
- * The script's loading ended with os.exit: QEMU exits with its status
- * before the guest runs, exit hooks registered so far run first.
- */
-static _Noreturn void exit_at_load(void)
-{
     engine_exit(false);
     exit(quit_status(core.quit_request));
 }
@@ -494,7 +482,7 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg)
     }
     if (!boot_runtime(L, cfg, msg) || (cfg->script && !run_script(L, cfg->script, msg))) {
         if (core.quit_request != LH_QUIT_NONE) {
-            exit_at_load();
+            lh_quit_qemu();    /* os.exit while loading: before the guest runs */
         }
         lh_output_flush();     /* what the script printed before failing */
         lh_repl_close();       /* no socket left behind by a start that failed */

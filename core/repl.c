@@ -49,11 +49,6 @@ void lh_repl_forked(void)
     }
 }
 
-const struct lh_repl_frontend *lh_repl_frontend(void)
-{
-    return frontend;
-}
-
 void lh_repl_request_stop(int reason)
 {
     __atomic_store_n(&lh_gate.stop_request, reason, __ATOMIC_SEQ_CST);

@@ -59,9 +59,6 @@ static inline void lh_repl_wait_if_stopped(uint32_t tid, unsigned int vcpu, int6
     }
 }
 
-/* The front end, or NULL without repl=. */
-const struct lh_repl_frontend *lh_repl_frontend(void);
-
 /* Front ends. */
 const struct lh_repl_frontend *lh_repl_tty_open(char **msg);
 const struct lh_repl_frontend *lh_repl_socket_open(const char *path, char **msg);
