@@ -57,11 +57,10 @@ for _, arch in ipairs({ "i386", "x86_64" }) do
         it("killed from outside (SIGTERM) prints count.lua's table, and dies of it", function()
             local out = qemu.tmppath()
             local job, pid_file = start_with_pid {
-                arch = arch, guest = "calls", args = { "getppid", "1", "sleep", "200" },
+                arch = arch, guest = "calls", args = { "getppid", "1", "say:running", "1", "sleep", "200" },
                 script = "scripts/count.lua", plugin_args = { "out=" .. out },
             }
-            wait_for(pid_file)
-            os.execute("sleep 0.3")     -- QEMU is past its start-up, into the guest's calls
+            wait_for(job.err)          -- the guest is running
             kill("TERM", pid_file)
             local r = qemu.finish(job)
             local text = slurp(out)

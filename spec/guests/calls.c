@@ -14,6 +14,7 @@
  *             stderr), keeps them MS milliseconds (a getppid every 10 ms),
  *             closes them; returns how many it opened
  *   catch:SIG handle signal SIG (a number) from now on, counting it
+ *   say:TEXT  writes TEXT and a newline to stderr, at once
  * Each call prints "NAME I = RESULT" (RESULT is -errno for a failure); the
  * last line counts the SIGUSR1 and SIGUSR2 received, the other signals
  * caught, and the microseconds the calls took. With -t, THREADS threads
@@ -94,6 +95,8 @@ static long call(const char *name)
         return raw(syscall(SYS_chdir, name + 3));
     } else if (!strncmp(name, "hog:", 4)) {
         return hog(atol(name + 4));
+    } else if (!strncmp(name, "say:", 4)) {
+        return raw(dprintf(2, "%s\n", name + 4));
     } else if (!strncmp(name, "catch:", 6)) {
         return signal(atoi(name + 6), on_signal) == SIG_ERR ? -errno : 0;
     }
