@@ -46,6 +46,13 @@ if watching then
     watch.start()
 end
 
+-- `require` in a script searches the scripts' directories (not this one's)
+local script_paths = {}
+for _, src in ipairs(sources) do
+    script_paths[#script_paths + 1] = src.path
+end
+require("luahook.runtime").search_beside(script_paths)
+
 local n_code = 0
 for _, src in ipairs(sources) do
     if src.code then

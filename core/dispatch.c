@@ -11,6 +11,7 @@
 #include "luahook.h"
 #include "output.h"
 #include "repl.h"
+#include "signals.h"
 #include "state.h"
 
 struct lh_gate lh_gate;
@@ -35,17 +36,27 @@ void lh_dispatch_forked(void)
 }
 
 /*
- * Ctrl-C is taken only once QEMU has installed its own signal handlers
- * (after plugins load), and again whenever a guest sigaction made QEMU
- * replace them.
+ * Signals are taken only once QEMU has installed its own handlers (after
+ * plugins load), and again whenever a guest sigaction made QEMU replace
+ * one.
  */
-static void arm_interrupt(void)
+static void arm_signals(void)
 {
-    const struct lh_repl_frontend *frontend = lh_repl_frontend();
+    lh_gate.signals_armed = true;
+    lh_signals_arm();
+}
 
-    lh_gate.interrupt_armed = true;
-    if (frontend) {
-        frontend->arm_interrupt();
+void lh_run_lua(void)
+{
+    static uint32_t events;
+
+    /* 0 means no event: skipped when the count wraps */
+    events = events + 1 ? events + 1 : 1;
+    __atomic_store_n(&lh_gate.lua_event, events, __ATOMIC_RELAXED);
+    lh_fiber_run();
+    __atomic_store_n(&lh_gate.lua_event, 0, __ATOMIC_RELAXED);
+    if (G_UNLIKELY(__atomic_load_n(&lh_sigint_deferred, __ATOMIC_RELAXED))) {
+        lh_signals_replay();
     }
 }
 
@@ -58,17 +69,29 @@ static void run_loop(int kind)
 {
     core.event.kind = kind;
     core.in_event = true;
-    lh_fiber_run();
+    lh_run_lua();
     core.in_event = false;
+}
+
+/* Takes the core lock, unless QEMU is being stopped: then waits for that. */
+static void lock_unless_quitting(void)
+{
+    lh_lock();
+    if (G_UNLIKELY(core.quitting)) {
+        lh_unlock();
+        lh_wait_for_quit();
+    }
 }
 
 static void finish(void)
 {
-    int quit = core.quit_request;
+    bool quit = core.quit_request != LH_QUIT_NONE;
 
+    /* before unlocking: no other thread may start a hook from here on */
+    core.quitting = core.quitting || quit;
     lh_unlock();
-    if (quit != LH_QUIT_NONE) {
-        lh_quit_qemu(quit);
+    if (quit) {
+        lh_quit_qemu();
     }
 }
 
@@ -94,8 +117,13 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
     uint32_t tid;
     int stop;
 
-    if (G_UNLIKELY(!lh_gate.interrupt_armed)) {
-        arm_interrupt();
+    if (G_UNLIKELY(!lh_gate.signals_armed)) {
+        arm_signals();
+    }
+    if (G_UNLIKELY(want & LH_WANT_REARM)) {
+        /* QEMU is about to set a signal's action: take it back next time */
+        __atomic_store_n(&lh_gate.signals_armed, false, __ATOMIC_RELAXED);
+        want &= ~LH_WANT_REARM;
     }
     if (!want && !__atomic_load_n(&lh_gate.stop_request, __ATOMIC_RELAXED)
         && !__atomic_load_n(&lh_gate.world_stopped, __ATOMIC_RELAXED)) {
@@ -103,7 +131,7 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
     }
     tid = current_tid();
     lh_repl_wait_if_stopped(tid, vcpu, nr);
-    lh_lock();
+    lock_unless_quitting();
     /*
      * A prompt was asked for (Ctrl-C, a client attached): this call opens
      * it. Loaded before the exchange, a locked instruction, as it is
@@ -151,12 +179,12 @@ void lh_syscall_return(unsigned int vcpu, int64_t nr, int64_t ret)
     uint8_t want = lh_want_of(nr);
 
     if (want & LH_WANT_REARM) {
-        arm_interrupt();
+        arm_signals();         /* QEMU has set the action: take it back now */
     }
     if (!(want & LH_WANT_RETURN)) {
         return;
     }
-    lh_lock();
+    lock_unless_quitting();
     core.event.nr = (double)nr;
     core.event.vcpu = vcpu;
     core.event.tid = current_tid();

@@ -1,7 +1,14 @@
 /*
- * luahook's output stream. Trace lines are many and short, so they are
- * collected in a fixed buffer and written in large chunks; on a terminal a
- * person watches, so each write goes out at once.
+ * luahook's output stream, and the stderr its own messages go to. Trace
+ * lines are many and short, so they are collected in a fixed buffer and
+ * written in large chunks; on a terminal a person watches, so each write
+ * goes out at once.
+ *
+ * Both descriptors are luahook's own (own_fds.h): the guest's dup2 over
+ * fd 2, close_range or closing every descriptor it finds changes nothing
+ * here. The keeping thread writes with every signal blocked, so a reader
+ * that went away (EPIPE) raises no SIGPIPE in the guest: the stream just
+ * stops, and the guest's fate is its own.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,67 +19,86 @@
 #include <glib.h>
 
 #include "output.h"
+#include "own_fds.h"
 
 #define OUTPUT_BUFFER_SIZE (64 * 1024)
-/*
- * The highest descriptor of a process's initial table: the kernel grows
- * the table for a higher one, and in a process with threads (QEMU has an
- * RCU thread) growing it waits for an RCU grace period, 10-20 ms.
- */
-#define OUTPUT_FD_FLOOR 63
 
-static int out_fd = 2;
+struct stream {
+    int fd;                    /* in luahook's table; -1 once it failed */
+};
+
+static struct stream out = { 2 }, err = { 2 };
 static bool out_immediate = true;
 static char out_buf[OUTPUT_BUFFER_SIZE];
 static size_t out_len;
+/* copies of both in the guest's table, made for a fork's child */
+static int fork_out = -1, fork_err = -1;
 
-static void write_fd(int fd, const char *s, size_t len)
+struct write_job {
+    struct stream *stream;
+    const char *s;
+    size_t len;
+};
+
+/* On the keeping thread. An error ends the stream: nowhere to report it. */
+static void write_all(void *arg)
 {
-    while (len > 0) {
-        ssize_t n = write(fd, s, len);
+    struct write_job *job = arg;
+    const char *s = job->s;
+    size_t len = job->len;
+
+    while (len > 0 && job->stream->fd >= 0) {
+        ssize_t n = write(job->stream->fd, s, len);
+
         if (n < 0) {
-            if (errno == EINTR) {
-                continue;
+            if (errno != EINTR) {
+                job->stream->fd = -1;
             }
-            return;            /* nowhere left to report it; drop quietly */
+            continue;
         }
         s += n;
         len -= (size_t)n;
     }
 }
 
-/*
- * The stream gets its own descriptor, high and close-on-exec: a guest that
- * redirects its stderr (dup2 over fd 2) or closes it must not capture or
- * lose luahook's output, and exec'd programs must not inherit it.
- */
+static void write_stream(struct stream *stream, const char *s, size_t len)
+{
+    struct write_job job = { stream, s, len };
+
+    if (len > 0 && stream->fd >= 0) {
+        lh_own_run(write_all, &job);
+    }
+}
+
 bool lh_output_open(const char *path, char **msg)
 {
-    int fd = 2;
-    int high;
+    int fd = dup(2);
 
     if (path) {
+        if (fd >= 0) {
+            close(fd);
+        }
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0) {
             *msg = g_strdup_printf("out=%s: %s", path, g_strerror(errno));
             return false;
         }
     }
-    high = fcntl(fd, F_DUPFD_CLOEXEC, OUTPUT_FD_FLOOR);
-    if (high >= 0) {
-        if (fd != 2) {
-            close(fd);
-        }
-        fd = high;
-    }
-    out_fd = fd;
-    out_immediate = isatty(fd);
+    out_immediate = fd >= 0 && isatty(fd);
+    out.fd = fd >= 0 ? lh_own_adopt(fd) : -1;
+    /* stderr as it was at start, for "luahook: ..." lines */
+    err.fd = path ? lh_own_adopt(dup(2)) : out.fd;
     return true;
+}
+
+bool lh_output_pending(void)
+{
+    return __atomic_load_n(&out_len, __ATOMIC_RELAXED) > 0;
 }
 
 void lh_output_flush(void)
 {
-    write_fd(out_fd, out_buf, out_len);
+    write_stream(&out, out_buf, out_len);
     out_len = 0;
 }
 
@@ -82,7 +108,7 @@ void lh_output_write(const char *s, size_t len)
         lh_output_flush();
     }
     if (len >= sizeof(out_buf)) {
-        write_fd(out_fd, s, len);
+        write_stream(&out, s, len);
         return;
     }
     memcpy(out_buf + out_len, s, len);
@@ -94,10 +120,42 @@ void lh_output_write(const char *s, size_t len)
 
 void lh_output_error(const char *msg)
 {
-    static const char prefix[] = "luahook: ";
+    GString *line = g_string_new("luahook: ");
 
     lh_output_flush();
-    write_fd(2, prefix, sizeof(prefix) - 1);
-    write_fd(2, msg, strlen(msg));
-    write_fd(2, "\n", 1);
+    g_string_append(line, msg);
+    g_string_append_c(line, '\n');
+    write_stream(&err, line->str, line->len);
+    g_string_free(line, true);
+}
+
+void lh_output_fork_prepare(void)
+{
+    fork_out = out.fd >= 0 ? lh_own_fetch(out.fd) : -1;
+    fork_err = err.fd == out.fd ? fork_out : err.fd >= 0 ? lh_own_fetch(err.fd) : -1;
+}
+
+static void drop_fork_copies(void)
+{
+    if (fork_err >= 0 && fork_err != fork_out) {
+        close(fork_err);
+    }
+    if (fork_out >= 0) {
+        close(fork_out);
+    }
+    fork_out = fork_err = -1;
+}
+
+void lh_output_fork_parent(void)
+{
+    drop_fork_copies();
+}
+
+void lh_output_fork_child(void)
+{
+    bool shared = fork_err == fork_out;
+
+    out.fd = fork_out >= 0 ? lh_own_adopt(fork_out) : -1;
+    err.fd = shared ? out.fd : fork_err >= 0 ? lh_own_adopt(fork_err) : -1;
+    fork_out = fork_err = -1;
 }

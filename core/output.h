@@ -1,7 +1,8 @@
 /*
  * luahook's own output stream (stderr by default), kept apart from the
- * guest's stdout. Buffered; flushed per write on a terminal. Callers hold
- * the core lock, except at start-up and exit when no vCPU runs Lua.
+ * guest's stdout and out of its reach. Buffered; flushed per write on a
+ * terminal. Callers hold the core lock, except at start-up and exit when
+ * no vCPU runs Lua.
  */
 #ifndef LUAHOOK_OUTPUT_H
 #define LUAHOOK_OUTPUT_H
@@ -11,16 +12,30 @@
 
 /*
  * Opens the stream: the file `path` (created or truncated), or stderr when
- * path is NULL. On failure returns false with a message in *msg.
+ * path is NULL; luahook's messages go to stderr as it is now, whatever the
+ * guest later does with its fd 2. Call after lh_own_start, so both are
+ * luahook's own. On failure returns false with a message in *msg.
  */
 bool lh_output_open(const char *path, char **msg);
 void lh_output_write(const char *s, size_t len);
 void lh_output_flush(void);
+
+/* Whether anything waits in the buffer (read without the lock). */
+bool lh_output_pending(void);
 
 /*
  * A message from luahook itself ("luahook: MSG"), always on stderr; pending
  * output is flushed first so the two stay in order.
  */
 void lh_output_error(const char *msg);
+
+/*
+ * Around a guest fork (the core lock held, output flushed): copies of both
+ * descriptors in the guest's table for the child, which adopts them into
+ * its own luahook table; the parent drops its copies.
+ */
+void lh_output_fork_prepare(void);
+void lh_output_fork_parent(void);
+void lh_output_fork_child(void);
 
 #endif

@@ -37,14 +37,16 @@ bool lh_repl_open(const char *spec, char **msg)
 
 void lh_repl_close(void)
 {
-    if (frontend) {
+    if (frontend && frontend->close) {
         frontend->close();
     }
 }
 
-const struct lh_repl_frontend *lh_repl_frontend(void)
+void lh_repl_forked(void)
 {
-    return frontend;
+    if (frontend && frontend->forked) {
+        frontend->forked();
+    }
 }
 
 void lh_repl_request_stop(int reason)

@@ -20,9 +20,9 @@ struct lh_repl_frontend {
      * Ctrl-D on the terminal, or the socket client detached. */
     char *(*read_line)(const char *prompt);
     void (*write)(const char *s, size_t len);
-    /* After QEMU (re)installed its signal handlers: take Ctrl-C again. */
-    void (*arm_interrupt)(void);
-    void (*close)(void);
+    void (*close)(void);       /* at exit (NULL: nothing to do) */
+    /* In a forked child (NULL: nothing to do): its own way to be reached. */
+    void (*forked)(void);
 };
 
 /* Why a prompt opens without a breakpoint, in lh_gate.stop_request. */
@@ -35,6 +35,9 @@ enum {
 /* repl=tty or repl=unix:PATH; false with a one-line *msg on failure. */
 bool lh_repl_open(const char *spec, char **msg);
 void lh_repl_close(void);
+
+/* In a forked child, after luahook's descriptor thread started again. */
+void lh_repl_forked(void);
 
 /* Adds the REPL primitives to the table on top of the stack. */
 void lh_repl_lua_register(lua_State *L);
@@ -55,9 +58,6 @@ static inline void lh_repl_wait_if_stopped(uint32_t tid, unsigned int vcpu, int6
         lh_repl_wait(tid, vcpu, nr);
     }
 }
-
-/* The front end, or NULL without repl=. */
-const struct lh_repl_frontend *lh_repl_frontend(void);
 
 /* Front ends. */
 const struct lh_repl_frontend *lh_repl_tty_open(char **msg);

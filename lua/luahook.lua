@@ -36,6 +36,8 @@ lh.mem = {
     int = memory.int,
     write_int = memory.write_int,
     struct = memory.struct,
+    --- The most bytes lh.mem.string reads, whatever its `max` (1 MiB).
+    STRING_MAX = memory.STRING_MAX,
 }
 
 --- The FFI ctype of the guest structure `name` ("stat", "timespec",

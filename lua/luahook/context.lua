@@ -37,6 +37,10 @@ function context.by_vcpu()
     return new_table(64, 0)
 end
 
+--- What os.exit raises to unwind the hook (or the script, or the prompt)
+--- that called it: QEMU then exits once the event is done. Never reported.
+context.EXIT = setmetatable({}, { __tostring = function() return "os.exit" end })
+
 -- Bits of a want-table slot; the same values as in core/state.h.
 context.WANT_ENTRY = 1
 context.WANT_RETURN = 2
