@@ -274,15 +274,22 @@ describe("sandbox.lua", function()
         assert.are.equal("", r.stderr)
     end)
 
-    it("denies secrets, QEMU's memory, the network and exec under the example policy", function()
-        local r = qemu.run { guest = "escape", script = "scripts/sandbox.lua",
-                             args = { "open:/etc/passwd", "open:/etc/shadow", "open:/proc/self/mem",
-                                      "socket:inet", "execve:/bin/true" },
-                             plugin_args = { "policy=examples/sandbox-policy.lua" } }
-        assert.are.same({ "open:/etc/passwd = ok", "open:/etc/shadow = errno " .. EACCES,
-                          "open:/proc/self/mem = errno " .. EACCES, "socket:inet = errno " .. EPERM,
-                          "execve:/bin/true = errno " .. EPERM }, qemu.lines(r.stdout))
-    end)
+    for _, arch in ipairs({ "i386", "x86_64" }) do
+        it("denies secrets and their backups, QEMU's memory, the network and exec under the example policy on "
+           .. arch, function()
+            local r = qemu.run { arch = arch, guest = "escape", script = "scripts/sandbox.lua",
+                                 args = { "open:/etc/passwd", "open:/etc/shadow", "open:/etc/shadow-",
+                                          "open:/etc/gshadow", "open:/etc/gshadow-", "open:/proc/self/mem",
+                                          "socket:inet", "execve:/bin/true" },
+                                 plugin_args = { "policy=examples/sandbox-policy.lua" } }
+            local denied = "errno " .. EACCES
+            assert.are.same({ "open:/etc/passwd = ok", "open:/etc/shadow = " .. denied,
+                              "open:/etc/shadow- = " .. denied, "open:/etc/gshadow = " .. denied,
+                              "open:/etc/gshadow- = " .. denied, "open:/proc/self/mem = " .. denied,
+                              "socket:inet = errno " .. EPERM, "execve:/bin/true = errno " .. EPERM },
+                            qemu.lines(r.stdout))
+        end)
+    end
 
     it("takes a policy path that is a symlink for the link and its target", function()
         sh("ln -s " .. root .. "/secret " .. root .. "/hidden")
