@@ -6,6 +6,12 @@
  *   open openat openat2 creat stat lstat statx fstatat access readlink
  *   truncate unlink mkdir chdir chroot execve       (one path)
  *   rename link symlink                             (two paths: from, to)
+ *   renameat2 exchange linkfollow                   (two paths: renameat2 without flags
+ *                                                    and with RENAME_EXCHANGE, linkat
+ *                                                    with AT_SYMLINK_FOLLOW)
+ *   elf:PATH                                        (open PATH and print its ELF
+ *                                                    e_machine: "= machine N")
+ *   waitfor:PATH                                    (wait up to 10 s for PATH to exist)
  *   socket:FAMILY socketcall:FAMILY                 (inet, inet6 or unix)
  *   connect:PATH                                    (an AF_UNIX socket to PATH)
  *   atdir:DIR:PATH inroot:DIR:PATH                  (openat from a fd of DIR; openat2
@@ -80,6 +86,37 @@ static long open_from(const char *dir, const char *path, int in_root)
     return r;
 }
 
+/* The e_machine of the ELF file at `path`, read through a descriptor. */
+static long elf_machine(const char *path)
+{
+    unsigned char header[20];
+    long fd = syscall(SYS_open, path, O_RDONLY);
+    ssize_t n;
+
+    if (fd < 0) {
+        return fd;
+    }
+    n = read((int)fd, header, sizeof(header));
+    close((int)fd);
+    if (n != sizeof(header) || memcmp(header, "\177ELF", 4) != 0) {
+        errno = ENOEXEC;
+        return -1;
+    }
+    return header[18] | header[19] << 8;
+}
+
+static long wait_for(const char *path)
+{
+    for (int i = 0; i < 1000; i++) {
+        if (syscall(SYS_access, path, F_OK) == 0) {
+            return 0;
+        }
+        usleep(10 * 1000);
+    }
+    errno = ETIMEDOUT;
+    return -1;
+}
+
 /* The result of one operation: >= 0 for success, -1 with errno set. */
 static long attempt(const char *op, char *a, char *b)
 {
@@ -129,6 +166,17 @@ static long attempt(const char *op, char *a, char *b)
         return syscall(SYS_link, a, b);
     } else if (!strcmp(op, "symlink") && b) {
         return syscall(SYS_symlink, a, b);
+    } else if (!strcmp(op, "renameat2") && b) {
+        return syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 0);
+    } else if (!strcmp(op, "exchange") && b) {
+        return syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 2 /* RENAME_EXCHANGE */);
+    } else if (!strcmp(op, "linkfollow") && b) {
+        return syscall(SYS_linkat, AT_FDCWD, a, AT_FDCWD, b, AT_SYMLINK_FOLLOW);
+    } else if (!strcmp(op, "elf")) {
+        return elf_machine(a);
+    } else if (!strcmp(op, "waitfor")) {
+        return wait_for(a);
+
     } else if (!strcmp(op, "socket")) {
         return syscall(SYS_socket, family(a), SOCK_STREAM, 0);
     } else if (!strcmp(op, "socketcall")) {
@@ -176,6 +224,8 @@ int main(int argc, char **argv)
             printf("%s = unsupported\n", argv[i]);
         } else if (r < 0) {
             printf("%s = errno %d\n", argv[i], errno);
+        } else if (!strcmp(op, "elf")) {
+            printf("%s = machine %ld\n", argv[i], r);
         } else {
             printf("%s = ok\n", argv[i]);
             if (returns_fd(op)) {
