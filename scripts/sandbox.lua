@@ -20,6 +20,7 @@ local multiplex = require "luahook.multiplex"
 local options = require "luahook.options"
 local paths = require "luahook.paths"
 local policies = require "luahook.policy"
+local hostcall = require "luahook.hostcall"
 local call = require "luahook.sandbox.call"
 local fdguard = require "luahook.sandbox.fdguard"
 local files = require "luahook.sandbox.files"
@@ -149,7 +150,11 @@ local function make(sc, name, args)
     local exec = files[name] or sockets[name]
     if not exec then return nil end
     local c = call.new(judge, name, args, sc)
-    return c:done(exec(c))
+    local result = c:done(exec(c))
+    if result == call.HANDED_OVER then
+        return nil -- C makes it (luahook.hostcall)
+    end
+    return result
 end
 
 local function check(sc)
@@ -257,4 +262,7 @@ if policy.has_paths then
     end)
     lh.after(available(fdguard.NAMES), fdguard.leave)
     lh.after(available(sockets.NAMES), sockets.release)
+    -- the calls that may be handed to C keep their buffers and pins until they return
+    lh.after(available({ "open", "openat", "openat2", "creat", "connect", "sendto", "sendmsg" }),
+             function(sc) hostcall.release(sc.tid) end)
 end

@@ -508,6 +508,17 @@ describe("sandbox.lua against other threads and other names", function()
                               "open:/proc/self/status = ok" }, qemu.lines(r.stdout))
         end)
 
+        it("opens the two ends of a FIFO from two threads without either waiting forever on " .. arch, function()
+            -- each open waits for the other: neither may hold luahook's lock meanwhile
+            local job = qemu.start { arch = arch, guest = "escape", script = "scripts/sandbox.lua",
+                                     args = { "fifo:" .. root .. "/pub/fifo" },
+                                     plugin_args = { "policy=" .. write_policy(root,
+                                         (PUB_POLICY:gsub("@", root))) } }
+            local r = qemu.finish(job, 20)
+            assert.are.equal(0, r.status, r.stderr)
+            assert.are.same({ "fifo:" .. root .. "/pub/fifo = ok" }, qemu.lines(r.stdout))
+        end)
+
         it("gives the guest what QEMU gives it, call for call, for every path-taking call on " .. arch, function()
             local dir = root .. "/calls"
             sh("mkdir -p " .. dir .. "/d " .. dir .. "/w && printf 'hello\\n' >" .. dir .. "/f && ln -s f "

@@ -12,6 +12,10 @@
  *   elf:PATH                                        (open PATH and print its ELF
  *                                                    e_machine: "= machine N")
  *   waitfor:PATH                                    (wait up to 10 s for PATH to exist)
+ *   fifo:PATH                                       (make a FIFO at PATH; a second thread
+ *                                                    opens it for writing and writes a
+ *                                                    byte while this one opens it for
+ *                                                    reading and reads it)
  *   socket:FAMILY socketcall:FAMILY                 (inet, inet6 or unix)
  *   connect:PATH                                    (an AF_UNIX socket to PATH)
  *   atdir:DIR:PATH inroot:DIR:PATH                  (openat from a fd of DIR; openat2
@@ -20,11 +24,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -117,6 +123,43 @@ static long wait_for(const char *path)
     return -1;
 }
 
+static void *fifo_writer(void *path)
+{
+    long fd = syscall(SYS_openat, AT_FDCWD, (char *)path, O_WRONLY);
+
+    if (fd >= 0) {
+        (void)!write((int)fd, "x", 1);
+        close((int)fd);
+    }
+    return NULL;
+}
+
+/* Both ends of a FIFO opened by two threads of this process, each open
+ * waiting for the other. */
+static long fifo_pair(char *path)
+{
+    pthread_t writer;
+    char byte = 0;
+    long fd;
+
+    if (mkfifo(path, 0600) != 0) {
+        return -1;
+    }
+    pthread_create(&writer, NULL, fifo_writer, path);
+    fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY);
+    if (fd >= 0) {
+        (void)!read((int)fd, &byte, 1);
+        close((int)fd);
+    }
+    pthread_join(writer, NULL);
+    unlink(path);
+    if (fd >= 0 && byte != 'x') {
+        errno = EIO;
+        return -1;
+    }
+    return fd < 0 ? fd : 0;
+}
+
 /* The result of one operation: >= 0 for success, -1 with errno set. */
 static long attempt(const char *op, char *a, char *b)
 {
@@ -176,7 +219,8 @@ static long attempt(const char *op, char *a, char *b)
         return elf_machine(a);
     } else if (!strcmp(op, "waitfor")) {
         return wait_for(a);
-
+    } else if (!strcmp(op, "fifo")) {
+        return fifo_pair(a);
     } else if (!strcmp(op, "socket")) {
         return syscall(SYS_socket, family(a), SOCK_STREAM, 0);
     } else if (!strcmp(op, "socketcall")) {

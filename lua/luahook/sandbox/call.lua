@@ -18,6 +18,7 @@
 --   child_key, child_mode, child_nlink   what is there now, if anything
 local bit = require "bit"
 local host = require "luahook.host"
+local hostcall = require "luahook.hostcall"
 local hostpath = require "luahook.hostpath"
 local int = require "luahook.int"
 local memory = require "luahook.memory"
@@ -79,6 +80,36 @@ end
 local function keep(self, fd)
     self.pins[#self.pins + 1] = fd
     return fd
+end
+
+--- What an executor returns once it has handed its call to C.
+call.HANDED_OVER = {}
+
+--- Has C make host syscall `name` with arguments `...` after the hook,
+--- outside luahook's lock (luahook.hostcall), for a call that may wait:
+--- the pins, and `values` (what the arguments point into), stay until it
+--- returns. The executor returns what this returns.
+function Call:hand_over(name, values, ...)
+    local pins = self.pins
+    self.pins = {}
+    hostcall.keep(self.sc.tid, values, function()
+        for _, fd in ipairs(pins) do host.close(fd) end
+    end)
+    hostcall.answer(name, ...)
+    return call.HANDED_OVER
+end
+
+--- Moves pin `fd` out of the lowest free slot, so that a descriptor made
+--- next gets the number the kernel would have given it; returns its new
+--- number (the same when no other slot is free).
+function Call:lift(fd)
+    local moved = host.dupfd(fd, fd + 1)
+    if not moved then return fd end
+    host.close(fd)
+    for i, p in ipairs(self.pins) do
+        if p == fd then self.pins[i] = moved end
+    end
+    return moved
 end
 
 --- Marks `fd` (nil: none) as the descriptor the call gives the guest,

@@ -14,6 +14,7 @@ local bit = require "bit"
 local ffi = require "ffi"
 local context = require "luahook.context"
 local host = require "luahook.host"
+local hostcall = require "luahook.hostcall"
 local linuxuser = require "luahook.linuxuser"
 local memory = require "luahook.memory"
 local pin = require "luahook.pin"
@@ -69,6 +70,14 @@ end
 
 local open_path
 
+-- Objects an open may wait on: a FIFO (until its other end is opened) and
+-- a character device (a terminal line, until it is connected).
+local S_IFIFO, S_IFCHR = 0x1000, 0x2000
+local function may_wait(mode)
+    local kind = band(mode, host.S_IFMT)
+    return kind == S_IFIFO or kind == S_IFCHR
+end
+
 -- Opens the existing object of target `t` with the guest's `flags`.
 local function open_object(c, t, flags, mode)
     if has(flags, O_CREAT) and has(flags, O_EXCL) then
@@ -78,6 +87,10 @@ local function open_object(c, t, flags, mode)
         return -E.ELOOP -- O_NOFOLLOW on a symlink
     end
     flags = band(flags, bnot(O_NOFOLLOW + O_EXCL))
+    if may_wait(t.mode) and hostcall.available("openat") then
+        local path = pin.path(c:lift(t.fd))
+        return c:hand_over("openat", { path }, AT_FDCWD, path, flags, mode)
+    end
     local fd, err = host.openat(AT_FDCWD, pin.path(t.fd), flags, mode)
     return c:give(fd, flags) or -err
 end

@@ -16,6 +16,7 @@
 local ffi = require "ffi"
 local context = require "luahook.context"
 local host = require "luahook.host"
+local hostcall = require "luahook.hostcall"
 local memory = require "luahook.memory"
 local pin = require "luahook.pin"
 local fdguard = require "luahook.sandbox.fdguard"
@@ -166,12 +167,21 @@ local function unix_call(c)
     return fd, raw, len, path
 end
 
+-- A call that may wait (a full listen queue, a full receiver): made after
+-- the hook, outside luahook's lock, when the host allows (luahook.hostcall).
+local function made_outside(c, name, fn, values, ...)
+    if hostcall.available(name) then
+        return c:hand_over(name, values, ...)
+    end
+    return result(fn(...))
+end
+
 sockets.connect = function(c)
     local fd, raw, len, path = unix_call(c)
     if not fd then return raw end
     local sa, salen = address_for(c, raw, len, path)
     if not sa then return salen end
-    return result(C.lh_sockets_connect(fd, sa, salen))
+    return made_outside(c, "connect", C.lh_sockets_connect, { sa }, fd, sa, salen)
 end
 
 -- bind makes the socket file: its place is judged like any new name, and
@@ -201,7 +211,7 @@ sockets.sendto = function(c)
     if not raw then return -E.EFAULT end
     local sa, salen = address_for(c, raw, len, path)
     if not sa then return salen end
-    return result(C.lh_sockets_sendto(fd, data, #data, c:int(4), sa, salen))
+    return made_outside(c, "sendto", C.lh_sockets_sendto, { data, sa }, fd, data, #data, c:int(4), sa, salen)
 end
 
 -- The guest's struct msghdr and cmsghdr, by word size.
@@ -298,8 +308,7 @@ sockets.sendmsg = function(c)
     if not sendmsg_here(c, fd) then return nil end
     local h, values = host_msghdr(c, c.args[2])
     if not h then return values end
-    local _ = values -- what h points into, alive through the call
-    return result(C.lh_sockets_sendmsg(fd, h, c:int(3)))
+    return made_outside(c, "sendmsg", C.lh_sockets_sendmsg, values, fd, h, c:int(3))
 end
 
 sockets.sendmmsg = function(c)
