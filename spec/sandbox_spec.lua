@@ -451,6 +451,17 @@ describe("sandbox.lua against other threads and other names", function()
             assert.is_true(tonumber(ok) > 0)
         end)
 
+        it("makes names in the directory it judged while another thread replaces descriptors on "
+           .. arch, function()
+            -- the other thread puts a descriptor of pub/inner on the numbers the
+            -- sandbox's own take: a name made there would be a denied one
+            sh("mkdir " .. root .. "/pub/sub")
+            local r = run_sandboxed(root, arch, { "mkdir", "5000", root .. "/pub/sub/x", root .. "/pub/inner" },
+                                    [[ return { paths = { deny = { "@/pub/inner/x" } }, log = false } ]],
+                                    "pathrace")
+            assert.are.same({ "mkdir: 5000 ok, 0 secret" }, qemu.lines(r.stdout), r.stderr)
+        end)
+
         it("refuses to rename a directory above a denied file, or the file itself, on " .. arch, function()
             local r = run_sandboxed(root, arch, {
                 "rename:@/pub:@/moved", "renameat2:@/pub/inner:@/inner2", "exchange:@/pub:@/other",

@@ -7,7 +7,15 @@
  * usage: pathrace open TRIES ALLOWED DENIED   open(2) the buffer and read it
  *        pathrace stat TRIES ALLOWED DENIED INODE
  *                        stat the buffer; INODE (DENIED's) counts as secret
+ *        pathrace mkdir TRIES PATH DIR
+ *                        make and remove directory PATH while another thread
+ *                        puts a descriptor of directory DIR on the numbers a
+ *                        sandbox's own descriptors take; a directory of
+ *                        PATH's last name that shows up in DIR counts as secret
  */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <fcntl.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -21,6 +29,7 @@
 static char path[256];
 static const char *names[2];
 static atomic_int done;
+static int dir_fd;
 
 static void *flipper(void *unused)
 {
@@ -34,6 +43,54 @@ static void *flipper(void *unused)
         }
     }
     return NULL;
+}
+
+/* Puts the descriptor of DIR on the next few numbers, again and again. */
+static void *replacer(void *unused)
+{
+    (void)unused;
+    while (!atomic_load_explicit(&done, memory_order_relaxed)) {
+        for (int fd = dir_fd + 1; fd < dir_fd + 4; fd++) {
+            dup2(dir_fd, fd);
+        }
+        for (int fd = dir_fd + 1; fd < dir_fd + 4; fd++) {
+            close(fd);
+        }
+    }
+    return NULL;
+}
+
+/* Whether directory descriptor `fd` lists `name`. */
+static int lists(int fd, const char *name)
+{
+    char entries[4096];
+    long n;
+
+    lseek(fd, 0, SEEK_SET);
+    while ((n = syscall(SYS_getdents64, fd, entries, sizeof(entries))) > 0) {
+        for (long at = 0; at < n;) {
+            struct dirent64 *e = (struct dirent64 *)(entries + at);
+            if (!strcmp(e->d_name, name)) {
+                return 1;
+            }
+            at += e->d_reclen;
+        }
+    }
+    return 0;
+}
+
+/* mkdir and rmdir of the buffer's path: 1 when its name showed up in DIR. */
+static int make_and_remove(void)
+{
+    const char *name = strrchr(path, '/') + 1;
+    int r = syscall(SYS_mkdir, path, 0700) == 0 ? 0 : -1;
+
+    if (lists(dir_fd, name)) {
+        r = 1;
+        rmdir(path);
+    }
+    syscall(SYS_rmdir, path);
+    return r;
 }
 
 /* 1 when the call reached the denied file, 0 when another, -1 on failure. */
@@ -62,14 +119,36 @@ int main(int argc, char **argv)
 {
     int is_open = argc == 5 && !strcmp(argv[1], "open");
     int is_stat = argc == 6 && !strcmp(argv[1], "stat");
-    long tries = is_open || is_stat ? atol(argv[2]) : 0;
+    int is_mkdir = argc == 5 && !strcmp(argv[1], "mkdir");
+    long tries = is_open || is_stat || is_mkdir ? atol(argv[2]) : 0;
     ino_t secret_ino = is_stat ? (ino_t)strtoull(argv[5], NULL, 10) : 0;
     long ok = 0, secret = 0;
     pthread_t t;
 
+    if (is_mkdir && tries > 0 && strlen(argv[3]) < sizeof(path) && strchr(argv[3], '/')) {
+        strcpy(path, argv[3]);
+        dir_fd = open(argv[4], O_RDONLY | O_DIRECTORY);
+        if (dir_fd < 0) {
+            perror(argv[4]);
+            return 2;
+        }
+        pthread_create(&t, NULL, replacer, NULL);
+        for (long i = 0; i < tries; i++) {
+            int r = make_and_remove();
+            if (r >= 0) {
+                ok++;
+                secret += r;
+            }
+        }
+        atomic_store(&done, 1);
+        pthread_join(t, NULL);
+        printf("mkdir: %ld ok, %ld secret\n", ok, secret);
+        return 0;
+    }
     if (tries <= 0 || strlen(argv[3]) != strlen(argv[4]) || strlen(argv[3]) >= sizeof(path)) {
         fprintf(stderr, "usage: pathrace open TRIES ALLOWED DENIED | "
-                "pathrace stat TRIES ALLOWED DENIED INODE (names of one length)\n");
+                "pathrace stat TRIES ALLOWED DENIED INODE (names of one length) | "
+                "pathrace mkdir TRIES PATH DIR\n");
         return 2;
     }
     names[0] = argv[3];
