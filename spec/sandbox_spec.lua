@@ -510,6 +510,23 @@ describe("sandbox.lua against other threads and other names", function()
             assert.are.equal("", r.stderr)
         end)
 
+        it("judges the file QEMU takes from under its -L prefix, as QEMU takes it, on " .. arch, function()
+            sh("mkdir -p " .. root .. "/sysroot/etc && echo prefixed >" .. root .. "/sysroot/etc/hostname"
+               .. " && echo plain >" .. root .. "/pub/plain")
+            local function cat(path, policy_text)
+                write_policy(root, (policy_text:gsub("@", root)))
+                return qemu.run { arch = arch, guest = "cat", args = { path },
+                                  wrap = "env QEMU_LD_PREFIX=" .. root .. "/sysroot",
+                                  script = "scripts/sandbox.lua", plugin_args = { "policy=" .. root .. "/policy.lua" } }
+            end
+            assert.are.equal("prefixed\n", cat("/etc/hostname", PUB_POLICY).stdout)
+            local denied = cat("/etc/hostname", [[ return { paths = { deny = { "@/sysroot/etc" } } } ]])
+            assert.are.equal("", denied.stdout)
+            assert.matches("open: Permission denied", denied.stderr, 1, true)
+            -- a path with nothing under the prefix is the host's own
+            assert.are.equal("plain\n", cat(root .. "/pub/plain", PUB_POLICY).stdout)
+        end)
+
         it("refuses the /proc/self files QEMU makes up itself, which it cannot open for the guest, on "
            .. arch, function()
             local r = run_sandboxed(root, arch, { "open:/proc/self/maps", "open:/proc/self/cmdline",

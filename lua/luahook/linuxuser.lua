@@ -60,7 +60,7 @@ local OPTIONS_WITH_VALUE = {
 -- configure's default interpreter prefix, /usr/gnemul/qemu-%M
 local DEFAULT_PREFIX = "/usr/gnemul/qemu-"
 
-local started -- { program = path, prefix = dir or nil }, read once
+local started -- { program = path, prefix = dir or nil }
 
 -- Reads QEMU's command line the way its parse_args does: the -L prefix
 -- (QEMU_LD_PREFIX first, the option over it) and the program.
@@ -95,10 +95,13 @@ local function read_command_line()
     end
 end
 
+-- Read when the module loads, before the guest runs: QEMU resolved both
+-- against the working directory it started in.
+read_command_line()
+
 --- The guest program, as QEMU opens it for /proc/self/exe (its real path).
 ---@return string?
 function linuxuser.program()
-    if not started then read_command_line() end
     return started.program
 end
 
@@ -108,7 +111,6 @@ end
 ---@param text string
 ---@return string
 function linuxuser.prefixed(text)
-    if not started then read_command_line() end
     if not started.prefix or text:sub(1, 1) ~= "/" then
         return text
     end

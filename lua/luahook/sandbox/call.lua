@@ -21,6 +21,7 @@ local host = require "luahook.host"
 local hostcall = require "luahook.hostcall"
 local hostpath = require "luahook.hostpath"
 local int = require "luahook.int"
+local linuxuser = require "luahook.linuxuser"
 local memory = require "luahook.memory"
 local pin = require "luahook.pin"
 
@@ -143,9 +144,22 @@ function Call:done(result)
     return result
 end
 
---- The result for a denied path (logged).
+--- The result for a denied path (logged, as the guest wrote it when
+--- QEMU's -L prefix changed it: Call:prefixed).
 function Call:deny(text, resolved, why)
-    return self.judge.deny(self.name, text, resolved, why)
+    local shown = self.as_written and self.as_written[text] or text
+    return self.judge.deny(self.name, shown, resolved or (shown ~= text and text or nil), why)
+end
+
+--- Path `text` with QEMU's -L prefix put before it when it applies;
+--- denials still show `text`.
+function Call:prefixed(text)
+    local full = linuxuser.prefixed(text)
+    if full ~= text then
+        self.as_written = self.as_written or {}
+        self.as_written[full] = text
+    end
+    return full
 end
 
 -- Name, identity and the identities above, of pin `fd`: a target, or nil

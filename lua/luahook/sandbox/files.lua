@@ -46,7 +46,7 @@ local function has(v, flag) return band(v, flag) ~= 0 end
 local function path_arg(c, i, prefix)
     local text, r = c:text(i)
     if not text then return nil, r end
-    if prefix then text = linuxuser.prefixed(text) end
+    if prefix then text = c:prefixed(text) end
     return text
 end
 
@@ -197,7 +197,7 @@ local function guest_open(c, dirfd, text, flags, mode, opts)
     local bad = invalid_flags(flags, mode, opts.resolve)
     if bad then return -bad end
     local given = text
-    if opts.prefix then text = linuxuser.prefixed(text) end
+    if opts.prefix then text = c:prefixed(text) end
     return open_path(c, dirfd, text, flags, mode, 0, opts.resolve, opts.emulated and given)
 end
 
