@@ -208,6 +208,10 @@ function Call:check(t, text)
     if not t then
         return self:deny(text, nil, "the file tree changed while it was judged")
     end
+    if not t.name then
+        -- nothing to judge by (no /proc/thread-self?): refuse, never guess
+        return self:deny(text, nil, "what it reaches has no name the sandbox can read")
+    end
     if self.judge.verdict(t.name, t.keys) == "deny" then
         return self:deny(text, t.name)
     end
