@@ -150,7 +150,13 @@ local function make(sc, name, args)
     local exec = files[name] or sockets[name]
     if not exec then return nil end
     local c = call.new(judge, name, args, sc)
-    local result = c:done(exec(c))
+    local ok, result = pcall(exec, c)
+    if not ok then
+        -- a fault of the sandbox's own must not let the call through unjudged
+        lh.printf("sandbox: denied %s: the sandbox failed on it: %s\n", name, tostring(result))
+        result = -policy.errno
+    end
+    result = c:done(result)
     if result == call.HANDED_OVER then
         return nil -- C makes it (luahook.hostcall)
     end
