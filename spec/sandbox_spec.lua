@@ -200,6 +200,15 @@ describe("sandbox.lua", function()
                           "inroot:" .. root .. "/ok:/file = ok" }, qemu.lines(r.stdout))
     end)
 
+    it("makes i386's socketcall as the direct call and gives the guest its registers back", function()
+        -- the connect's arguments lie in memory another thread could change
+        local r = run_sandboxed(root, "i386", { "callregs:" .. root .. "/ok/sock", "callregs:" .. root .. "/secret/sock" },
+                                DENY_LIST)
+        assert.are.same({ "callregs:" .. root .. "/ok/sock = ok", "callregs:" .. root .. "/secret/sock = ok" },
+                        qemu.lines(r.stdout))
+        assert.are.same({ 'sandbox: denied connect("' .. root .. '/secret/sock")' }, qemu.lines(r.stderr))
+    end)
+
     it("denies chroot and the calls that change what paths mean under a paths policy", function()
         local r = run_sandboxed(root, "x86_64", { "chroot:" .. root .. "/ok" },
                                 [[ return { paths = { deny = { "@/secret" } } } ]])

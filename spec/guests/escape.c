@@ -20,6 +20,9 @@
  *   connect:PATH                                    (an AF_UNIX socket to PATH)
  *   atdir:DIR:PATH inroot:DIR:PATH                  (openat from a fd of DIR; openat2
  *                                                    with RESOLVE_IN_ROOT)
+ *   callregs:PATH                                   (socketcall connect to PATH from
+ *                                                    assembly: "= ok" when every register
+ *                                                    but eax is as it was, else "= clobbered")
  * socketcall exists on i386 only; elsewhere it prints "= unsupported".
  */
 #include <errno.h>
@@ -73,6 +76,38 @@ static long unix_connect(const char *path)
     r = syscall(SYS_connect, fd, &sa, (socklen_t)sizeof(sa));
     close(fd);
     return r;
+}
+
+/* socketcall(SYS_CONNECT) of an AF_UNIX socket to `path`, made with every
+ * argument register set to a known value: 1 when they all come back as
+ * they were (the kernel's promise), 0 when not, -2 where there is none. */
+static long socketcall_keeps_registers(const char *path)
+{
+#if defined(SYS_socketcall) && defined(__i386__)
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    unsigned long args[3];
+    long fd = syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0);
+    unsigned long ebx = 3, ecx = (unsigned long)args, edx = 0x1234567, esi = 0x2345678,
+                  edi = 0x3456789;
+    long r;
+
+    strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
+    args[0] = (unsigned long)fd;
+    args[1] = (unsigned long)&sa;
+    args[2] = sizeof(sa);
+    __asm__ volatile("int $0x80"
+                     : "=a"(r), "+b"(ebx), "+c"(ecx), "+d"(edx), "+S"(esi), "+D"(edi)
+                     : "0"(SYS_socketcall)
+                     : "memory");
+    close((int)fd);
+    (void)r;
+    return ebx == 3 && ecx == (unsigned long)args && edx == 0x1234567 && esi == 0x2345678
+           && edi == 0x3456789;
+#else
+    (void)path;
+    errno = ENOSYS;
+    return -2;
+#endif
 }
 
 /* Opens `path` from a directory fd of `dir`: openat, or openat2 with `dir`
@@ -227,6 +262,8 @@ static long attempt(const char *op, char *a, char *b)
         return socket_via_socketcall(family(a));
     } else if (!strcmp(op, "connect")) {
         return unix_connect(a);
+    } else if (!strcmp(op, "callregs")) {
+        return socketcall_keeps_registers(a);
     } else if (!strcmp(op, "atdir") && b) {
         return open_from(a, b, 0);
     } else if (!strcmp(op, "inroot") && b) {
@@ -270,6 +307,8 @@ int main(int argc, char **argv)
             printf("%s = errno %d\n", argv[i], errno);
         } else if (!strcmp(op, "elf")) {
             printf("%s = machine %ld\n", argv[i], r);
+        } else if (!strcmp(op, "callregs")) {
+            printf("%s = %s\n", argv[i], r ? "ok" : "clobbered");
         } else {
             printf("%s = ok\n", argv[i]);
             if (returns_fd(op)) {
