@@ -460,6 +460,26 @@ describe("sandbox.lua against other threads and other names", function()
             assert.is_true(tonumber(ok) > 0)
         end)
 
+        it("never connects to the denied socket while another thread rewrites the address on " .. arch, function()
+            -- the denied socket listens in another program (Python), accepting
+            local denied = root .. "/pub/nosock"
+            local pidfile = root .. "/listener.pid"
+            sh(string.format("python3 -c %s %s >/dev/null 2>&1 & echo $! >%s", qemu.quote(
+                "import socket, sys\ns = socket.socket(socket.AF_UNIX)\ns.bind(sys.argv[1])\ns.listen(1024)\n"
+                .. "while True:\n    s.accept()[0].close()\n"), denied, pidfile))
+            for _ = 1, 100 do
+                if qemu.sh("test -S " .. denied .. " && echo yes"):match("yes") then break end
+                os.execute("sleep 0.05")
+            end
+            local r = run_sandboxed(root, arch, { "connect", "20000", root .. "/pub/oksock", denied },
+                                    [[ return { paths = { deny = { "@/pub/nosock" } }, log = false } ]], "pathrace")
+            os.execute("kill " .. qemu.slurp(pidfile))
+            local ok, secret = r.stdout:match("^connect: (%d+) ok, (%d+) secret\n$")
+            assert.is_truthy(ok, r.stdout .. r.stderr)
+            assert.are.equal("0", secret)
+            assert.is_true(tonumber(ok) > 0)
+        end)
+
         it("makes names in the directory it judged while another thread replaces descriptors on "
            .. arch, function()
             -- the other thread puts a descriptor of pub/inner on the numbers the

@@ -7,6 +7,10 @@
  * usage: pathrace open TRIES ALLOWED DENIED   open(2) the buffer and read it
  *        pathrace stat TRIES ALLOWED DENIED INODE
  *                        stat the buffer; INODE (DENIED's) counts as secret
+ *        pathrace connect TRIES ALLOWED DENIED
+ *                        connect an AF_UNIX socket to the buffer; ALLOWED is
+ *                        this program's own listening socket, DENIED another
+ *                        program's: a connection whose peer is DENIED counts
  *        pathrace mkdir TRIES PATH DIR
  *                        make and remove directory PATH while another thread
  *                        puts a descriptor of directory DIR on the numbers a
@@ -22,11 +26,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
-static char path[256];
+static struct sockaddr_un address = { .sun_family = AF_UNIX };
+static char *path = address.sun_path;
 static const char *names[2];
 static atomic_int done;
 static int dir_fd;
@@ -38,7 +45,7 @@ static void *flipper(void *unused)
     (void)unused;
     while (!atomic_load_explicit(&done, memory_order_relaxed)) {
         for (int i = 0; i < 2; i++) {
-            memcpy((void *)path, names[i], len);
+            memcpy(path, names[i], len);
             __asm__ volatile("" ::: "memory");
         }
     }
@@ -93,9 +100,39 @@ static int make_and_remove(void)
     return r;
 }
 
+/* Takes the connections to this program's own socket `listener`. */
+static void *acceptor(void *listener)
+{
+    for (;;) {
+        int c = accept((int)(long)listener, NULL, NULL);
+        if (c >= 0) {
+            close(c);
+        }
+    }
+    return NULL;
+}
+
+/* connect to the buffer's socket: 1 when the peer is the denied one. */
+static int connect_to(void)
+{
+    struct sockaddr_un peer;
+    socklen_t len = sizeof(peer);
+    int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    int r = -1;
+
+    if (syscall(SYS_connect, s, &address, (socklen_t)sizeof(address)) == 0) {
+        r = getpeername(s, (struct sockaddr *)&peer, &len) == 0 && !strcmp(peer.sun_path, names[1]);
+    }
+    close(s);
+    return r;
+}
+
 /* 1 when the call reached the denied file, 0 when another, -1 on failure. */
 static int attempt(const char *op, ino_t secret_ino)
 {
+    if (!strcmp(op, "connect")) {
+        return connect_to();
+    }
     if (!strcmp(op, "open")) {
         char buf[6];
         long fd = syscall(SYS_open, path, O_RDONLY);
@@ -120,12 +157,13 @@ int main(int argc, char **argv)
     int is_open = argc == 5 && !strcmp(argv[1], "open");
     int is_stat = argc == 6 && !strcmp(argv[1], "stat");
     int is_mkdir = argc == 5 && !strcmp(argv[1], "mkdir");
-    long tries = is_open || is_stat || is_mkdir ? atol(argv[2]) : 0;
+    int is_connect = argc == 5 && !strcmp(argv[1], "connect");
+    long tries = is_open || is_stat || is_mkdir || is_connect ? atol(argv[2]) : 0;
     ino_t secret_ino = is_stat ? (ino_t)strtoull(argv[5], NULL, 10) : 0;
     long ok = 0, secret = 0;
     pthread_t t;
 
-    if (is_mkdir && tries > 0 && strlen(argv[3]) < sizeof(path) && strchr(argv[3], '/')) {
+    if (is_mkdir && tries > 0 && strlen(argv[3]) < sizeof(address.sun_path) && strchr(argv[3], '/')) {
         strcpy(path, argv[3]);
         dir_fd = open(argv[4], O_RDONLY | O_DIRECTORY);
         if (dir_fd < 0) {
@@ -145,11 +183,22 @@ int main(int argc, char **argv)
         printf("mkdir: %ld ok, %ld secret\n", ok, secret);
         return 0;
     }
-    if (tries <= 0 || strlen(argv[3]) != strlen(argv[4]) || strlen(argv[3]) >= sizeof(path)) {
+    if (tries <= 0 || strlen(argv[3]) != strlen(argv[4]) || strlen(argv[3]) >= sizeof(address.sun_path)) {
         fprintf(stderr, "usage: pathrace open TRIES ALLOWED DENIED | "
                 "pathrace stat TRIES ALLOWED DENIED INODE (names of one length) | "
-                "pathrace mkdir TRIES PATH DIR\n");
+                "pathrace connect TRIES ALLOWED DENIED | pathrace mkdir TRIES PATH DIR\n");
         return 2;
+    }
+    if (is_connect) {
+        int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+        pthread_t a;
+
+        strcpy(path, argv[3]);
+        if (bind(listener, (struct sockaddr *)&address, sizeof(address)) != 0 || listen(listener, 128) != 0) {
+            perror(argv[3]);
+            return 2;
+        }
+        pthread_create(&a, NULL, acceptor, (void *)(long)listener);
     }
     names[0] = argv[3];
     names[1] = argv[4];
