@@ -34,6 +34,10 @@ local policy, load_err = policies.load(opts.policy)
 if not policy then
     error(load_err)
 end
+if policy.link_scan_cut then
+    lh.printf("sandbox: looked for files with other names in the first %d names under the denied"
+              .. " directories only (it stopped in %s)\n", policies.LINK_SCAN_LIMIT, policy.link_scan_cut)
+end
 
 -- Calls that change what paths mean (chroot, a new root or mount tree),
 -- reach files without a path, or hand a file to the kernel for good
