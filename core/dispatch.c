@@ -4,6 +4,8 @@
  * events take the lock, fill the shared event record and resume the Lua
  * side's loop. Nothing is allocated.
  */
+#include <errno.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -109,11 +111,30 @@ static int64_t entry_result(void)
     return (int64_t)n;
 }
 
+/*
+ * A host syscall a hook asked for in place of the guest's (LH_ANSWER_HOST),
+ * made after the lock is let go: it may wait for another guest thread's
+ * hooked call (the two ends of a FIFO), which needs the lock.
+ */
+struct host_call {
+    long nr;
+    uint64_t args[LH_ARG_COUNT];
+};
+
+static int64_t make_host_call(const struct host_call *c)
+{
+    long r = syscall(c->nr, c->args[0], c->args[1], c->args[2], c->args[3], c->args[4],
+                     c->args[5]);
+
+    return r < 0 ? -(int64_t)errno : r;
+}
+
 bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
                       int64_t *ret)
 {
     uint8_t want = lh_want_of(nr);
     bool handled = false;
+    struct host_call host = { .nr = -1 };
     uint32_t tid;
     int stop;
 
@@ -162,7 +183,10 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
         }
         run_loop(LH_EVENT_ENTRY);
         handled = ev->answer != LH_ANSWER_NONE;
-        if (handled) {
+        if (ev->answer == LH_ANSWER_HOST) {
+            host.nr = (long)ev->ret;
+            memcpy(host.args, ev->args, sizeof(host.args));
+        } else if (handled) {
             *ret = entry_result();
         }
     }
@@ -171,6 +195,9 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
         lh_output_flush();
     }
     finish();
+    if (host.nr >= 0) {
+        *ret = make_host_call(&host);
+    }
     return handled;
 }
 

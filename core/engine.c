@@ -195,7 +195,7 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     lua_setfield(L, -2, "calls");
     push_codes(L, "events", (const char *[]){ "entry", "return", "exit", NULL },
                LH_EVENT_ENTRY);
-    push_codes(L, "answers", (const char *[]){ "number", "ret", NULL }, LH_ANSWER_NUMBER);
+    push_codes(L, "answers", (const char *[]){ "number", "ret", "host", NULL }, LH_ANSWER_NUMBER);
     push_codes(L, "stops", (const char *[]){ "interrupt", "attach", NULL },
                LH_STOP_INTERRUPT);
     lua_pushlightuserdata(L, lh_gate.want);

@@ -76,6 +76,8 @@ enum {
     LH_ANSWER_NONE,            /* all declined: QEMU runs the syscall */
     LH_ANSWER_NUMBER,          /* the result is in .result */
     LH_ANSWER_RET,             /* the result is in .ret (a 64-bit cdata) */
+    LH_ANSWER_HOST,            /* the result is the host syscall .ret with .args,
+                                  made once the lock is let go (luahook.hostcall) */
 };
 
 struct lh_core {

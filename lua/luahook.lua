@@ -159,6 +159,13 @@ function lh.repl()
     return answer
 end
 
+--- A hook's answer that makes the guest run its syscall instruction again,
+--- with the registers as the hook left them: `return lh.AGAIN` after
+--- rewriting them makes the guest make another syscall, or the same one
+--- once something it waits for has happened. QEMU's own restart
+--- (QEMU_ERESTARTSYS); the entry's after-hooks do not run for it.
+lh.AGAIN = context.AGAIN
+
 --- Runs `fn()` when QEMU exits, after the guest's last syscall.
 ---@param fn fun()
 function lh.on_exit(fn)

@@ -204,6 +204,37 @@ describe("a hook's answer", function()
         end)
     end
 
+    for _, arch in ipairs({ "i386", "x86_64" }) do
+        it("may be lh.AGAIN, which runs the syscall instruction again with the registers as left, on "
+           .. arch, function()
+            local r = qemu.run {
+                arch = arch, guest = "getpid", wrap = "timeout 20",
+                lua = [[
+                    local entries, again = 0, 0
+                    local nr_reg = luahook.arch == "i386" and "eax" or "rax"
+                    luahook.on("getpid", function(sc)
+                        entries = entries + 1
+                        if entries == 1 then return luahook.AGAIN end   -- the same call again
+                        if entries == 2 then                            -- another call instead
+                            luahook.regs[nr_reg] = luahook.nr("getppid")
+                            return luahook.AGAIN
+                        end
+                    end)
+                    luahook.on("getppid", function() again = again + 1 end)
+                    luahook.after("getpid", function(sc, ret) print("after getpid", ret) end)
+                    luahook.after("getppid", function(sc, ret) print("after getppid", ret) end)
+                    luahook.on_exit(function() print("entries", entries, "getppid", again) end)
+                ]],
+            }
+            assert.are.equal(0, r.status)
+            local ppid = r.stderr:match("after getppid\t(%d+)\n")
+            assert.is_not_nil(ppid, r.stderr)
+            assert.are.equal("pid=" .. ppid .. "\n", r.stdout)
+            assert.is_nil(r.stderr:find("after getpid", 1, true))
+            assert.matches("entries\t2\tgetppid\t1\n", r.stderr)
+        end)
+    end
+
     it("is refused on i386 when its low 32 bits are a reserved value", function()
         local r = qemu.run {
             guest = "getpid", wrap = "timeout 20",

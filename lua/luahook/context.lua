@@ -47,4 +47,9 @@ context.WANT_RETURN = 2
 context.WANT_FLUSH = 4
 context.WANT_REARM = 8
 
+-- The answer that has QEMU make the guest's syscall instruction again, with
+-- the registers as the hook left them (lh.AGAIN, docs/api.md): a value of
+-- its own, so that a hook returning QEMU's own code by mistake is refused.
+context.AGAIN = setmetatable({}, { __tostring = function() return "luahook.AGAIN" end })
+
 return context

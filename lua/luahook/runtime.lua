@@ -51,6 +51,7 @@ end
 -- Why a hook's answer cannot be the syscall's result (nil when it can),
 -- naming the hook's function: it has returned, so that is its traceback.
 local answer_problem = int.answer_problem
+local AGAIN = context.AGAIN
 local function invalid_answer(rec, value)
     local why = answer_problem(value, WORD_BITS)
     if why then
@@ -81,7 +82,11 @@ local function run_entry(chain, first, sc, nr, vcpu)
         running_index = i
         local hook = rec.fn -- the name a traceback gives it
         local result = hook(sc)
-        if result ~= nil then
+        if result == AGAIN then
+            running_chain = nil
+            pending[vcpu] = not no_return[nr] and sc or nil
+            return true, QEMU_ERESTARTSYS
+        elseif result ~= nil then
             local why = invalid_answer(rec, result)
             if not why then
                 running_chain = nil
