@@ -12,6 +12,7 @@
 #include "output.h"
 #include "repl.h"
 #include "state.h"
+#include "turns.h"
 
 struct lh_gate lh_gate;
 
@@ -143,6 +144,7 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
         lh_output_flush();
     }
     finish();
+    lh_turns_wait_if_asked();  /* a hook asked this thread to wait its turn */
     return handled;
 }
 
@@ -164,4 +166,5 @@ void lh_syscall_return(unsigned int vcpu, int64_t nr, int64_t ret)
     core.event.retn = (double)ret;
     run_loop(LH_EVENT_RETURN);
     finish();
+    lh_turns_wait_if_asked();
 }

@@ -23,6 +23,7 @@
 #include "output.h"
 #include "repl.h"
 #include "state.h"
+#include "turns.h"
 
 struct lh_core core = {
     .loop_ref = LUA_NOREF,
@@ -52,6 +53,17 @@ static int prim_request_abort(lua_State *L)
 {
     (void)L;
     core.quit_request = LH_QUIT_ABORT;
+    return 0;
+}
+
+/*
+ * core.exit_guest(status): stop QEMU once the current event is done, exit
+ * hooks run, with this exit status; the caller has said why (replay.lua).
+ */
+static int prim_exit_guest(lua_State *L)
+{
+    core.quit_status = (int)luaL_checkinteger(L, 1);
+    core.quit_request = LH_QUIT_STATUS;
     return 0;
 }
 
@@ -109,6 +121,7 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
         { "error", prim_error },
         { "request_abort", prim_request_abort },
         { "kill_guest", prim_kill_guest },
+        { "exit_guest", prim_exit_guest },
         { "in_event", prim_in_event },
         { "watch_returns", prim_watch_returns },
         { NULL, NULL },
@@ -118,12 +131,15 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     luaL_register(L, NULL, fns);
     lh_guest_lua_register(L);
     lh_repl_lua_register(L);
+    lh_turns_lua_register(L);
     lua_pushstring(L, cfg->arch);
     lua_setfield(L, -2, "arch");
     lua_pushboolean(L, cfg->abort_on_error);
     lua_setfield(L, -2, "abort_on_error");
     lua_pushstring(L, cfg->script ? cfg->script : "");
     lua_setfield(L, -2, "script");
+    lua_pushstring(L, cfg->out);       /* nil for stderr */
+    lua_setfield(L, -2, "out");
     lua_newtable(L);
     for (guint i = 0; cfg->breaks && i < cfg->breaks->len; i++) {
         lua_pushstring(L, g_ptr_array_index(cfg->breaks, i));
@@ -323,6 +339,9 @@ void lh_engine_exit(void)
 void lh_quit_qemu(int reason)
 {
     lh_engine_exit();
+    if (reason == LH_QUIT_STATUS) {
+        exit(core.quit_status);
+    }
     if (reason == LH_QUIT_KILL) {
         lh_output_error("guest killed at the REPL");
         exit(128 + SIGKILL);   /* the status a shell shows for a killed program */

@@ -83,6 +83,7 @@ struct lh_core {
     int loop_ref;              /* registry refs of the runtime's event loop */
     int loop_error_ref;        /* and of its message handler */
     int quit_request;          /* LH_QUIT_*: stop QEMU once this event is done */
+    int quit_status;           /* QEMU's exit status with LH_QUIT_STATUS */
     bool in_event;             /* on a vCPU inside an event: the guest is reachable */
     int complete_ref;          /* the Lua REPL's completer */
     int word_size;             /* the guest's, in bytes: 4 (i386) or 8 */
@@ -112,6 +113,7 @@ enum {
     LH_QUIT_NONE,
     LH_QUIT_ABORT,             /* a hook failed under onerror=abort */
     LH_QUIT_KILL,              /* kill at the REPL */
+    LH_QUIT_STATUS,            /* a script ended the guest (core.exit_guest) */
 };
 
 /* Stops QEMU for an LH_QUIT_* reason, exit hooks run; called unlocked. */
