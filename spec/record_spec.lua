@@ -16,11 +16,12 @@ local function record(arch, rec, guest, args, wrap)
                       plugin_args = { "out=" .. rec }, wrap = wrap }
 end
 
+-- (a replay that hangs fails the spec, status 124, rather than stopping it)
 local function replay(arch, rec, guest, args, extra)
     local plugin_args = { "in=" .. rec }
     for _, a in ipairs(extra or {}) do plugin_args[#plugin_args + 1] = a end
     return qemu.run { arch = arch, guest = guest, args = args, script = REPLAY,
-                      plugin_args = plugin_args }
+                      plugin_args = plugin_args, wrap = "timeout 60" }
 end
 
 -- Starts recplay's server (natively: it is an x86_64 program); returns
