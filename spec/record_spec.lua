@@ -140,6 +140,17 @@ for _, arch in ipairs({ "i386", "x86_64" }) do
                            .. ": corrupted: record %d+ %(byte %d+%) fails its checksum\n$", r.stderr)
         end)
 
+        it("sends the signals a program sends its own child, to the live child", function()
+            local rec = qemu.tmppath()
+            local recorded = record(arch, rec, "killchild", {})
+            assert.are.equal(0, recorded.status, recorded.stderr)
+            assert.are.equal("child ended by signal 15\n", recorded.stdout)
+            local replayed = replay(arch, rec, "killchild", {})
+            assert.are.equal(0, replayed.status, replayed.stderr)
+            assert.are.equal(recorded.stdout, replayed.stdout)
+            os.remove(rec)
+        end)
+
         it("replays a run that killed itself with a signal to the same end", function()
             local rec = qemu.tmppath()
             local recorded = record(arch, rec, "exitwith", { "kill", "11" })

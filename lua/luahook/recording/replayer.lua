@@ -262,18 +262,33 @@ function replayer.start(path, opts)
         return true
     end
 
+    -- The live thread or process an id in a call stands for: the program
+    -- has recorded ids (getpid) and live ones (what fork returned); nil
+    -- for one of neither (another process).
+    local function live_target(id)
+        if ids[id] then return ids[id] end
+        for _, live in pairs(ids) do
+            if live == id then return id end
+        end
+    end
+
     -- The effect on the real process of an answered call: the descriptor
     -- number dup made, a signal to a thread or process of this replay.
     local function mirror(name, a, result)
         if failed(result) then return end
         if name == "dup" or name == "fcntl" or name == "fcntl64" then
             host.dup(a[1], result, name ~= "dup" and a[2] == F_DUPFD_CLOEXEC)
-        elseif name == "kill" and ids[a[1]] and a[2] ~= 0 then
-            host.signal(a[2], ids[a[1]])
-        elseif name == "tkill" and ids[a[1]] and a[2] ~= 0 then
-            host.signal(a[2], lh.pid(), ids[a[1]])
-        elseif name == "tgkill" and ids[a[1]] and ids[a[2]] and a[3] ~= 0 then
-            host.signal(a[3], ids[a[1]], ids[a[2]])
+            return
+        end
+        local sig = a[name == "tgkill" and 3 or 2]
+        local target = live_target(a[name == "tgkill" and 2 or 1])
+        if sig == 0 or not target then return end
+        if name == "kill" then
+            host.signal(sig, target)
+        elseif name == "tkill" then
+            host.signal(sig, lh.pid(), target)
+        elseif live_target(a[1]) then
+            host.signal(sig, live_target(a[1]), target)
         end
     end
 
@@ -401,7 +416,7 @@ function replayer.start(path, opts)
             cloning[rec.rank] = nil
             if not failed(ret) then
                 ids[rec.result] = ret
-                if not threads[ret] then born[ret] = c end
+                if not threads[ret] then born[ret] = c or { rtid = rec.result } end
             end
         elseif name == "set_tid_address" then
             t.clear = { live = a[1], recorded = rec.regs[1] }
