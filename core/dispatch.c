@@ -15,6 +15,7 @@
 #include "repl.h"
 #include "signals.h"
 #include "state.h"
+#include "turns.h"
 
 struct lh_gate lh_gate;
 
@@ -198,6 +199,7 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
     if (host.nr >= 0) {
         *ret = make_host_call(&host);
     }
+    lh_turns_wait_if_asked();  /* a hook asked this thread to wait its turn */
     return handled;
 }
 
@@ -219,4 +221,5 @@ void lh_syscall_return(unsigned int vcpu, int64_t nr, int64_t ret)
     core.event.retn = (double)ret;
     run_loop(LH_EVENT_RETURN);
     finish();
+    lh_turns_wait_if_asked();
 }

@@ -28,6 +28,7 @@
 #include "signals.h"
 #include "state.h"
 #include "unwind_lua.h"
+#include "turns.h"
 
 struct lh_core core = {
     .loop_ref = LUA_NOREF,
@@ -173,12 +174,15 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     lh_guest_lua_register(L);
     lh_repl_lua_register(L);
     lh_unwind_lua_register(L, cfg->arch);
+    lh_turns_lua_register(L);
     lua_pushstring(L, cfg->arch);
     lua_setfield(L, -2, "arch");
     lua_pushboolean(L, cfg->abort_on_error);
     lua_setfield(L, -2, "abort_on_error");
     lua_pushstring(L, cfg->script ? cfg->script : "");
     lua_setfield(L, -2, "script");
+    lua_pushstring(L, cfg->out);       /* nil for stderr */
+    lua_setfield(L, -2, "out");
     lua_newtable(L);
     for (guint i = 0; cfg->breaks && i < cfg->breaks->len; i++) {
         lua_pushstring(L, g_ptr_array_index(cfg->breaks, i));
