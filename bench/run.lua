@@ -16,6 +16,7 @@ local QEMU = BUILD .. "/qemu/bin/qemu-i386"
 local PLUGIN = BUILD .. "/luahook.so"
 local TMP = os.getenv("TMPDIR") or "/tmp"
 local OUT = TMP .. "/luahook-bench.out"
+local REC = TMP .. "/luahook-bench.rec"
 
 local CONFIGS = {
     { name = "bare", args = "" },
@@ -23,6 +24,7 @@ local CONFIGS = {
     { name = "luahook, no hooks", args = "-plugin " .. PLUGIN .. ",script=bench/none.lua" },
     { name = "luahook, count all", args = "-plugin " .. PLUGIN .. ",script=bench/count.lua,out=" .. OUT },
     { name = "luahook, trace.lua", args = "-plugin " .. PLUGIN .. ",script=scripts/trace.lua,out=" .. OUT },
+    { name = "luahook, record.lua", args = "-plugin " .. PLUGIN .. ",script=scripts/record.lua,out=" .. REC },
     { name = "qemu -strace", args = "-strace -D " .. OUT },
 }
 
@@ -107,6 +109,7 @@ for run = 1, RUNS do
     io.stderr:write(string.format("  run %d/%d done\n", run, RUNS))
 end
 os.remove(OUT)
+os.remove(REC)
 
 print(string.format("Medians of %d interleaved runs; ratio = median / median of bare QEMU.", RUNS))
 print("")
@@ -121,6 +124,21 @@ for w, workload in ipairs(WORKLOADS) do
         print(string.format("| %s | %s | %.3f | %.2f | %.1f | %+.1f |", workload.name, config.name,
                             t, t / bare_t, rss / 1024, (rss - bare_rss) / 1024))
     end
+end
+-- record.lua's cost beside trace.lua's (the target: at most 1.5 times)
+local function config_named(name)
+    for c, config in ipairs(CONFIGS) do
+        if config.name == name then return c end
+    end
+end
+local bare_c, trace_c, record_c = 1, config_named("luahook, trace.lua"), config_named("luahook, record.lua")
+print("")
+print("| workload | record.lua's time over bare / trace.lua's |")
+print("| --- | ---: |")
+for w, workload in ipairs(WORKLOADS) do
+    local bare = median(samples[w][bare_c].times)
+    print(string.format("| %s | %.2f |", workload.name,
+                        (median(samples[w][record_c].times) - bare) / (median(samples[w][trace_c].times) - bare)))
 end
 print("")
 print("| start-up (a guest that exits at once) | median ms | extra ms |")
@@ -166,4 +184,5 @@ if os.getenv("BENCH_INSTRUCTIONS") == "1" then
         print(string.format("| %s | %.0f | %.2f |", config.name, per_call, per_call / bare))
     end
     os.remove(OUT)
+    os.remove(REC)
 end

@@ -23,6 +23,7 @@ enum action {
 struct source {
     bool is_code;
     const char *text;           /* the -s argument, or the -e code */
+    const char *arg;            /* KEY=VALUE for this script alone, or NULL */
 };
 
 struct invocation {
@@ -47,6 +48,16 @@ struct invocation {
 
 /* Fills `inv` from the command line; ends the command on a usage error. */
 void parse_invocation(int argc, char **argv, struct invocation *inv);
+
+/* Whether `word` (the first argument) is record or replay (recording.c). */
+bool recording_subcommand(const char *word);
+
+/*
+ * Turns the invocation of luahook record or replay into the plain run it
+ * stands for (the bundled script added, replay's FILE taken out of the
+ * program's arguments); ends the command on a usage error.
+ */
+void recording_complete(struct invocation *inv, const char *subcommand);
 
 /* The --help text. */
 void print_help(void);

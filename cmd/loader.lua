@@ -1,7 +1,8 @@
 -- loader.lua: the one script the luahook command gives the plugin when it
 -- runs several scripts, -e one-liners or --watch. The command passes them,
 -- in command-line order, as plugin arguments: _s1=PATH (a script file),
--- _e2=CODE (a one-liner), ..., and _watch=1. They are taken out of
+-- _e2=CODE (a one-liner), ..., and _watch=1; _a1=KEY=VALUE is an argument
+-- for script 1 alone (replay.lua's in=FILE). They are taken out of
 -- luahook.args, so scripts see only their own arguments.
 local lh = require "luahook"
 
@@ -12,8 +13,9 @@ for i = 1, math.huge do
     if not path and not code then
         break
     end
-    sources[i] = { path = path, code = code }
-    args["_s" .. i], args["_e" .. i] = nil, nil
+    local key, value = (args["_a" .. i] or ""):match("^([^=]+)=(.*)$")
+    sources[i] = { path = path, code = code, key = key, value = value }
+    args["_s" .. i], args["_e" .. i], args["_a" .. i] = nil, nil, nil
 end
 local watching = args._watch ~= nil
 args._watch = nil
@@ -46,15 +48,27 @@ if watching then
     watch.start()
 end
 
+-- `require` in a script searches the scripts' directories (not this one's)
+local script_paths = {}
+for _, src in ipairs(sources) do
+    script_paths[#script_paths + 1] = src.path
+end
+require("luahook.runtime").search_beside(script_paths)
+
 local n_code = 0
 for _, src in ipairs(sources) do
     if src.code then
         n_code = n_code + 1
         local chunk = must(loadstring(src.code, "=(-e " .. n_code .. ")"))
         setfenv(chunk, one_liner_env)()
-    elseif watch then
-        watch.load(src.path)
     else
-        must(loadfile(src.path))()
+        -- its own argument is there while it loads (and reads its options)
+        if src.key then args[src.key] = src.value end
+        if watch then
+            watch.load(src.path)
+        else
+            must(loadfile(src.path))()
+        end
+        if src.key then args[src.key] = nil end
     end
 end

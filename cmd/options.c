@@ -49,6 +49,8 @@ void print_help(void)
 {
     fputs(
 "usage: luahook [OPTIONS] [--] PROGRAM [ARGS...]\n"
+"       luahook record -o FILE [OPTIONS] [--] PROGRAM [ARGS...]\n"
+"       luahook replay [OPTIONS] [--] FILE PROGRAM [ARGS...]\n"
 "       luahook attach PATH\n"
 "       luahook --list-syscalls [ARCH]\n"
 "\n"
@@ -78,6 +80,10 @@ void print_help(void)
 "  -h, --help             this help\n"
 "  -V, --version          luahook's version\n"
 "\n"
+"  record -o FILE         record the run into FILE (scripts/record.lua)\n"
+"  replay FILE            run PROGRAM again as FILE recorded it, without its\n"
+"                         inputs (scripts/replay.lua); -a partial=1 for a\n"
+"                         recording cut short\n"
 "  attach PATH            connect to a guest started with --repl unix:PATH\n"
 "\n"
 "Options may repeat, except -o, --repl, --qemu and -L. Scripts and -e code\n"
@@ -90,6 +96,7 @@ void print_help(void)
 "      (nor a #! script whose interpreter is one)\n"
 "  66  PROGRAM or a script cannot be read\n"
 "  69  QEMU, the plugin, or luahook-attach is missing\n"
+"  70  replay: the program left the recording (the report says where)\n"
 "\n"
 "Environment: LUAHOOK_QEMU_DIR, the directory of qemu-i386 and qemu-x86_64.\n"
 "See luahook(1).\n", stdout);
@@ -163,6 +170,7 @@ static bool has_script_file(const struct invocation *inv)
 
 void parse_invocation(int argc, char **argv, struct invocation *inv)
 {
+    const char *subcommand = NULL;
     int c;
 
     memset(inv, 0, sizeof(*inv));
@@ -172,6 +180,11 @@ void parse_invocation(int argc, char **argv, struct invocation *inv)
         inv->rest = argv + 2;
         inv->n_rest = argc - 2;
         return;
+    }
+    if (argc > 1 && recording_subcommand(argv[1])) {
+        subcommand = argv[1];
+        argc--;
+        argv++;
     }
     /* each option takes at most one argument: argc bounds every list */
     inv->sources = calloc((size_t)argc, sizeof(*inv->sources));
@@ -249,6 +262,9 @@ void parse_invocation(int argc, char **argv, struct invocation *inv)
             usage_error("unexpected argument %s", inv->rest[0]);
         }
         return;
+    }
+    if (subcommand) {
+        recording_complete(inv, subcommand);
     }
     if (!inv->n_rest) {
         usage_error("no PROGRAM to run");

@@ -8,7 +8,8 @@
  * The plugin takes one script (or none, for break= and repl= alone). A
  * single -s script is given as it is; more scripts, -e code or --watch go
  * through loader.lua, which receives them, in order, as the plugin
- * arguments _s1=PATH, _e2=CODE, ... and _watch=1.
+ * arguments _s1=PATH, _e2=CODE, ... and _watch=1, and a script's own
+ * argument (struct source's arg) as _a1=KEY=VALUE.
  * QEMU splits -plugin at commas and reads ",," as one literal comma, so
  * every value is written with its commas doubled.
  */
@@ -48,6 +49,10 @@ static void put_sources(FILE *f, const struct invocation *inv, const struct loca
     }
     if (!needs_loader(inv)) {
         put_arg(f, "script", locate_script(loc, inv->sources[0].text));
+        if (inv->sources[0].arg) {
+            fputc(',', f);
+            put_escaped(f, inv->sources[0].arg);
+        }
         return;
     }
     require_file(loc->loader, "luahook's loader script");
@@ -58,6 +63,10 @@ static void put_sources(FILE *f, const struct invocation *inv, const struct loca
 
         snprintf(key, sizeof(key), "_%c%d", src->is_code ? 'e' : 's', i + 1);
         put_arg(f, key, src->is_code ? src->text : locate_script(loc, src->text));
+        if (src->arg) {
+            snprintf(key, sizeof(key), "_a%d", i + 1);
+            put_arg(f, key, src->arg);
+        }
     }
     if (inv->watch) {
         put_arg(f, "_watch", "1");

@@ -4,6 +4,8 @@
  * events take the lock, fill the shared event record and resume the Lua
  * side's loop. Nothing is allocated.
  */
+#include <errno.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -12,7 +14,9 @@
 #include "luahook.h"
 #include "output.h"
 #include "repl.h"
+#include "signals.h"
 #include "state.h"
+#include "turns.h"
 
 struct lh_gate lh_gate;
 
@@ -36,17 +40,27 @@ void lh_dispatch_forked(void)
 }
 
 /*
- * Ctrl-C is taken only once QEMU has installed its own signal handlers
- * (after plugins load), and again whenever a guest sigaction made QEMU
- * replace them.
+ * Signals are taken only once QEMU has installed its own handlers (after
+ * plugins load), and again whenever a guest sigaction made QEMU replace
+ * one.
  */
-static void arm_interrupt(void)
+static void arm_signals(void)
 {
-    const struct lh_repl_frontend *frontend = lh_repl_frontend();
+    lh_gate.signals_armed = true;
+    lh_signals_arm();
+}
 
-    lh_gate.interrupt_armed = true;
-    if (frontend) {
-        frontend->arm_interrupt();
+void lh_run_lua(void)
+{
+    static uint32_t events;
+
+    /* 0 means no event: skipped when the count wraps */
+    events = events + 1 ? events + 1 : 1;
+    __atomic_store_n(&lh_gate.lua_event, events, __ATOMIC_RELAXED);
+    lh_fiber_run();
+    __atomic_store_n(&lh_gate.lua_event, 0, __ATOMIC_RELAXED);
+    if (G_UNLIKELY(__atomic_load_n(&lh_sigint_deferred, __ATOMIC_RELAXED))) {
+        lh_signals_replay();
     }
 }
 
@@ -59,17 +73,29 @@ static void run_loop(int kind)
 {
     core.event.kind = kind;
     core.in_event = true;
-    lh_fiber_run();
+    lh_run_lua();
     core.in_event = false;
+}
+
+/* Takes the core lock, unless QEMU is being stopped: then waits for that. */
+static void lock_unless_quitting(void)
+{
+    lh_lock();
+    if (G_UNLIKELY(core.quitting)) {
+        lh_unlock();
+        lh_wait_for_quit();
+    }
 }
 
 static void finish(void)
 {
-    int quit = core.quit_request;
+    bool quit = core.quit_request != LH_QUIT_NONE;
 
+    /* before unlocking: no other thread may start a hook from here on */
+    core.quitting = core.quitting || quit;
     lh_unlock();
-    if (quit != LH_QUIT_NONE) {
-        lh_quit_qemu(quit);
+    if (quit) {
+        lh_quit_qemu();
     }
 }
 
@@ -87,18 +113,43 @@ static int64_t entry_result(void)
     return (int64_t)n;
 }
 
+/*
+ * A host syscall a hook asked for in place of the guest's (LH_ANSWER_HOST),
+ * made after the lock is let go: it may wait for another guest thread's
+ * hooked call (the two ends of a FIFO), which needs the lock.
+ */
+struct host_call {
+    long nr;
+    uint64_t args[LH_ARG_COUNT];
+};
+
+static int64_t make_host_call(const struct host_call *c)
+{
+    long r = syscall(c->nr, c->args[0], c->args[1], c->args[2], c->args[3], c->args[4],
+                     c->args[5]);
+
+    return r < 0 ? -(int64_t)errno : r;
+}
+
 bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
                       int64_t *ret)
 {
     uint8_t want = lh_want_of(nr);
     bool handled = false;
+    struct host_call host = { .nr = -1 };
     uint32_t tid;
     int stop;
 
-    if (G_UNLIKELY(!lh_gate.interrupt_armed)) {
-        /* the guest's first syscall: QEMU is set up, the program loaded */
-        arm_interrupt();
+    if (G_UNLIKELY(!lh_gate.signals_armed)) {
+        /* the guest's first syscall (or the next after a sigaction): QEMU
+         * is set up and the program loaded */
+        arm_signals();
         lh_exec_first_syscall();
+    }
+    if (G_UNLIKELY(want & LH_WANT_REARM)) {
+        /* QEMU is about to set a signal's action: take it back next time */
+        __atomic_store_n(&lh_gate.signals_armed, false, __ATOMIC_RELAXED);
+        want &= ~LH_WANT_REARM;
     }
     if (!want && !__atomic_load_n(&lh_gate.stop_request, __ATOMIC_RELAXED)
         && !__atomic_load_n(&lh_gate.world_stopped, __ATOMIC_RELAXED)) {
@@ -106,7 +157,7 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
     }
     tid = current_tid();
     lh_repl_wait_if_stopped(tid, vcpu, nr);
-    lh_lock();
+    lock_unless_quitting();
     /*
      * A prompt was asked for (Ctrl-C, a client attached): this call opens
      * it. Loaded before the exchange, a locked instruction, as it is
@@ -137,7 +188,10 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
         }
         run_loop(LH_EVENT_ENTRY);
         handled = ev->answer != LH_ANSWER_NONE;
-        if (handled) {
+        if (ev->answer == LH_ANSWER_HOST) {
+            host.nr = (long)ev->ret;
+            memcpy(host.args, ev->args, sizeof(host.args));
+        } else if (handled) {
             *ret = entry_result();
         }
     }
@@ -146,6 +200,10 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
         lh_output_flush();
     }
     finish();
+    if (host.nr >= 0) {
+        *ret = make_host_call(&host);
+    }
+    lh_turns_wait_if_asked();  /* a hook asked this thread to wait its turn */
     return handled;
 }
 
@@ -154,12 +212,12 @@ void lh_syscall_return(unsigned int vcpu, int64_t nr, int64_t ret)
     uint8_t want = lh_want_of(nr);
 
     if (want & LH_WANT_REARM) {
-        arm_interrupt();
+        arm_signals();         /* QEMU has set the action: take it back now */
     }
     if (!(want & LH_WANT_RETURN)) {
         return;
     }
-    lh_lock();
+    lock_unless_quitting();
     core.event.nr = (double)nr;
     core.event.vcpu = vcpu;
     core.event.tid = current_tid();
@@ -167,4 +225,5 @@ void lh_syscall_return(unsigned int vcpu, int64_t nr, int64_t ret)
     core.event.retn = (double)ret;
     run_loop(LH_EVENT_RETURN);
     finish();
+    lh_turns_wait_if_asked();
 }

@@ -7,11 +7,13 @@
  * own (core/fiber.c) and is resumed for every event (entry, return, exit).
  * Events cross through struct lh_event, which Lua reads with FFI.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 #include <lualib.h>
@@ -22,9 +24,12 @@
 #include "luahook.h"
 #include "modules.h"
 #include "output.h"
+#include "own_fds.h"
 #include "repl.h"
+#include "signals.h"
 #include "state.h"
 #include "unwind_lua.h"
+#include "turns.h"
 
 struct lh_core core = {
     .loop_ref = LUA_NOREF,
@@ -53,8 +58,31 @@ static int prim_error(lua_State *L)
 static int prim_request_abort(lua_State *L)
 {
     (void)L;
-    core.quit_request = LH_QUIT_ABORT;
+    core.quit_request = LH_QUIT_ABORT;     /* over os.exit and kill: a hook failed */
     return 0;
+}
+
+/*
+ * core.request_exit(status): os.exit's part in C. QEMU exits with `status`
+ * once the current event (or the script's loading) is done, unless
+ * something asked to stop it first.
+ */
+static int prim_request_exit(lua_State *L)
+{
+    int status = (int)luaL_checkinteger(L, 1);
+
+    if (core.quit_request == LH_QUIT_NONE) {
+        core.quit_request = LH_QUIT_EXIT;
+        core.exit_status = status;
+    }
+    return 0;
+}
+
+/* core.stopping(): will QEMU stop once the current event is done? */
+static int prim_stopping(lua_State *L)
+{
+    lua_pushboolean(L, core.quit_request != LH_QUIT_NONE);
+    return 1;
 }
 
 /* core.watch_returns(): return events are wanted from now on (for good). */
@@ -68,6 +96,34 @@ static int prim_watch_returns(lua_State *L)
     return 0;
 }
 
+/* core.watch_hooks(ms): hook_timeout=MS, an event's hooks interrupted after MS */
+static int prim_watch_hooks(lua_State *L)
+{
+    char *msg = NULL;
+
+    if (!lh_signals_watch((unsigned)luaL_checkinteger(L, 1), &msg)) {
+        lua_pushstring(L, msg);
+        g_free(msg);
+        return lua_error(L);
+    }
+    return 0;
+}
+
+/* core.realpath(path) -> the absolute, resolved path | nil, reason */
+static int prim_realpath(lua_State *L)
+{
+    char *resolved = realpath(luaL_checkstring(L, 1), NULL);
+
+    if (!resolved) {
+        lua_pushnil(L);
+        lua_pushstring(L, g_strerror(errno));
+        return 2;
+    }
+    lua_pushstring(L, resolved);
+    free(resolved);
+    return 1;
+}
+
 /* core.in_event(): is a hook running for a syscall right now? */
 static int prim_in_event(lua_State *L)
 {
@@ -79,7 +135,9 @@ static int prim_in_event(lua_State *L)
 static int prim_kill_guest(lua_State *L)
 {
     (void)L;
-    core.quit_request = LH_QUIT_KILL;
+    if (core.quit_request == LH_QUIT_NONE) {
+        core.quit_request = LH_QUIT_KILL;
+    }
     return 0;
 }
 
@@ -125,9 +183,13 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
         { "flush", prim_flush },
         { "error", prim_error },
         { "request_abort", prim_request_abort },
+        { "request_exit", prim_request_exit },
         { "kill_guest", prim_kill_guest },
+        { "stopping", prim_stopping },
         { "in_event", prim_in_event },
         { "watch_returns", prim_watch_returns },
+        { "realpath", prim_realpath },
+        { "watch_hooks", prim_watch_hooks },
         { NULL, NULL },
     };
 
@@ -136,12 +198,15 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     lh_guest_lua_register(L);
     lh_repl_lua_register(L);
     lh_unwind_lua_register(L, cfg->arch);
+    lh_turns_lua_register(L);
     lua_pushstring(L, cfg->arch);
     lua_setfield(L, -2, "arch");
     lua_pushboolean(L, cfg->abort_on_error);
     lua_setfield(L, -2, "abort_on_error");
     lua_pushstring(L, cfg->script ? cfg->script : "");
     lua_setfield(L, -2, "script");
+    lua_pushstring(L, cfg->out);       /* nil for stderr */
+    lua_setfield(L, -2, "out");
     lua_newtable(L);
     for (guint i = 0; cfg->breaks && i < cfg->breaks->len; i++) {
         lua_pushstring(L, g_ptr_array_index(cfg->breaks, i));
@@ -158,7 +223,7 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     lua_setfield(L, -2, "calls");
     push_codes(L, "events", (const char *[]){ "entry", "return", "exit", NULL },
                LH_EVENT_ENTRY);
-    push_codes(L, "answers", (const char *[]){ "number", "ret", NULL }, LH_ANSWER_NUMBER);
+    push_codes(L, "answers", (const char *[]){ "number", "ret", "host", NULL }, LH_ANSWER_NUMBER);
     push_codes(L, "stops", (const char *[]){ "interrupt", "attach", NULL },
                LH_STOP_INTERRUPT);
     lua_pushlightuserdata(L, lh_gate.want);
@@ -171,16 +236,49 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     push_pairs(L, "inherited", cfg->inherited);
 }
 
+/*
+ * Pushes the globals the runtime library sees: a copy of the standard
+ * ones as they are before any script runs, each library table (string,
+ * math, ...) copied too, and _G the real global table. A script that
+ * assigns `type`, `string` or `string.format` changes its own globals,
+ * never what the runtime calls at every event.
+ */
+static void push_private_globals(lua_State *L)
+{
+    lua_newtable(L);
+    lua_pushnil(L);
+    while (lua_next(L, LUA_GLOBALSINDEX) != 0) {
+        if (lua_istable(L, -1) && !lua_rawequal(L, -1, LUA_GLOBALSINDEX)) {
+            int lib = lua_gettop(L);
+
+            lua_newtable(L);
+            lua_pushnil(L);
+            while (lua_next(L, lib) != 0) {
+                lua_pushvalue(L, -2);
+                lua_insert(L, -2);
+                lua_rawset(L, -4);
+            }
+            lua_replace(L, lib);
+        }
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -4);
+    }
+}
+
 static void preload_modules(lua_State *L)
 {
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "preload");
+    push_private_globals(L);
     for (const struct lh_module *m = lh_modules; m->name; m++) {
         /* the build compiled these, so loading cannot fail */
         luaL_loadbuffer(L, m->bytecode, m->size, m->name);
-        lua_setfield(L, -2, m->name);
+        lua_pushvalue(L, -2);
+        lua_setfenv(L, -2);
+        lua_setfield(L, -3, m->name);
     }
-    lua_pop(L, 2);
+    lua_pop(L, 3);
 }
 
 /* require("luahook.runtime").boot(primitives) -> the event loop, its handler */
@@ -235,6 +333,7 @@ static void fork_prepare(void)
         lh_lock();
     }
     lh_output_flush();
+    lh_output_copies_make(NULL, NULL);
 }
 
 static void fork_done(void)
@@ -245,9 +344,28 @@ static void fork_done(void)
     }
 }
 
+static void fork_parent(void)
+{
+    lh_output_copies_drop();
+    fork_done();
+}
+
+/*
+ * The child has only the forking thread: luahook's descriptor thread is
+ * started again, and takes the copies fork_prepare made.
+ */
 static void fork_child(void)
 {
+    char *msg = NULL;
+
     lh_dispatch_forked();
+    lh_own_forked();
+    if (!lh_own_start(&msg)) {
+        lh_output_error(msg);  /* luahook's descriptors stay in the child's table */
+        g_free(msg);
+    }
+    lh_output_copies_adopt();
+    lh_repl_forked();
     fork_done();
 }
 
@@ -292,6 +410,80 @@ bool lh_arch_supported(const char *arch)
     return !strcmp(arch, "i386") || !strcmp(arch, "x86_64");
 }
 
+/* Exit status and last words for a quit request (after the exit hooks). */
+static int quit_status(int reason)
+{
+    switch (reason) {
+    case LH_QUIT_KILL:
+        lh_output_error("guest killed at the REPL");
+        return 128 + SIGKILL;  /* the status a shell shows for a killed program */
+    case LH_QUIT_ABORT:
+        lh_output_error("stopping QEMU because a hook failed (onerror=abort)");
+        return EXIT_FAILURE;
+    default:
+        return core.exit_status;
+    }
+}
+
+static int quit_started;
+
+/*
+ * Runs the exit hooks once (the first caller does), then flushes. Called
+ * from QEMU's exit path, where the exit hooks may still ask to stop QEMU
+ * their own way (os.exit, onerror=abort): that exits here, with _exit as
+ * QEMU itself would right after.
+ */
+static void engine_exit(bool from_qemu)
+{
+    int quit;
+
+    if (lh_lock_held()) {
+        /*
+         * exit() called from a hook on this very thread (ffi.C.exit, say;
+         * os.exit is luahook's own): the Lua side is in mid-event, so no
+         * exit hook can run. Output still goes out.
+         */
+        lh_output_flush();
+        return;
+    }
+    lh_lock();
+    if (!engine_exited) {
+        engine_exited = true;
+        core.event.kind = LH_EVENT_EXIT;
+        lh_run_lua();
+    }
+    lh_output_flush();
+    lh_repl_close();
+    quit = core.quit_request;
+    core.quitting = core.quitting || quit != LH_QUIT_NONE;
+    lh_unlock();
+    if (from_qemu && quit != LH_QUIT_NONE
+        && !__atomic_exchange_n(&quit_started, 1, __ATOMIC_SEQ_CST)) {
+        _exit(quit_status(quit));
+    }
+}
+
+void lh_engine_exit(void)
+{
+    engine_exit(true);
+}
+
+void lh_wait_for_quit(void)
+{
+    for (;;) {
+        pause();
+    }
+}
+
+void lh_quit_qemu(void)
+{
+    if (__atomic_exchange_n(&quit_started, 1, __ATOMIC_SEQ_CST)) {
+        lh_wait_for_quit();    /* another thread is at it */
+    }
+    engine_exit(false);
+    exit(quit_status(core.quit_request));
+}
+
 bool lh_engine_start(const struct lh_config *cfg, char **msg)
 {
     lua_State *L = luaL_newstate();
@@ -305,46 +497,29 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg)
     core.watch_returns = cfg->watch_returns;
     core.word_size = strcmp(cfg->arch, "x86_64") ? 4 : 8;
     luaL_openlibs(L);
+    lh_signals_init(L);
     lh_exec_init(cfg);
-    if (cfg->out_fd >= 0 ? !lh_output_adopt(cfg->out_fd, msg) : !lh_output_open(cfg->out, msg)) {
+    if (!lh_own_start(msg)
+        || !(cfg->out_fd >= 0 ? lh_output_adopt(cfg->out_fd, cfg->err_fd, msg)
+                              : lh_output_open(cfg->out, msg))) {
         return false;
     }
-    if (cfg->repl && !lh_repl_open(cfg->repl, msg)) {
+    if (cfg->repl && !lh_repl_open(cfg->repl, cfg->repl_forked, msg)) {
         return false;
     }
     preload_modules(L);
-    if (!boot_runtime(L, cfg, msg) || (cfg->script && !run_script(L, cfg->script, msg))) {
-        lh_output_flush();     /* what the script printed before failing */
-        return false;
-    }
-    lh_exec_started();
     if (!lh_fiber_init(fiber_body, msg)) {
         return false;
     }
-    pthread_atfork(fork_prepare, fork_done, fork_child);
+    if (!boot_runtime(L, cfg, msg) || (cfg->script && !run_script(L, cfg->script, msg))) {
+        if (core.quit_request != LH_QUIT_NONE) {
+            lh_quit_qemu();    /* os.exit while loading: before the guest runs */
+        }
+        lh_output_flush();     /* what the script printed before failing */
+        lh_repl_close();       /* no socket left behind by a start that failed */
+        return false;
+    }
+    lh_exec_started();
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
     return true;
-}
-
-void lh_engine_exit(void)
-{
-    lh_lock();
-    if (!engine_exited) {
-        engine_exited = true;
-        core.event.kind = LH_EVENT_EXIT;
-        lh_fiber_run();
-    }
-    lh_output_flush();
-    lh_repl_close();
-    lh_unlock();
-}
-
-void lh_quit_qemu(int reason)
-{
-    lh_engine_exit();
-    if (reason == LH_QUIT_KILL) {
-        lh_output_error("guest killed at the REPL");
-        exit(128 + SIGKILL);   /* the status a shell shows for a killed program */
-    }
-    lh_output_error("stopping QEMU because a hook failed (onerror=abort)");
-    exit(EXIT_FAILURE);
 }

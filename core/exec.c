@@ -260,15 +260,53 @@ static int check_runnable(const struct lh_binfmt_program *prog, const char *sysr
 }
 
 /*
+ * The path at argument `arg`: read from the guest address given, or the
+ * string given (a copy a hook judged), as read_string says.
+ */
+static int take_path(lua_State *L, int arg, char **out)
+{
+    size_t len;
+    const char *given = lua_type(L, arg) == LUA_TSTRING ? lua_tolstring(L, arg, &len) : NULL;
+
+    if (!given) {
+        return read_string((uint64_t)luaL_checknumber(L, arg), PATH_MAX, ENAMETOOLONG, out);
+    }
+    if (len >= PATH_MAX) {
+        return ENAMETOOLONG;
+    }
+    *out = g_strdup(given);
+    return 0;
+}
+
+/* The list at argument `arg`: from the guest address given, or a list of strings, as read_list. */
+static int take_list(lua_State *L, int arg, GPtrArray *list)
+{
+    if (lua_type(L, arg) != LUA_TTABLE) {
+        return read_list((uint64_t)luaL_checknumber(L, arg), list);
+    }
+    for (int i = 1;; i++) {
+        size_t len;
+        const char *s;
+
+        lua_rawgeti(L, arg, i);
+        s = lua_tolstring(L, -1, &len);
+        if (!s || list->len >= MAX_STRINGS || len >= MAX_ARG_STRLEN) {
+            lua_pop(L, 1);
+            return !s ? 0 : E2BIG;
+        }
+        g_ptr_array_add(list, g_strdup(s));
+        lua_pop(L, 1);
+    }
+}
+
+/*
  * exec_resolve(path, argv, envp, dirfd, flags, sysroot) -> { path, arch,
- * argv } | nil, errno, why: what the exec call with these guest addresses
- * (dirfd nil for execve) would run, kept for exec_start.
+ * argv } | nil, errno, why: what the exec call would run, kept for
+ * exec_start. path, argv and envp are the call's guest addresses, or the
+ * strings themselves (a hook's copy); dirfd nil for execve.
  */
 static int prim_exec_resolve(lua_State *L)
 {
-    uint64_t path_addr = (uint64_t)luaL_checknumber(L, 1);
-    uint64_t argv_addr = (uint64_t)luaL_checknumber(L, 2);
-    uint64_t envp_addr = (uint64_t)luaL_checknumber(L, 3);
     g_autofree char *path = NULL, *self_exe = NULL, *why = NULL;
     struct lh_binfmt_failure failure = { 0 };
     g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func(g_free);
@@ -281,11 +319,11 @@ static int prim_exec_resolve(lua_State *L)
     int err;
 
     forget_pending();
-    err = read_string(path_addr, PATH_MAX, ENAMETOOLONG, &path);
+    err = take_path(L, 1, &path);
     if (!err) {
-        req.args_error = read_list(argv_addr, argv);
+        req.args_error = take_list(L, 2, argv);
         if (!req.args_error) {
-            req.args_error = read_list(envp_addr, envp);
+            req.args_error = take_list(L, 3, envp);
         }
         g_ptr_array_add(argv, NULL);
         g_ptr_array_add(envp, NULL);
@@ -317,31 +355,39 @@ static int prim_exec_resolve(lua_State *L)
     return 1;
 }
 
-/* A descriptor's close-on-exec flag, set or cleared; its old flags. */
-static int set_cloexec(int fd, bool on)
+/* Clears `fd`'s close-on-exec flag: the new QEMU inherits it. */
+static void inherit(int fd)
 {
     int flags = fcntl(fd, F_GETFD);
 
     if (flags >= 0) {
-        fcntl(fd, F_SETFD, on ? flags | FD_CLOEXEC : flags & ~FD_CLOEXEC);
+        fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
     }
-    return flags;
 }
 
 /*
  * exec_start(inherited) -> errno: replaces this QEMU with the exec
  * exec_resolve found (`inherited`: lh.inherited, { key = "value" }).
- * Returns only when the host's execve fails.
+ * Returns only when the host's execve fails, or with 0, doing nothing,
+ * when something asked to stop QEMU meanwhile (an exit hook's os.exit):
+ * it stops once this event is done.
  */
 static int prim_exec_start(lua_State *L)
 {
     g_autoptr(GPtrArray) keep = g_ptr_array_new_with_free_func(g_free);
+    g_autofree char *repl_socket = NULL;
+    struct lh_exec_target target = { .inherited = keep };
     struct lh_exec_command cmd;
-    int out_fd = lh_output_fd(), out_flags, err;
+    int nowhere, err;
 
     luaL_checktype(L, 1, LUA_TTABLE);
     if (!pending.ready) {
         return luaL_error(L, "exec_start(): no exec was resolved");
+    }
+    if (core.quit_request != LH_QUIT_NONE) {
+        forget_pending();
+        lua_pushinteger(L, 0);
+        return 1;
     }
     lua_pushnil(L);
     while (lua_next(L, 1)) {
@@ -351,14 +397,22 @@ static int prim_exec_start(lua_State *L)
         }
         lua_pop(L, 1);
     }
-    lh_exec_command_build(&cmd, &setup, &(struct lh_exec_target){
-        .prog = &pending.prog,
-        .envp = (char **)pending.envp->pdata,
-        .sysroot = pending.sysroot,
-        .out_fd = out_fd,
-        .repl_socket = lh_repl_socket_path(),
-        .inherited = keep,
-    });
+    target.prog = &pending.prog;
+    target.envp = (char **)pending.envp->pdata;
+    target.sysroot = pending.sysroot;
+    repl_socket = lh_repl_socket_path(&target.repl_forked);
+    target.repl_socket = repl_socket;
+    /*
+     * luahook's descriptors are in a table the exec ends (own_fds.h):
+     * copies in the guest's, for the new QEMU to take into its own. A
+     * stream that failed hands over one that goes nowhere.
+     */
+    lh_output_copies_make(&target.out_fd, &target.err_fd);
+    nowhere = target.out_fd < 0 ? open("/dev/null", O_WRONLY | O_CLOEXEC) : -1;
+    if (nowhere >= 0) {
+        target.out_fd = nowhere;
+    }
+    lh_exec_command_build(&cmd, &setup, &target);
     for (guint i = 0; i < cmd.dropped->len; i++) {
         g_autofree char *line = g_strdup_printf(
             "luahook: execve of %s: %s has a comma, which QEMU cannot pass to the new "
@@ -368,14 +422,18 @@ static int prim_exec_start(lua_State *L)
         lh_output_write(line, strlen(line));
     }
     lh_output_flush();
-    out_flags = set_cloexec(out_fd, false);
+    inherit(target.out_fd);
+    if (target.err_fd >= 0) {
+        inherit(target.err_fd);
+    }
     if (pending.prog.fd >= 0) {
-        set_cloexec(pending.prog.fd, false);
+        inherit(pending.prog.fd);
     }
     execve(cmd.argv[0], cmd.argv, cmd.envp);
     err = errno;
-    if (out_flags >= 0) {
-        fcntl(out_fd, F_SETFD, out_flags);
+    lh_output_copies_drop();
+    if (nowhere >= 0) {
+        close(nowhere);
     }
     lh_exec_command_free(&cmd);
     forget_pending();

@@ -21,7 +21,8 @@
 void lh_exec_init(const struct lh_config *cfg);
 void lh_exec_started(void);
 
-/* The guest's first syscall is about to run (its program is loaded). */
+/* The guest's first syscall is about to run (its program is loaded); also
+ * called later, when it has nothing left to do. */
 void lh_exec_first_syscall(void);
 
 /* Adds exec_resolve and exec_start to the primitives table on top. */

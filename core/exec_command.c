@@ -2,21 +2,22 @@
  * The QEMU a followed exec starts (exec_command.h):
  *
  *   qemu-ARCH [-L SYSROOT] -0 ARGV0 -plugin PLUGIN,ARGS...,exec.dir=DIR,exec.comm=NAME,
- *             exec.out=FD[,exec.close=FD][,exec.keep.KEY=VALUE...] [-E VAR=VALUE...]
- *             -- PROGRAM ARGS...
+ *             exec.out=FD[,exec.err=FD][,exec.repl_forked=1][,exec.close=FD]
+ *             [,exec.keep.KEY=VALUE...] [-E VAR=VALUE...] -- PROGRAM ARGS...
  *
  * The plugin's arguments are passed on as they came (QEMU reads ",," as a
- * literal comma, so commas are doubled), except those set anew: the
- * output stream is handed over as a descriptor (out= would truncate the
- * file), the REPL socket is this process's (a forked child's of its own),
- * and the exec.* ones. The
+ * literal comma, so commas are doubled), except those set anew: the REPL
+ * socket's path (absolute; exec.repl_forked=1 keeps a forked child on its
+ * PATH.PID) and the exec.* ones. out= passes on, but the new plugin takes
+ * over the stream handed over as a descriptor (exec.out=, and exec.err=
+ * for stderr as it was at start) instead of opening the file again, which
+ * would truncate it. The
  * environment is the guest's, but for variables that would steer the
  * host's QEMU, its dynamic loader or LuaJIT rather than the guest (LD_*,
  * QEMU_*, LUA_PATH, ...): QEMU hands those to the guest itself (-E).
  */
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "exec_command.h"
 
@@ -57,26 +58,20 @@ static void put_arg(GString *s, const char *key, const char *value)
 /* Arguments a followed exec sets anew instead of passing on. */
 static bool set_anew(const char *arg)
 {
-    return g_str_has_prefix(arg, "out=") || g_str_has_prefix(arg, "exec.")
-           || g_str_has_prefix(arg, "repl=unix:");
+    return g_str_has_prefix(arg, "exec.") || g_str_has_prefix(arg, "repl=unix:");
 }
 
-/*
- * The new program's REPL socket: this process's own; a forked child's
- * (which shares its parent's) PATH.PID, for a prompt of its own.
- */
-static char *repl_socket(const char *arg, const struct lh_exec_target *target)
+static void put_fd(GString *s, const char *key, int fd)
 {
-    if (target->repl_socket) {
-        return g_strconcat("unix:", target->repl_socket, NULL);
-    }
-    return g_strdup_printf("unix:%s.%d", arg + strlen("repl=unix:"), (int)getpid());
+    char text[16];
+
+    snprintf(text, sizeof(text), "%d", fd);
+    put_arg(s, key, text);
 }
 
 static char *plugin_option(const struct lh_exec_setup *setup, const struct lh_exec_target *target)
 {
     GString *s = g_string_new(NULL);
-    char fd[16];
 
     /* a path with '=' would read as KEY=VALUE unless named explicitly */
     if (strchr(setup->plugin, '=')) {
@@ -87,19 +82,22 @@ static char *plugin_option(const struct lh_exec_setup *setup, const struct lh_ex
         if (!set_anew(*arg)) {
             g_string_append_c(s, ',');
             put_escaped(s, *arg);
-        } else if (g_str_has_prefix(*arg, "repl=unix:")) {
-            g_autofree char *spec = repl_socket(*arg, target);
-
-            put_arg(s, "repl", spec);
+        } else if (g_str_has_prefix(*arg, "repl=unix:") && target->repl_socket) {
+            g_string_append(s, ",repl=unix:");
+            put_escaped(s, target->repl_socket);
         }
     }
     put_arg(s, "exec.dir", setup->start_dir);
     put_arg(s, "exec.comm", target->prog->comm);
-    snprintf(fd, sizeof(fd), "%d", target->out_fd);
-    put_arg(s, "exec.out", fd);
+    put_fd(s, "exec.out", target->out_fd);
+    if (target->err_fd >= 0) {
+        put_fd(s, "exec.err", target->err_fd);
+    }
+    if (target->repl_forked) {
+        put_arg(s, "exec.repl_forked", "1");
+    }
     if (target->prog->fd >= 0) {
-        snprintf(fd, sizeof(fd), "%d", target->prog->fd);
-        put_arg(s, "exec.close", fd);
+        put_fd(s, "exec.close", target->prog->fd);
     }
     for (guint i = 0; target->inherited && i < target->inherited->len; i++) {
         const char *kv = g_ptr_array_index(target->inherited, i);

@@ -24,8 +24,10 @@ struct lh_exec_target {
     const struct lh_binfmt_program *prog;
     char **envp;               /* the guest's environment for it */
     const char *sysroot;       /* QEMU's -L, or NULL */
-    int out_fd;                /* luahook's output stream, handed over */
-    const char *repl_socket;   /* the REPL socket this process opened, or NULL */
+    int out_fd;                /* copies of luahook's output stream and of its */
+    int err_fd;                /* stderr (-1: the stream), for the new QEMU to adopt */
+    const char *repl_socket;   /* repl=unix:PATH, PATH absolute; NULL without one */
+    bool repl_forked;          /* this process listens on PATH.PID (forked) */
     GPtrArray *inherited;      /* lh.inherited as "KEY=VALUE" strings */
 };
 

@@ -53,6 +53,12 @@ void lh_lock(void)
     held_here = true;
 }
 
+bool lh_lock_try(void)
+{
+    held_here = try_take();
+    return held_here;
+}
+
 void lh_unlock(void)
 {
     held_here = false;

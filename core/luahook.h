@@ -28,6 +28,8 @@ struct lh_config {
     const char *exec_dir;      /* exec.dir=: where the first QEMU started, or NULL */
     const char *exec_comm;     /* exec.comm=: the process's name after the exec, or NULL */
     int out_fd;                /* exec.out=: the output stream handed over, or -1 */
+    int err_fd;                /* exec.err=: the stderr for luahook's messages, or -1 */
+    bool repl_forked;          /* exec.repl_forked=1: listen on repl=unix:PATH's PATH.PID */
     int exec_close;            /* exec.close=: a descriptor to close once loaded, or -1 */
     GPtrArray *inherited;      /* exec.keep.KEY=VALUE: lh.inherited, "KEY=VALUE" */
 };
@@ -49,8 +51,9 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg);
 void lh_engine_exit(void);
 
 /*
- * Syscall numbers below this have a slot in the want table; Lua rejects
- * hooks on larger numbers (no i386 or x86_64 syscall comes close).
+ * Syscall numbers below this have a slot of their own in the want table
+ * (no i386 or x86_64 syscall comes close); every other number the guest
+ * can pass (hypercalls from 4096 up, negative ones) shares the last slot.
  */
 #define LH_NR_MAX 4096
 
@@ -61,21 +64,21 @@ void lh_engine_exit(void);
  * signal handlers). Atomic.
  */
 struct lh_gate {
-    uint8_t want[LH_NR_MAX];   /* LH_WANT_* bits by syscall number */
+    uint8_t want[LH_NR_MAX + 1]; /* LH_WANT_* bits by syscall number; others last */
     int stop_request;          /* LH_STOP_*: open a prompt at the next syscall */
     int world_stopped;         /* a prompt is open: other threads wait */
-    bool interrupt_armed;      /* Ctrl-C handling set up (or not wanted) */
+    bool signals_armed;        /* luahook's signal handling set up */
+    uint32_t lua_event;        /* while the Lua side runs an event: its number */
 };
 extern struct lh_gate lh_gate;
 
-/* The LH_WANT_* bits of syscall `nr`; none beyond the table. */
+/* The LH_WANT_* bits of syscall `nr` (of every number beyond the table). */
 static inline uint8_t lh_want_of(int64_t nr)
 {
-    if (nr < 0 || nr >= LH_NR_MAX) {
-        return 0;
-    }
+    uint64_t slot = (uint64_t)nr < LH_NR_MAX ? (uint64_t)nr : LH_NR_MAX;
+
     /* Lua updates slots under the lock; a stale byte only delays a change */
-    return __atomic_load_n(&lh_gate.want[nr], __ATOMIC_RELAXED);
+    return __atomic_load_n(&lh_gate.want[slot], __ATOMIC_RELAXED);
 }
 
 /*
@@ -87,7 +90,7 @@ static inline bool lh_syscall_needs_entry(int64_t nr)
     return lh_want_of(nr)
            || __atomic_load_n(&lh_gate.stop_request, __ATOMIC_RELAXED)
            || __atomic_load_n(&lh_gate.world_stopped, __ATOMIC_RELAXED)
-           || !__atomic_load_n(&lh_gate.interrupt_armed, __ATOMIC_RELAXED);
+           || !__atomic_load_n(&lh_gate.signals_armed, __ATOMIC_RELAXED);
 }
 
 /*

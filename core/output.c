@@ -1,10 +1,16 @@
 /*
- * luahook's output stream. Trace lines are many and short, so they are
- * collected in a fixed buffer and written in large chunks; on a terminal a
- * person watches, so each line goes out at once. The processes of a guest
- * tree (forked, or started by a followed exec, which inherits the
- * descriptor) share the stream, so writes hold whole lines: another
- * process's line never lands inside one of ours.
+ * luahook's output stream, and the stderr its own messages go to. Trace
+ * lines are many and short, so they are collected in a fixed buffer and
+ * written in large chunks; on a terminal a person watches, so each line
+ * goes out at once. The processes of a guest tree (forked, or started by a
+ * followed exec, which is handed the stream) share it, so writes hold
+ * whole lines: another process's line never lands inside one of ours.
+ *
+ * Both descriptors are luahook's own (own_fds.h): the guest's dup2 over
+ * fd 2, close_range or closing every descriptor it finds changes nothing
+ * here. The keeping thread writes with every signal blocked, so a reader
+ * that went away (EPIPE) raises no SIGPIPE in the guest: the stream just
+ * stops, and the guest's fate is its own.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,121 +23,155 @@
 #include <glib.h>
 
 #include "output.h"
+#include "own_fds.h"
 
 #define OUTPUT_BUFFER_SIZE (64 * 1024)
-/*
- * The highest descriptor of a process's initial table: the kernel grows
- * the table for a higher one, and in a process with threads (QEMU has an
- * RCU thread) growing it waits for an RCU grace period, 10-20 ms.
- */
-#define OUTPUT_FD_FLOOR 63
 
-static int out_fd = 2;
+struct stream {
+    int fd;                    /* in luahook's table; -1 once it failed */
+    bool pipe;                 /* a pipe or socket: see write_job */
+};
+
+static struct stream out = { 2, false }, err = { 2, false };
 static bool out_immediate = true;
-static bool out_pipe;          /* a pipe or socket: see flush_lines */
 static char out_buf[OUTPUT_BUFFER_SIZE];
 static size_t out_len;
+/* copies of both in the guest's table, made for a fork's child or an exec */
+static int copy_out = -1, copy_err = -1;
 
-static void write_fd(int fd, const char *s, size_t len)
+struct write_job {
+    struct stream *stream;
+    const char *s;
+    size_t len;
+};
+
+/* On the keeping thread. An error ends the stream: nowhere to report it. */
+static void write_all(struct stream *stream, const char *s, size_t len)
 {
-    while (len > 0) {
-        ssize_t n = write(fd, s, len);
+    while (len > 0 && stream->fd >= 0) {
+        ssize_t n = write(stream->fd, s, len);
+
         if (n < 0) {
-            if (errno == EINTR) {
-                continue;
+            if (errno != EINTR) {
+                stream->fd = -1;
             }
-            return;            /* nowhere left to report it; drop quietly */
+            continue;
         }
         s += n;
         len -= (size_t)n;
     }
 }
 
-static void set_stream(int fd)
+/*
+ * On the keeping thread. A pipe keeps a write in one piece only up to
+ * PIPE_BUF bytes, so there whole lines go out in writes of at most that
+ * many (or one line, if longer): other processes' writes land between
+ * lines, never inside one.
+ */
+static void write_job(void *arg)
+{
+    struct write_job *job = arg;
+    const char *s = job->s;
+    size_t len = job->len;
+
+    while (job->stream->pipe && len > PIPE_BUF) {
+        const char *end = memrchr(s, '\n', PIPE_BUF);
+        size_t piece;
+
+        if (!end) {
+            end = memchr(s, '\n', len);
+        }
+        piece = end ? (size_t)(end - s) + 1 : len;
+        write_all(job->stream, s, piece);
+        s += piece;
+        len -= piece;
+    }
+    write_all(job->stream, s, len);
+}
+
+static void write_stream(struct stream *stream, const char *s, size_t len)
+{
+    struct write_job job = { stream, s, len };
+
+    if (len > 0 && stream->fd >= 0) {
+        lh_own_run(write_job, &job);
+    }
+}
+
+/* Makes `fd` (in the guest's table) the stream's: it moves to luahook's. */
+static void take_stream(struct stream *stream, int fd)
 {
     struct stat st;
 
-    out_fd = fd;
-    out_immediate = isatty(fd);
-    out_pipe = fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+    stream->pipe = fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+    stream->fd = lh_own_adopt(fd);
 }
 
-/*
- * The stream gets its own descriptor, high and close-on-exec: a guest that
- * redirects its stderr (dup2 over fd 2) or closes it must not capture or
- * lose luahook's output, and exec'd programs must not inherit it.
- */
 bool lh_output_open(const char *path, char **msg)
 {
-    int fd = 2;
-    int high;
+    int fd = dup(2);
 
     if (path) {
+        if (fd >= 0) {
+            close(fd);
+        }
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0) {
             *msg = g_strdup_printf("out=%s: %s", path, g_strerror(errno));
             return false;
         }
     }
-    high = fcntl(fd, F_DUPFD_CLOEXEC, OUTPUT_FD_FLOOR);
-    if (high >= 0) {
-        if (fd != 2) {
-            close(fd);
-        }
-        fd = high;
+    out_immediate = fd >= 0 && isatty(fd);
+    if (fd >= 0) {
+        take_stream(&out, fd);
+    } else {
+        out.fd = -1;
     }
-    set_stream(fd);
+    /* stderr as it was at start, for "luahook: ..." lines */
+    if (path) {
+        take_stream(&err, dup(2));
+    } else {
+        err = out;
+    }
     return true;
 }
 
-bool lh_output_adopt(int fd, char **msg)
+bool lh_output_adopt(int out_fd, int err_fd, char **msg)
 {
-    int flags = fcntl(fd, F_GETFD);
-
-    if (flags < 0) {
-        *msg = g_strdup_printf("exec.out=%d: %s", fd, g_strerror(errno));
+    if (fcntl(out_fd, F_GETFD) < 0 || (err_fd >= 0 && fcntl(err_fd, F_GETFD) < 0)) {
+        *msg = g_strdup_printf("exec.out=%d, exec.err=%d: %s", out_fd, err_fd,
+                               g_strerror(errno));
         return false;
     }
-    fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
-    set_stream(fd);
+    out_immediate = isatty(out_fd);
+    take_stream(&out, out_fd);
+    if (err_fd >= 0) {
+        take_stream(&err, err_fd);
+    } else {
+        err = out;
+    }
     return true;
 }
 
-int lh_output_fd(void)
+bool lh_output_pending(void)
 {
-    return out_fd;
+    return __atomic_load_n(&out_len, __ATOMIC_RELAXED) > 0;
 }
 
-/*
- * Writes the buffer's complete lines, keeping a last partial one. A pipe
- * keeps a write in one piece only up to PIPE_BUF bytes, so there they go
- * out in writes of at most that many (or one line, if longer).
- */
+/* Writes the buffer's complete lines, keeping a last partial one. */
 static void flush_lines(void)
 {
-    size_t done = 0;
+    const char *end = memrchr(out_buf, '\n', out_len);
+    size_t done = end ? (size_t)(end - out_buf) + 1 : 0;
 
-    for (;;) {
-        size_t left = out_len - done;
-        const char *start = out_buf + done;
-        const char *end = memrchr(start, '\n', out_pipe ? MIN(left, PIPE_BUF) : left);
-
-        if (!end && out_pipe) {
-            end = memchr(start, '\n', left);
-        }
-        if (!end) {
-            break;
-        }
-        write_fd(out_fd, start, (size_t)(end - start) + 1);
-        done += (size_t)(end - start) + 1;
-    }
+    write_stream(&out, out_buf, done);
     memmove(out_buf, out_buf + done, out_len - done);
     out_len -= done;
 }
 
 void lh_output_flush(void)
 {
-    write_fd(out_fd, out_buf, out_len);
+    write_stream(&out, out_buf, out_len);
     out_len = 0;
 }
 
@@ -144,7 +184,7 @@ void lh_output_write(const char *s, size_t len)
         }
     }
     if (len >= sizeof(out_buf)) {
-        write_fd(out_fd, s, len);
+        write_stream(&out, s, len);
         return;
     }
     memcpy(out_buf + out_len, s, len);
@@ -156,10 +196,41 @@ void lh_output_write(const char *s, size_t len)
 
 void lh_output_error(const char *msg)
 {
-    static const char prefix[] = "luahook: ";
+    GString *line = g_string_new("luahook: ");
 
     lh_output_flush();
-    write_fd(2, prefix, sizeof(prefix) - 1);
-    write_fd(2, msg, strlen(msg));
-    write_fd(2, "\n", 1);
+    g_string_append(line, msg);
+    g_string_append_c(line, '\n');
+    write_stream(&err, line->str, line->len);
+    g_string_free(line, true);
+}
+
+void lh_output_copies_make(int *out_fd, int *err_fd)
+{
+    copy_out = out.fd >= 0 ? lh_own_fetch(out.fd) : -1;
+    copy_err = err.fd == out.fd ? -1 : err.fd >= 0 ? lh_own_fetch(err.fd) : -1;
+    if (out_fd) {
+        *out_fd = copy_out;
+        *err_fd = copy_err;
+    }
+}
+
+void lh_output_copies_drop(void)
+{
+    if (copy_err >= 0) {
+        close(copy_err);
+    }
+    if (copy_out >= 0) {
+        close(copy_out);
+    }
+    copy_out = copy_err = -1;
+}
+
+void lh_output_copies_adopt(void)
+{
+    bool shared = err.fd == out.fd;
+
+    out.fd = copy_out >= 0 ? lh_own_adopt(copy_out) : -1;
+    err.fd = shared ? out.fd : copy_err >= 0 ? lh_own_adopt(copy_err) : -1;
+    copy_out = copy_err = -1;
 }

@@ -1,7 +1,8 @@
 /*
  * luahook's own output stream (stderr by default), kept apart from the
- * guest's stdout. Buffered; flushed per write on a terminal. Callers hold
- * the core lock, except at start-up and exit when no vCPU runs Lua.
+ * guest's stdout and out of its reach. Buffered; flushed per line on a
+ * terminal. Callers hold the core lock, except at start-up and exit when
+ * no vCPU runs Lua.
  */
 #ifndef LUAHOOK_OUTPUT_H
 #define LUAHOOK_OUTPUT_H
@@ -11,24 +12,40 @@
 
 /*
  * Opens the stream: the file `path` (created or truncated), or stderr when
- * path is NULL. On failure returns false with a message in *msg.
+ * path is NULL; luahook's messages go to stderr as it is now, whatever the
+ * guest later does with its fd 2. Call after lh_own_start, so both are
+ * luahook's own. On failure returns false with a message in *msg.
  */
 bool lh_output_open(const char *path, char **msg);
 /*
- * Takes over `fd` (inherited across a followed exec) as the stream; false,
- * with *msg, when it is not open.
+ * Takes over `out_fd` (and `err_fd`, or -1 when stderr is the stream
+ * itself), inherited across a followed exec, instead of opening anything:
+ * out= is appended to, never truncated. Call after lh_own_start; false,
+ * with *msg, when they are not open.
  */
-bool lh_output_adopt(int fd, char **msg);
-/* The stream's descriptor, for a followed exec to hand over. */
-int lh_output_fd(void);
+bool lh_output_adopt(int out_fd, int err_fd, char **msg);
 /* Buffered; written out in whole lines (on a terminal, each at once). */
 void lh_output_write(const char *s, size_t len);
 void lh_output_flush(void);
+
+/* Whether anything waits in the buffer (read without the lock). */
+bool lh_output_pending(void);
 
 /*
  * A message from luahook itself ("luahook: MSG"), always on stderr; pending
  * output is flushed first so the two stay in order.
  */
 void lh_output_error(const char *msg);
+
+/*
+ * Copies of both descriptors in the guest's table (the core lock held,
+ * output flushed): around a guest fork, for the child, which adopts them
+ * into its own luahook table (the parent drops its copies); for a
+ * followed exec, which hands them to the new QEMU (out_fd, err_fd: -1 when
+ * stderr is the stream itself; NULL for a fork).
+ */
+void lh_output_copies_make(int *out_fd, int *err_fd);
+void lh_output_copies_drop(void);
+void lh_output_copies_adopt(void);
 
 #endif

@@ -20,9 +20,9 @@ struct lh_repl_frontend {
      * Ctrl-D on the terminal, or the socket client detached. */
     char *(*read_line)(const char *prompt);
     void (*write)(const char *s, size_t len);
-    /* After QEMU (re)installed its signal handlers: take Ctrl-C again. */
-    void (*arm_interrupt)(void);
-    void (*close)(void);
+    void (*close)(void);       /* at exit (NULL: nothing to do) */
+    /* In a forked child (NULL: nothing to do): its own way to be reached. */
+    void (*forked)(void);
 };
 
 /* Why a prompt opens without a breakpoint, in lh_gate.stop_request. */
@@ -32,9 +32,16 @@ enum {
     LH_STOP_ATTACH,            /* a socket client attached */
 };
 
-/* repl=tty or repl=unix:PATH; false with a one-line *msg on failure. */
-bool lh_repl_open(const char *spec, char **msg);
+/*
+ * repl=tty or repl=unix:PATH; false with a one-line *msg on failure.
+ * `forked`: this process was forked from the one that listens on PATH
+ * (and has exec'd since): it listens on PATH.PID, as after the fork.
+ */
+bool lh_repl_open(const char *spec, bool forked, char **msg);
 void lh_repl_close(void);
+
+/* In a forked child, after luahook's descriptor thread started again. */
+void lh_repl_forked(void);
 
 /* Adds the REPL primitives to the table on top of the stack. */
 void lh_repl_lua_register(lua_State *L);
@@ -56,16 +63,15 @@ static inline void lh_repl_wait_if_stopped(uint32_t tid, unsigned int vcpu, int6
     }
 }
 
-/* The front end, or NULL without repl=. */
-const struct lh_repl_frontend *lh_repl_frontend(void);
-
 /* Front ends. */
 const struct lh_repl_frontend *lh_repl_tty_open(char **msg);
-const struct lh_repl_frontend *lh_repl_socket_open(const char *path, char **msg);
+const struct lh_repl_frontend *lh_repl_socket_open(const char *path, bool forked, char **msg);
 /*
- * The socket (repl=unix:) this process opened, which a followed exec
- * listens on again; NULL without one, or in a forked child of its opener.
+ * For a followed exec, whose new QEMU listens on this process's socket
+ * again: PATH as given to repl=unix: (absolute; g_free it), and whether
+ * this process listens on PATH.PID (forked from the one on PATH). NULL
+ * without a socket.
  */
-const char *lh_repl_socket_path(void);
+char *lh_repl_socket_path(bool *forked);
 
 #endif

@@ -4,6 +4,10 @@
  * runs and completion from the Lua REPL. Ctrl-C while the guest runs asks
  * for a prompt at its next syscall; a second Ctrl-C within a second acts
  * as it would have without luahook.
+ *
+ * /dev/tty is opened for each line read or written and closed after: a
+ * prompt is open then, and no guest thread makes a syscall meanwhile, so
+ * the guest never sees the descriptor nor can take its number.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,13 +22,12 @@
 #include <readline/readline.h>
 
 #include "repl.h"
+#include "signals.h"
 #include "state.h"
 
-static FILE *tty_in, *tty_out;
 static char *history_path;
 static GPtrArray *pending_matches;     /* completion candidates being handed out */
 
-static struct sigaction previous_sigint;
 static struct timespec last_sigint;
 
 static char *match_generator(const char *text, int state)
@@ -55,14 +58,40 @@ static char **complete(const char *text, int start, int end)
     return rl_completion_matches(text, match_generator);
 }
 
+static FILE *open_tty(const char *mode)
+{
+    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
+    FILE *f = fd >= 0 ? fdopen(fd, mode) : NULL;
+
+    if (fd >= 0 && !f) {
+        close(fd);
+    }
+    return f;
+}
+
 static char *tty_read_line(const char *prompt)
 {
-    char *line = readline(prompt);
-    char *copy;
+    FILE *in = open_tty("r"), *out = open_tty("w");
+    char *line, *copy;
 
+    if (!in || !out) {
+        if (in) {
+            fclose(in);
+        }
+        if (out) {
+            fclose(out);
+        }
+        return NULL;
+    }
+    rl_instream = in;
+    rl_outstream = out;
+    line = readline(prompt);
     if (!line) {
-        fputc('\n', tty_out);
-        fflush(tty_out);
+        fputc('\n', out);
+    }
+    fclose(in);
+    fclose(out);
+    if (!line) {
         return NULL;
     }
     if (*line) {
@@ -78,8 +107,12 @@ static char *tty_read_line(const char *prompt)
 
 static void tty_write(const char *s, size_t len)
 {
-    fwrite(s, 1, len, tty_out);
-    fflush(tty_out);
+    FILE *out = open_tty("w");
+
+    if (out) {
+        fwrite(s, 1, len, out);
+        fclose(out);
+    }
 }
 
 static double elapsed_since(const struct timespec *then)
@@ -103,7 +136,14 @@ static _Noreturn void die_of_sigint(void)
     }
 }
 
-static void on_sigint(int sig, siginfo_t *info, void *uc)
+/*
+ * Ctrl-C while the guest runs (lh_sigint_policy, from the SIGINT handler):
+ * the first asks for a prompt at the next syscall, and goes no further.
+ * The second within a second does what it would have done without
+ * luahook; at an open prompt the guest cannot take a signal, so it ends
+ * QEMU here, with the terminal put back as readline found it.
+ */
+static bool tty_on_sigint(void)
 {
     bool second = last_sigint.tv_sec != 0 && elapsed_since(&last_sigint) < 1.0;
     bool prompt_open = __atomic_load_n(&lh_gate.world_stopped, __ATOMIC_ACQUIRE);
@@ -113,60 +153,20 @@ static void on_sigint(int sig, siginfo_t *info, void *uc)
         if (!prompt_open) {
             lh_repl_request_stop(LH_STOP_INTERRUPT);
         }
-        return;
+        return false;
     }
-    /*
-     * The second Ctrl-C: what QEMU (or the default) would have done. At an
-     * open prompt the guest cannot take a signal, so end it here, with the
-     * terminal put back as readline found it.
-     */
     if (prompt_open) {
         rl_deprep_terminal();
         die_of_sigint();
     }
     lh_repl_request_stop(LH_STOP_NONE);    /* the first one's prompt, no more */
-    if (previous_sigint.sa_flags & SA_SIGINFO) {
-        previous_sigint.sa_sigaction(sig, info, uc);
-    } else if (previous_sigint.sa_handler == SIG_DFL) {
-        die_of_sigint();
-    } else if (previous_sigint.sa_handler != SIG_IGN) {
-        previous_sigint.sa_handler(sig);
-    }
-}
-
-static void tty_arm_interrupt(void)
-{
-    struct sigaction act, current;
-
-    sigaction(SIGINT, NULL, &current);
-    if ((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == on_sigint) {
-        return;
-    }
-    previous_sigint = current;
-    memset(&act, 0, sizeof(act));
-    act.sa_sigaction = on_sigint;
-    act.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigfillset(&act.sa_mask);
-    sigaction(SIGINT, &act, NULL);
-}
-
-static void tty_close(void)
-{
-    if (tty_in) {
-        fclose(tty_in);
-    }
-    if (tty_out) {
-        fclose(tty_out);
-    }
-    tty_in = tty_out = NULL;
+    return true;
 }
 
 static const struct lh_repl_frontend tty_frontend = {
     .kind = "tty",
     .read_line = tty_read_line,
     .write = tty_write,
-    .arm_interrupt = tty_arm_interrupt,
-    .close = tty_close,
 };
 
 const struct lh_repl_frontend *lh_repl_tty_open(char **msg)
@@ -180,10 +180,8 @@ const struct lh_repl_frontend *lh_repl_tty_open(char **msg)
                                "use repl=unix:PATH and luahook-attach", g_strerror(errno));
         return NULL;
     }
-    tty_in = fdopen(fd, "r");
-    tty_out = fdopen(dup(fd), "w");
-    rl_instream = tty_in;
-    rl_outstream = tty_out;
+    close(fd);                 /* it is there: each prompt line opens it again */
+    lh_sigint_policy = tty_on_sigint;
     rl_readline_name = "luahook";
     /* QEMU owns the signal handlers; readline must not replace them */
     rl_catch_signals = 0;

@@ -22,7 +22,7 @@ enum {
     LH_WANT_ENTRY = 1,         /* an entry hook, or an after-hook that needs sc */
     LH_WANT_RETURN = 2,        /* an after-hook */
     LH_WANT_FLUSH = 4,         /* flush output first: the process is replaced */
-    LH_WANT_REARM = 8,         /* the guest set a signal action: retake Ctrl-C */
+    LH_WANT_REARM = 8,         /* the guest sets a signal action: retake signals */
 };
 
 /*
@@ -76,6 +76,8 @@ enum {
     LH_ANSWER_NONE,            /* all declined: QEMU runs the syscall */
     LH_ANSWER_NUMBER,          /* the result is in .result */
     LH_ANSWER_RET,             /* the result is in .ret (a 64-bit cdata) */
+    LH_ANSWER_HOST,            /* the result is the host syscall .ret with .args,
+                                  made once the lock is let go (luahook.hostcall) */
 };
 
 struct lh_core {
@@ -83,6 +85,8 @@ struct lh_core {
     int loop_ref;              /* registry refs of the runtime's event loop */
     int loop_error_ref;        /* and of its message handler */
     int quit_request;          /* LH_QUIT_*: stop QEMU once this event is done */
+    int exit_status;           /* with LH_QUIT_EXIT: what os.exit was given */
+    bool quitting;             /* a thread is stopping QEMU: run no more hooks */
     bool in_event;             /* on a vCPU inside an event: the guest is reachable */
     int complete_ref;          /* the Lua REPL's completer */
     int word_size;             /* the guest's, in bytes: 4 (i386) or 8 */
@@ -103,7 +107,15 @@ extern struct lh_core core;
 /* The core lock (core/lock.c), guarding everything here but the want table. */
 void lh_lock(void);
 void lh_unlock(void);
+bool lh_lock_try(void);        /* takes it if free; never waits */
 bool lh_lock_held(void);       /* by this thread (for fork) */
+
+/*
+ * Runs the Lua side until it yields, the event numbered in
+ * lh_gate.lua_event meanwhile (what an interrupt is aimed at). Callers
+ * hold the core lock.
+ */
+void lh_run_lua(void);
 
 /* In a forked child: its thread ids are new. */
 void lh_dispatch_forked(void);
@@ -112,9 +124,17 @@ enum {
     LH_QUIT_NONE,
     LH_QUIT_ABORT,             /* a hook failed under onerror=abort */
     LH_QUIT_KILL,              /* kill at the REPL */
+    LH_QUIT_EXIT,              /* os.exit in a script, with core.exit_status */
 };
 
-/* Stops QEMU for an LH_QUIT_* reason, exit hooks run; called unlocked. */
-_Noreturn void lh_quit_qemu(int reason);
+/*
+ * Stops QEMU for core.quit_request once the event that asked is done:
+ * runs the exit hooks once and exits with the request's status. Called
+ * unlocked; a second thread calling it waits for the first to end QEMU.
+ */
+_Noreturn void lh_quit_qemu(void);
+
+/* A thread that finds QEMU stopping (core.quitting) waits here, unlocked. */
+_Noreturn void lh_wait_for_quit(void);
 
 #endif

@@ -16,8 +16,10 @@ return {
         default = "deny",
         allow = { "/tmp", "/usr", "/lib", "/etc", "/proc", "/dev/null", "/dev/zero",
                   "/dev/urandom" },
-        -- the longest matching prefix wins, so these beat "/etc"
-        deny = { "/etc/shadow", "/etc/gshadow", "/etc/ssh", "/etc/sudoers" },
+        -- the longest matching prefix wins, so these beat "/etc"; the ones
+        -- ending in "-" are the backups passwd and friends leave
+        deny = { "/etc/shadow", "/etc/shadow-", "/etc/gshadow", "/etc/gshadow-", "/etc/ssh",
+                 "/etc/sudoers", "/etc/sudoers.d" },
     },
     network = {
         default = "deny",

@@ -36,6 +36,8 @@ lh.mem = {
     int = memory.int,
     write_int = memory.write_int,
     struct = memory.struct,
+    --- The most bytes lh.mem.string reads, whatever its `max` (1 MiB).
+    STRING_MAX = memory.STRING_MAX,
 }
 
 --- The FFI ctype of the guest structure `name` ("stat", "timespec",
@@ -156,6 +158,13 @@ function lh.repl()
     local answer = repl.stop(sc, "repl()")
     return answer
 end
+
+--- A hook's answer that makes the guest run its syscall instruction again,
+--- with the registers as the hook left them: `return lh.AGAIN` after
+--- rewriting them makes the guest make another syscall, or the same one
+--- once something it waits for has happened. QEMU's own restart
+--- (QEMU_ERESTARTSYS); the entry's after-hooks do not run for it.
+lh.AGAIN = context.AGAIN
 
 --- Runs `fn(how, sc, program)` when this program image ends: `how` is
 --- "exit" when QEMU exits, after the guest's last syscall, or "exec" when a

@@ -104,13 +104,18 @@ static void parse_exec_arg(const char *arg, const char *eq, struct lh_config *cf
         cfg->exec_comm = eq + 1;
     } else if (g_str_has_prefix(arg, "exec.out=")) {
         cfg->out_fd = parse_fd(arg, eq + 1);
+    } else if (g_str_has_prefix(arg, "exec.err=")) {
+        cfg->err_fd = parse_fd(arg, eq + 1);
+    } else if (!strcmp(arg, "exec.repl_forked=1")) {
+        cfg->repl_forked = true;
     } else if (g_str_has_prefix(arg, "exec.close=")) {
         cfg->exec_close = parse_fd(arg, eq + 1);
     } else if (g_str_has_prefix(arg, "exec.keep.") && eq > arg + strlen("exec.keep.")) {
         g_ptr_array_add(cfg->inherited, (gpointer)(arg + strlen("exec.keep.")));
     } else {
         fail("plugin argument '%s': exec.* arguments are luahook's own (exec.dir=, "
-             "exec.comm=, exec.out=, exec.close=, exec.keep.KEY=)", arg);
+             "exec.comm=, exec.out=, exec.err=, exec.repl_forked=1, exec.close=, "
+             "exec.keep.KEY=)", arg);
     }
 }
 
@@ -183,6 +188,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
         .plugin_argc = argc,
         .plugin_argv = argv,
         .out_fd = -1,
+        .err_fd = -1,
         .exec_close = -1,
         .inherited = g_ptr_array_new(),
     };

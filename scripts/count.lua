@@ -77,8 +77,11 @@ for _, name in ipairs({ "fork", "vfork", "clone", "clone3" }) do
     if lh.nr(name) then forks[lh.nr(name)] = true end
 end
 
+-- A call QEMU restarts after a signal handler is timed from its first entry.
 lh.on("*", function(sc)
-    sc.t0 = clock.now()
+    if not sc.restarted then
+        sc.t0 = clock.now()
+    end
 end)
 
 lh.after("*", function(sc, ret)

@@ -7,20 +7,26 @@
 -- A denied call does not run: the guest gets -1 with errno EPERM (EACCES
 -- for a path; both configurable), and luahook's output gets a line such as
 --   sandbox: denied openat("/etc/shadow")
--- Paths are judged where the kernel will find them: relative ones from the
--- guest's cwd or the call's directory fd, "." and ".." and every symlink
--- resolved on the host. The policy format and the limits (a successful
--- execve leaves the sandbox; threads can race the checks) are in
--- docs/scripts.md.
-local bit = require "bit"
+-- Every call that takes a path is made by the sandbox itself, from its own
+-- copy of the path: the object the kernel reaches is pinned, judged by its
+-- name and by what it is (device and inode), and the call then acts on
+-- that pinned object, so no other thread can change what is reached after
+-- the judgement (an exec luahook follows is made by its follower, from the
+-- sandbox's copy: the new program runs under the same policy). The policy
+-- format, what is guaranteed and the limits (with follow_exec=0 a
+-- successful execve leaves the sandbox) are in docs/scripts.md.
 local lh = require "luahook"
 local context = require "luahook.context"
 local hostpath = require "luahook.hostpath"
-local int = require "luahook.int"
 local multiplex = require "luahook.multiplex"
 local options = require "luahook.options"
 local paths = require "luahook.paths"
 local policies = require "luahook.policy"
+local hostcall = require "luahook.hostcall"
+local call = require "luahook.sandbox.call"
+local fdguard = require "luahook.sandbox.fdguard"
+local files = require "luahook.sandbox.files"
+local sockets = require "luahook.sandbox.sockets"
 
 local opts = options.parse(lh.args, { policy = { kind = "string" } })
 if not opts.policy then
@@ -30,32 +36,40 @@ local policy, load_err = policies.load(opts.policy)
 if not policy then
     error(load_err)
 end
+if policy.link_scan_cut then
+    lh.printf("sandbox: looked for files with other names in the first %d names under the denied"
+              .. " directories only (it stopped in %s)\n", policies.LINK_SCAN_LIMIT, policy.link_scan_cut)
+end
 
-local AT_FDCWD = -100
-local AF_UNIX = 1
-local SUN_PATH_MAX = 108
-local PATH_MAX = 4096
-local MMSGHDR_SIZE = context.word_size == 8 and 64 or 32
-local UIO_MAXIOV = 1024 -- the most messages sendmmsg takes
-
--- Calls that change what paths mean (chroot, a new root or mount tree) or
--- reach files without a path: no path check can judge them, so a policy
--- with a paths section denies them.
+-- Calls that change what paths mean (chroot, a new root or mount tree),
+-- reach files without a path, or hand a file to the kernel for good
+-- (swapon, acct): no path check can judge them, so a policy with a paths
+-- section denies them. acct with no file only stops accounting.
 local UNCHECKABLE = {
     chroot = true, pivot_root = true, open_by_handle_at = true,
     fsopen = true, fsconfig = true, fsmount = true, fspick = true,
     open_tree = true, move_mount = true, mount_setattr = true,
-    io_uring_setup = true,
+    io_uring_setup = true, mount = true, umount = true, umount2 = true,
+    swapon = true, swapoff = true,
+    acct = function(args) return args[1] ~= 0 end,
 }
 
--- Socket calls whose address argument can name a file (an AF_UNIX path):
--- the argument holding the sockaddr, and whether the kernel follows a
--- symlink there (bind creates the socket file, so it does not).
-local SOCKADDR_ARGS = {
-    bind = { arg = 2, len = 3, follow = false },
-    connect = { arg = 2, len = 3, follow = true },
-    sendto = { arg = 5, len = 6, follow = true },
+-- Path-taking calls the reference QEMU does not implement: it answers
+-- ENOSYS without reading the path, and so does the sandbox (a QEMU that
+-- learnt one would otherwise read a path the sandbox could not judge).
+local NOT_IN_QEMU = {
+    oldstat = true, oldlstat = true, uselib = true, quotactl = true, fanotify_mark = true,
+    fchmodat2 = true, setxattrat = true, getxattrat = true, listxattrat = true,
+    removexattrat = true,
 }
+
+-- Every path-taking call has a way through: made by the sandbox, denied,
+-- or answered as QEMU answers it. Checked once, at load.
+for _, name in ipairs(paths.names()) do
+    if not (files[name] or sockets[name] or UNCHECKABLE[name] or NOT_IN_QEMU[name]) then
+        error("sandbox.lua: no way to judge " .. name .. "'s path")
+    end
+end
 
 local errno = lh.errno
 
@@ -69,156 +83,46 @@ local function quoted(text)
     return (string.format("%q", text):gsub("\\\n", "\\n"))
 end
 
--- An int argument (a directory fd, an address family) as the kernel
--- reads it: the low 32 bits, signed.
-local function int_arg(v)
-    if type(v) == "cdata" then
-        v = tonumber(bit.band(v, 0xffffffff))
-    end
-    return int.signed(v % 4294967296, 32)
-end
-
--- The canonical directory a relative path starts from: the cwd, or the
--- directory fd in argument `at`. Nil, and what the kernel would answer,
--- when there is none: the fd is not open, or the cwd was removed.
-local function start_dir(args, at)
-    if at == nil or int_arg(args[at]) == AT_FDCWD then
-        local cwd = hostpath.cwd()
-        if not cwd then return nil, "ENOENT", "the working directory is gone" end
-        return cwd
-    end
-    local dir = hostpath.fd(int_arg(args[at]))
-    if not dir or dir:sub(1, 1) ~= "/" then
-        return nil, "EBADF", "the directory fd is not an open directory"
-    end
-    return dir
-end
-
 -- /proc/PID/mem is QEMU's own memory: writing it would rewrite luahook.
-local function is_process_memory(path)
-    return path:match("^/proc/[^/]+/mem$") or path:match("^/proc/[^/]+/task/[^/]+/mem$")
+local function is_process_memory(name)
+    return name:match("^/proc/[^/]+/mem$") or name:match("^/proc/[^/]+/task/[^/]+/mem$")
 end
 
--- Judges one resolved path: nil when allowed, else -errno (logged).
-local function judge_path(name, text, resolved)
-    if policy:path(resolved) == "allow" and not is_process_memory(resolved) then
-        return nil
+-- The policy's side of a call the sandbox makes (luahook.sandbox.call).
+local judge = {}
+
+--- "allow" or "deny" for an object named `name` with identities `keys`.
+function judge.verdict(name, keys)
+    if name and is_process_memory(name) then
+        return "deny"
     end
-    if resolved == text then
-        log(string.format("%s(%s)", name, quoted(text)))
-    else
-        log(string.format("%s(%s) -> %s", name, quoted(text), resolved))
+    return policy:verdict(name, keys)
+end
+
+--- Logs the denial of path `text` of call `name` (which leads to
+--- `resolved`; `why` not) and gives the result.
+function judge.deny(name, text, resolved, why)
+    local line = string.format("%s(%s)", name, quoted(text))
+    if resolved and resolved ~= text then
+        line = line .. " -> " .. resolved
     end
+    if why then
+        line = line .. ": " .. why
+    end
+    log(line)
     return -policy.path_errno
 end
 
--- Resolves and judges path text `text` from directory `base`. `follow`
--- nil (openat2's flags unreadable) judges both ways. Returns -errno when
--- denied, else nil and the resolved path.
-local function check_text(name, text, base, follow, root)
-    local resolved, err
-    for _, f in ipairs(follow == nil and { true, false } or { follow }) do
-        resolved, err = hostpath.resolve(text, base, f, root)
-        if not resolved then
-            log(string.format("%s(%s): %s", name, quoted(text), err))
-            return -errno.ELOOP
-        end
-        local denied = judge_path(name, text, resolved)
-        if denied then return denied end
-    end
-    return nil, resolved
+function judge.guards(name, key)
+    return policy:guards(name, key)
 end
 
--- Where path `text` of `spec` starts: its base directory and the root
--- ".." cannot leave (nil: "/"), or nil, an errno name and why not.
--- `resolved` holds the call's paths resolved so far.
-local function starting_point(spec, args, text, resolved)
-    if spec.target_of then
-        -- a new symlink's target is relative to the link's directory
-        local dir = resolved[spec.target_of]:match("^(.*)/[^/]*$")
-        return dir ~= "" and dir or "/"
-    end
-    -- the kernel ignores the directory of an absolute path, unless it is
-    -- the root (openat2's RESOLVE_IN_ROOT)
-    local in_root = spec.in_root and spec.in_root(args)
-    if text:sub(1, 1) == "/" and not in_root then
-        return "/"
-    end
-    local base, code, why = start_dir(args, spec.at)
-    if not base then
-        return nil, code, why
-    end
-    return base, in_root and base or nil
-end
-
--- Checks the path arguments of a call: nil when all are allowed, else the
--- result to fail it with.
-local function check_paths(name, args, specs)
-    local resolved = {}
-    for i, spec in ipairs(specs) do
-        local addr = args[spec.arg]
-        if (spec.only == nil or spec.only(args)) and not (addr == 0 and spec.null_ok) then
-            -- what the kernel could not read, it would refuse too
-            local text, cut = lh.mem.string(addr, PATH_MAX)
-            if not text then return -errno.EFAULT end
-            if cut then return -errno.ENAMETOOLONG end
-            if not (text == "" and spec.empty and spec.empty(args)) then
-                local base, root, why = starting_point(spec, args, text, resolved)
-                if not base then
-                    local code = root -- on failure, the errno name
-                    log(string.format("%s(%s): %s", name, quoted(text), why))
-                    return -errno[code]
-                end
-                -- a new symlink's target is judged as the link will lead
-                local follow = spec.target_of and true or paths.follows(spec, args)
-                local denied
-                denied, resolved[i] = check_text(name, text, base, follow, root)
-                if denied then return denied end
-            end
-        end
-    end
-    return nil
-end
-
--- Checks the AF_UNIX path in the sockaddr at `addr` (`len` bytes), if any.
-local function check_sockaddr(name, addr, len, follow)
-    if addr == 0 or len <= 2 then
-        return nil -- no address, or an unnamed socket
-    end
-    local family = lh.mem.int(addr, "u16")
-    if family ~= AF_UNIX then
-        return nil
-    end
-    local raw = lh.mem.read(addr + 2, math.min(len - 2, SUN_PATH_MAX))
-    if not raw then return -errno.EFAULT end
-    if raw:byte(1) == 0 then
-        return nil -- an abstract socket name: not a file
-    end
-    local base, code = start_dir({}, nil)
-    if not base then return -errno[code] end
-    return (check_text(name, raw:match("^[^%z]*"), base, follow))
-end
-
--- sendmsg and sendmmsg carry the address in a struct msghdr: msg_name
--- (a pointer) first, then msg_namelen.
-local function check_msghdr(name, msg)
-    local addr = lh.mem.int(msg, "ptr")
-    local len = lh.mem.int(msg + context.word_size, "u32")
-    if not addr or not len then return -errno.EFAULT end
-    return check_sockaddr(name, addr, len, true)
-end
-
-local function check_socket_address(name, args)
-    local where = SOCKADDR_ARGS[name]
-    if where then
-        return check_sockaddr(name, args[where.arg], tonumber(args[where.len]) or 0, where.follow)
-    elseif name == "sendmsg" then
-        return check_msghdr(name, args[2])
-    elseif name == "sendmmsg" then
-        for i = 0, math.min(tonumber(args[3]) or 0, UIO_MAXIOV) - 1 do
-            local denied = check_msghdr(name, args[2] + i * MMSGHDR_SIZE)
-            if denied then return denied end
-        end
+--- A new symlink's target `link`, made in directory `dir`, judged as the
+--- link will lead: nil when allowed, else the result.
+function judge.check_target(c, link, dir)
+    local resolved = hostpath.resolve(link, dir or "/", true)
+    if resolved and judge.verdict(resolved) == "deny" then
+        return judge.deny(c.name, link, resolved)
     end
     return nil
 end
@@ -246,6 +150,25 @@ local ALWAYS_ALLOWED = {
     restart_syscall = true,
 }
 
+-- Makes path-taking call `name` itself: its result, or nil to let QEMU
+-- run it (it then reads no path the sandbox has not judged).
+local function make(sc, name, args)
+    local exec = files[name] or sockets[name]
+    if not exec then return nil end
+    local c = call.new(judge, name, args, sc)
+    local ok, result = pcall(exec, c)
+    if not ok then
+        -- a fault of the sandbox's own must not let the call through unjudged
+        lh.printf("sandbox: denied %s: the sandbox failed on it: %s\n", name, tostring(result))
+        result = -policy.errno
+    end
+    result = c:done(result)
+    if result == call.HANDED_OVER then
+        return nil -- C makes it (luahook.hostcall)
+    end
+    return result
+end
+
 local function check(sc)
     local name, args, label = effective_call(sc)
     if not name then
@@ -259,7 +182,7 @@ local function check(sc)
         return -policy.errno
     end
     if policy.has_network and (name == "socket" or name == "socketpair") then
-        local family = int_arg(args[1])
+        local family = call.int32(args[1])
         if policy:family(family) == "deny" then
             log(string.format("%s(%s)%s", name, policies.family_name(family),
                               label ~= name and label:sub(#name + 1) or ""))
@@ -267,14 +190,23 @@ local function check(sc)
         end
     end
     if policy.has_paths then
-        if UNCHECKABLE[name] then
+        local uncheckable = UNCHECKABLE[name]
+        if uncheckable == true or (uncheckable and uncheckable(args)) then
             log(label .. " (a paths policy cannot judge it)")
             return -policy.errno
         end
-        local specs = paths.of(name)
-        local denied = specs and check_paths(name, args, specs) or nil
-        if denied then return denied end
-        return check_socket_address(name, args)
+        if NOT_IN_QEMU[name] then
+            return -errno.ENOSYS
+        end
+    end
+    if sc.name == "socketcall" and name ~= sc.name then
+        -- its arguments lie in guest memory, where another thread can
+        -- change them: have the guest make the direct call instead
+        local redirected = sockets.redirect(sc, name, args, policy)
+        if redirected then return redirected end
+    end
+    if policy.has_paths then
+        return make(sc, name, args)
     end
 end
 
@@ -289,6 +221,14 @@ lh.on(unnamed, function(sc)
     return -policy.errno
 end)
 
+local function available(names)
+    local list = {}
+    for _, name in ipairs(names) do
+        if lh.nr(name) then list[#list + 1] = name end
+    end
+    return list
+end
+
 -- Hook only what the policy can refuse; everything else runs untouched.
 local function watched_names()
     if policy.syscall_default == "deny" then
@@ -296,9 +236,7 @@ local function watched_names()
     end
     local list = {}
     local function watch(names)
-        for _, name in ipairs(names) do
-            if lh.nr(name) then list[#list + 1] = name end
-        end
+        for _, name in ipairs(available(names)) do list[#list + 1] = name end
     end
     for nr = 0, context.nr_max - 1 do
         local name = lh.name(nr)
@@ -311,7 +249,7 @@ local function watched_names()
     if policy.has_paths then
         watch(paths.names())
         for name in pairs(UNCHECKABLE) do watch({ name }) end
-        watch({ "bind", "connect", "sendto", "sendmsg", "sendmmsg" })
+        watch(sockets.NAMES)
     end
     return list
 end
@@ -319,4 +257,24 @@ end
 local watched = watched_names()
 if watched == "*" or #watched > 0 then
     lh.on(watched, check)
+end
+
+-- A call the sandbox had made through a socketcall's direct form gives
+-- the guest its registers back once it returns.
+if lh.nr("socketcall") then
+    lh.after(available(sockets.DIRECT), sockets.restore)
+end
+
+if policy.has_paths then
+    -- descriptor changes, counted while they run (luahook.sandbox.fdguard),
+    -- and held back while a socket call QEMU runs relies on its descriptor
+    lh.on(available(fdguard.NAMES), function(sc)
+        if sockets.holds(sc) then return lh.AGAIN end
+        fdguard.enter(sc)
+    end)
+    lh.after(available(fdguard.NAMES), fdguard.leave)
+    lh.after(available(sockets.NAMES), sockets.release)
+    -- the calls that may be handed to C keep their buffers and pins until they return
+    lh.after(available({ "open", "openat", "openat2", "creat", "connect", "sendto", "sendmsg" }),
+             function(sc) hostcall.release(sc.tid) end)
 end

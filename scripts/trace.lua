@@ -250,8 +250,14 @@ lh.on(selector, function(sc)
         return
     end
     sc.trace = call
-    if with_stamp then call.stamp = wall_clock() end
-    if with_time then call.start = clock.now() end
+    if with_stamp or with_time then
+        -- a call QEMU restarts after a signal handler keeps its first entry's times
+        if not sc.restarted then
+            sc.stamp = with_stamp and wall_clock()
+            sc.start = with_time and clock.now()
+        end
+        call.stamp, call.start = sc.stamp or nil, sc.start or nil
+    end
     local special = SPECIAL[sc.nr]
     if not special or only_failed then
         return

@@ -57,8 +57,8 @@ describe("bad input", function()
     end)
 
     it("rejects a syscall number out of range", function()
-        assert_refused(run_refused { lua = 'luahook.on(99999, function() end)' },
-                       "on(): syscall number 99999 is out of range (0..4095)")
+        assert_refused(run_refused { lua = 'luahook.on(2^32, function() end)' },
+                       "on(): syscall number 4294967296 is out of range (-2^31..2^32-1)")
     end)
 
     it("reports an error the script raises while loading", function()
@@ -162,5 +162,86 @@ describe("a hook that fails at run time", function()
         assert.are.equal("", r.stdout)
         assert.matches("getpid hook broke", r.stderr, 1, true)
         assert.matches("luahook: stopping QEMU because a hook failed %(onerror=abort%)\n$", r.stderr)
+    end)
+end)
+
+describe("a hook's answer", function()
+    for _, arch in ipairs({ "i386", "x86_64" }) do
+        it("is refused when it is NaN, 1e300 or a complex FFI number, with the hook named, on " .. arch, function()
+            local r = qemu.run {
+                arch = arch, guest = "getpid", wrap = "timeout 20",
+                lua = [[
+                    local ffi = require "ffi"
+                    luahook.on("getpid", function() return ffi.new("double", 0/0) end)
+                    luahook.on("getpid", function() return ffi.new("double", 1e300) end)
+                    luahook.on("getpid", function() return ffi.new("complex", 7, 1) end)
+                ]],
+            }
+            assert.are.equal(0, r.status)
+            assert.matches("^pid=%d+\n$", r.stdout)
+            assert.are_not.equal("pid=0\n", r.stdout)
+            assert.are_not.equal("pid=7\n", r.stdout)
+            assert.matches(":2 failed on getpid: returned nan, which is not a 64%-bit integer\n"
+                           .. "stack traceback:\n\t[^\n]*:2: in the hook that returned it\n", r.stderr)
+            assert.matches(":3 failed on getpid: returned 1e%+300, which is not a 64%-bit integer\n", r.stderr)
+            assert.matches(":4 failed on getpid: returned the complex number 7%+1i;", r.stderr)
+        end)
+
+        it("is refused when QEMU reserves it (-512 to -514), and the syscall runs, on " .. arch, function()
+            local r = qemu.run {
+                arch = arch, guest = "getpid", wrap = "timeout 20",
+                lua = [[
+                    luahook.on("getpid", function() return -512 end)
+                    luahook.on("getpid", function() return -513LL end)
+                    luahook.on("getpid", function() return 0xfffffffffffffdfeULL end)
+                ]],
+            }
+            assert.are.equal(0, r.status)
+            assert.matches("^pid=%d+\n$", r.stdout)
+            assert.matches("failed on getpid: returned %-512, a value QEMU reserves %(QEMU_ERESTARTSYS", r.stderr)
+            assert.matches("failed on getpid: returned %-513LL, a value QEMU reserves %(QEMU_ESIGRETURN", r.stderr)
+            assert.matches("failed on getpid: returned 18446744073709551102ULL, a value QEMU reserves %(QEMU_ESETPC", r.stderr)
+        end)
+    end
+
+    for _, arch in ipairs({ "i386", "x86_64" }) do
+        it("may be lh.AGAIN, which runs the syscall instruction again with the registers as left, on "
+           .. arch, function()
+            local r = qemu.run {
+                arch = arch, guest = "getpid", wrap = "timeout 20",
+                lua = [[
+                    local entries, again = 0, 0
+                    local nr_reg = luahook.arch == "i386" and "eax" or "rax"
+                    luahook.on("getpid", function(sc)
+                        entries = entries + 1
+                        if entries == 1 then return luahook.AGAIN end   -- the same call again
+                        if entries == 2 then                            -- another call instead
+                            luahook.regs[nr_reg] = luahook.nr("getppid")
+                            return luahook.AGAIN
+                        end
+                    end)
+                    luahook.on("getppid", function() again = again + 1 end)
+                    luahook.after("getpid", function(sc, ret) print("after getpid", ret) end)
+                    luahook.after("getppid", function(sc, ret) print("after getppid", ret) end)
+                    luahook.on_exit(function() print("entries", entries, "getppid", again) end)
+                ]],
+            }
+            assert.are.equal(0, r.status)
+            local ppid = r.stderr:match("after getppid\t(%d+)\n")
+            assert.is_not_nil(ppid, r.stderr)
+            assert.are.equal("pid=" .. ppid .. "\n", r.stdout)
+            assert.is_nil(r.stderr:find("after getpid", 1, true))
+            assert.matches("entries\t2\tgetppid\t1\n", r.stderr)
+        end)
+    end
+
+    it("is refused on i386 when its low 32 bits are a reserved value", function()
+        local r = qemu.run {
+            guest = "getpid", wrap = "timeout 20",
+            lua = [[luahook.on("getpid", function() return 4294966784 end)]],
+        }
+        assert.are.equal(0, r.status)
+        assert.matches("^pid=%d+\n$", r.stdout)
+        assert.matches("returned 4294966784, a value QEMU reserves %(QEMU_ERESTARTSYS", r.stderr)
     end)
 end)

@@ -87,6 +87,18 @@ describe("count.lua", function()
         assert.is_true(t.total.seconds >= sleep.seconds)
     end)
 
+    for _, arch in ipairs({ "i386", "x86_64" }) do
+        it("times a call QEMU restarts after a signal handler from its first entry, on " .. arch, function()
+            -- read waits 600 ms for its byte while SIGALRM (SA_RESTART) interrupts it every 150 ms
+            local r = qemu.run { arch = arch, guest = "restart", script = "scripts/count.lua" }
+            assert.are.equal(0, r.status)
+            assert.matches("^read 1 after [1-9]%d* alarms\n$", r.stdout)
+            local read = parse(r.stderr)[1].rows.read
+            assert.are.equal(1, read.calls)
+            assert.is_true(read.seconds >= 0.4, r.stderr)
+        end)
+    end
+
     local function column_order(sort, key, descending)
         it("sorts by " .. sort, function()
             local r = run("i386", { "getppid", "5", "badclose", "2", "sleep", "1" },

@@ -315,6 +315,35 @@ describe("following execve", function()
         }, "\n") .. "\n", r.stderr)
     end)
 
+    it("stops QEMU instead of the exec when an exit hook calls os.exit, exit hooks run once",
+       function()
+        local r = run({ execer("i386"), "exec", execer("x86_64"), "A", "show" }, { lua = [[
+            local lh = require "luahook"
+            lh.on_exit(function(how)
+                print("exit " .. how)
+                if how == "exec" then os.exit(7) end
+            end)
+        ]] })
+        assert.are.equal(7, r.status)
+        assert.are.equal("", r.stdout)            -- the new program never ran
+        assert.are.equal("exit exec\n", r.stderr)
+    end)
+
+    it("leaves an exec a hook failed on under onerror=abort: exit hooks run once, with \"exit\"",
+       function()
+        local r = run({ execer("i386"), "exec", execer("x86_64"), "A", "show" }, { lua = [[
+            local lh = require "luahook"
+            lh.on("execve", function() error("boom") end)
+            lh.on_exit(function(how) print("exit " .. how) end)
+        ]], plugin_args = { "onerror=abort" } })
+        assert.are.equal(1, r.status)
+        assert.are.equal("", r.stdout)
+        assert.matches("failed on execve: [^\n]*boom", r.stderr)
+        local _, exits = r.stderr:gsub("\nexit ", "")
+        assert.are.equal(1, exits, r.stderr)
+        assert.matches("\nexit exit\n", r.stderr)
+    end)
+
     it("refuses lh.inherited keys and values that cannot travel, naming the problem", function()
         local r = run({ execer("i386"), "show" }, { lua = [[
             local lh = require "luahook"
@@ -364,6 +393,21 @@ describe("following execve", function()
         end
         assert.are.equal(2, execs)
         assert.matches('\n%[pid %d+%] write%(1, "6\\n", 2%) = 2\n', text)
+    end)
+
+    it("sends luahook's own messages in the new program to the stderr QEMU started with, not "
+       .. "to out= or the guest's moved fd 2", function()
+        local out = qemu.tmppath()
+        local r = run({ busybox("i386"), "sh", "-c", "exec 2>/dev/null; " .. execer("x86_64") .. " show" },
+                      { lua = [[if luahook.arch == "x86_64" then
+                                    luahook.on("write", function() error("boom") end)
+                                end]], plugin_args = { "out=" .. out } })
+        local text = slurp(out)
+        os.remove(out)
+        assert.are.equal(0, r.status, r.stderr)
+        assert.matches("^argv%[0%]=", r.stdout)
+        assert.matches("^luahook: hook registered at [^\n]* failed on write: [^\n]*boom", r.stderr)
+        assert.are.equal("", text)
     end)
 
     it("opens break='s REPL in the program an exec started, on the same socket", function()
@@ -510,6 +554,22 @@ describe("following execve", function()
             -- and without the sandbox, the same cat reads it
             r = run({ busybox("i386"), "sh", "-c", "cat " .. dir .. "/secret/file" }, { lua = "" })
             assert.are.equal("secret\n", r.stdout)
+        end)
+
+        it("runs the program it judged, whatever the guest's memory says after", function()
+            os.execute(string.format("mkdir -p %s/a %s/d && cp %s %s/a/prog && printf '#!/bin/sh\\necho DENIED\\n' >%s/d/prog && chmod 755 %s/d/prog",
+                                     dir, dir, quote(execer("x86_64")), dir, dir, dir))
+            write_file(dir .. "/deny-d.lua", "return { paths = { default = 'allow', deny = { '"
+                       .. dir .. "/d' } } }\n")
+            -- a hook after the sandbox's swaps the path for the denied program's
+            local swap = "luahook.on('execve', function(sc) luahook.mem.write(sc.args[1], '"
+                         .. dir .. "/d/prog\\0') end)"
+            local r = command.run({ command.luahook, "-s", CWD .. "/scripts/sandbox.lua", "-a",
+                                    "policy=" .. dir .. "/deny-d.lua", "-e", swap, execer("i386"),
+                                    "exec", dir .. "/a/prog", "prog", "show" })
+            assert.are.equal(0, r.status, r.stderr)
+            assert.matches("^argv%[0%]=prog\nargv%[1%]=show\n", r.stdout)
+            assert.is_nil(r.stdout:match("DENIED"))
         end)
 
         it("gives a denied exec the policy's errno and starts nothing", function()

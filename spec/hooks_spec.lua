@@ -176,6 +176,26 @@ describe("an entry hook", function()
     end)
 end)
 
+describe("a hook on a number no syscall has (a hypercall)", function()
+    for _, arch in ipairs({ "i386", "x86_64" }) do
+        it("answers it, from 4096 up and below 0, and \"*\" sees them all, on " .. arch, function()
+            local r = qemu.run {
+                arch = arch, guest = "calls", args = { "nr:4096", "1", "nr:-1", "1", "nr:70000", "1", "getppid", "1" },
+                lua = [[
+                    luahook.on(4096, function(sc) return 4096 + sc.args[1] + sc.args[2] + sc.args[3] end)
+                    luahook.on(2^32 - 1, function(sc) return -7 end)
+                    luahook.after("*", function(sc, ret)
+                        if sc.nr >= 4096 or sc.nr < 0 then print(sc.name, ret) end
+                    end)
+                ]],
+            }
+            assert.are.equal(0, r.status)
+            assert.matches("^nr:4096 1 = 4102\nnr:%-1 1 = %-7\nnr:70000 1 = %-38\ngetppid 1 = %d+\n", r.stdout)
+            assert.are.equal("syscall_4096\t4102\nsyscall_-1\t-7\nsyscall_70000\t-38\n", r.stderr)
+        end)
+    end
+end)
+
 describe("an after-hook", function()
     for _, arch in ipairs({ "i386", "x86_64" }) do
         it("sees the real results the guest sees on " .. arch, function()
@@ -255,5 +275,72 @@ describe("an after-hook", function()
         assert.are.equal(0, r.status)
         assert.matches("^close%(3%)\t1\n", r.stderr)
         assert.matches("\nstale\t0\n$", r.stderr)
+    end)
+end)
+
+describe("the runtime", function()
+    it("keeps its own globals: a script that assigns type, math, string ... breaks none of it", function()
+        local r = qemu.run {
+            guest = "results",
+            lua = [[
+                local lh = luahook
+                local on, after, on_exit, printf, format_call = lh.on, lh.after, lh.on_exit, lh.printf, lh.format_call
+                type, math, ipairs, pairs, string, tostring, tonumber, table, select, next = nil
+                rawget, rawset, setmetatable, getmetatable, error, pcall, xpcall, unpack, require, debug = nil
+                print = nil
+                on("getpid", function(sc) return 7 end)
+                on("openat", function(sc) local bad = nil; return bad.x end)
+                after({ "write", "close" }, function(sc, ret) printf("%s\n", format_call(sc, ret)) end)
+                on_exit(function() printf("exit hook ran\n") end)
+            ]],
+        }
+        assert.are.equal(0, r.status)
+        assert.matches("^hello\ngetpid=7 write=6 openat=%-2 close=%-9\n$", r.stdout)
+        assert.matches('write(1, "hello\\n", 6) = 6\n', r.stderr, 1, true)
+        assert.matches(":7 failed on openat: [^\n]*attempt to index local 'bad'", r.stderr)
+        assert.matches("close(-1) = -1 EBADF (Bad file descriptor)\n", r.stderr, 1, true)
+        assert.matches("exit hook ran\n$", r.stderr)
+    end)
+end)
+
+describe("require in a hook", function()
+    -- a directory the guest runs in, holding Lua the guest could have planted,
+    -- and beside it the script's own directory with its helper module
+    local function tree()
+        local root = qemu.tmppath()
+        os.execute("mkdir -p " .. root .. "/scripts " .. root .. "/guest")
+        qemu.write_file(root .. "/scripts/helper.lua", 'return "the script\'s helper"\n')
+        qemu.write_file(root .. "/guest/helper.lua", 'return "planted helper"\n')
+        qemu.write_file(root .. "/guest/planted.lua", 'return "planted"\n')
+        qemu.write_file(root .. "/scripts/s.lua", [[
+            luahook.on("getpid", function()
+                print(require("helper"), (pcall(require, "planted")))
+            end)
+        ]])
+        return root
+    end
+    local here = os.getenv("PWD")
+
+    for _, arch in ipairs({ "i386", "x86_64" }) do
+        it("finds the script's modules, never the guest's current directory's, on " .. arch, function()
+            local root = tree()
+            local out, status = qemu.sh(string.format(
+                "cd %s/guest && %s/%s/qemu/bin/qemu-%s -plugin %s/%s,script=../scripts/s.lua %s/%s",
+                root, here, qemu.build, arch, here, qemu.plugin, here, qemu.guest("getpid", arch)))
+            os.execute("rm -rf " .. root)
+            assert.are.equal(0, status)
+            assert.matches("the script's helper\tfalse\n", out, 1, true)
+        end)
+    end
+
+    it("finds the modules beside each script the luahook command runs", function()
+        local root = tree()
+        qemu.write_file(root .. "/scripts/t.lua", "")
+        local out, status = qemu.sh(string.format(
+            "cd %s/guest && %s/%s/cmd/luahook -s ../scripts/t.lua -s ../scripts/s.lua %s/%s",
+            root, here, qemu.build, here, qemu.guest("getpid")))
+        os.execute("rm -rf " .. root)
+        assert.are.equal(0, status)
+        assert.matches("the script's helper\tfalse\n", out, 1, true)
     end)
 end)

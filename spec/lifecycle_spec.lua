@@ -163,3 +163,100 @@ describe("luahook's output", function()
         assert.are.equal("hook output\n", r.stderr)
     end)
 end)
+
+for _, arch in ipairs({ "i386", "x86_64" }) do
+    describe("os.exit on " .. arch, function()
+        -- timeout: os.exit used to hang QEMU for good
+        local function run(lua, guest, args)
+            return qemu.run { arch = arch, guest = guest or "getpid", args = args,
+                              wrap = "timeout 20", lua = lua }
+        end
+
+        it("in a hook flushes, runs the exit hooks once and exits with its status", function()
+            local r = run [[
+                luahook.on("getpid", function() print("hook"); os.exit(3) end)
+                luahook.on_exit(function() print("exit hook") end)
+            ]]
+            assert.are.equal(3, r.status)
+            assert.are.equal("", r.stdout)      -- getpid never ran to its print
+            assert.are.equal("hook\nexit hook\n", r.stderr)
+        end)
+
+        it("takes true and false as Lua's os.exit does, even under pcall", function()
+            local t = run [[luahook.on("getpid", function() pcall(os.exit, true) end)]]
+            local f = run [[luahook.on("getpid", function() os.exit(false) end)]]
+            assert.are.same({ 0, "", "" }, { t.status, t.stdout, t.stderr })
+            assert.are.same({ 1, "", "" }, { f.status, f.stdout, f.stderr })
+        end)
+
+        it("in an exit hook lets the other exit hooks run once, then exits with its status", function()
+            local r = run [[
+                luahook.on_exit(function() print("first"); os.exit(5) end)
+                luahook.on_exit(function() print("second") end)
+            ]]
+            assert.are.equal(5, r.status)
+            assert.matches("^pid=%d+\n$", r.stdout)
+            assert.are.equal("first\nsecond\n", r.stderr)
+        end)
+
+        it("while the script loads exits before the guest runs", function()
+            local r = run [[
+                luahook.on_exit(function() print("exit hook") end)
+                print("loading")
+                os.exit(9)
+            ]]
+            assert.are.same({ 9, "", "loading\nexit hook\n" }, { r.status, r.stdout, r.stderr })
+        end)
+
+        it("from one thread stops the others' hooks and exits once", function()
+            local r = run([[
+                local calls = 0
+                luahook.on("getppid", function() calls = calls + 1; os.exit(7) end)
+                luahook.on_exit(function() print("calls " .. calls) end)
+            ]], "threads", { "4", "1000" })
+            assert.are.equal(7, r.status)
+            assert.are.equal("calls 1\n", r.stderr)
+        end)
+    end)
+
+    describe("onerror=abort on " .. arch, function()
+        it("exits with status 1 when an exit hook fails, not with the guest's status", function()
+            local r = qemu.run {
+                arch = arch, guest = "exitwith", args = { "0" }, plugin_args = { "onerror=abort" },
+                lua = [[
+                    luahook.on_exit(function() error("exit hook broke") end)
+                    luahook.on_exit(function() print("second exit hook ran") end)
+                ]],
+            }
+            assert.are.equal(1, r.status)
+            assert.matches("exit hook failed: [^\n]*exit hook broke\n", r.stderr)
+            assert.matches("second exit hook ran\nluahook: stopping QEMU because a hook failed %(onerror=abort%)\n$",
+                           r.stderr)
+        end)
+
+        it("stops every thread's hooks at the first failure and says so once", function()
+            -- a hook that keeps the lock 2 ms, so the other threads crowd at it
+            local script = qemu.script [[
+                local clock = require "luahook.clock"
+                local runs = 0
+                luahook.on("getppid", function()
+                    runs = runs + 1
+                    local t = clock.now() + 0.002
+                    while clock.now() < t do end
+                    error("broke")
+                end)
+                luahook.on_exit(function() print("hook runs: " .. runs) end)
+            ]]
+            for _ = 1, 10 do
+                local r = qemu.run { arch = arch, guest = "threads", args = { "4", "1000" },
+                                     script = script, plugin_args = { "onerror=abort" } }
+                assert.are.equal(1, r.status)
+                local _, stops = r.stderr:gsub("stopping QEMU", "")
+                assert.are.equal(1, stops, r.stderr)
+                assert.matches("hook runs: 1\n", r.stderr, 1, true)
+                assert.is_nil(r.stderr:match("more time"))
+            end
+            os.remove(script)
+        end)
+    end)
+end

@@ -97,6 +97,28 @@ for _, arch in ipairs({ "i386", "x86_64" }) do
             assert.are.equal("EDGE\ttrue\n", r2.stderr)
         end)
 
+        it("reads strings of at most lh.mem.STRING_MAX bytes, allocating no more", function()
+            local rss = qemu.tmppath()
+            local r = qemu.run {
+                arch = arch, guest = "memory", wrap = "/usr/bin/time -f %M -o " .. rss,
+                lua = [[
+                    local lh = require "luahook"
+                    lh.on("write", function(sc)
+                        if sc:int(1) ~= -1 then return end
+                        local short, short_cut = lh.mem.string(sc.args[2], 2^31 - 1)
+                        local long, long_cut = sc:string(6, 2^31 - 1)
+                        print(short, short_cut, #long, long_cut, long == ("x"):rep(#long))
+                        print(#sc:string(6, 5000), #sc:string(6))
+                    end)
+                ]],
+            }
+            local peak_kib = tonumber(qemu.slurp(rss):match("(%d+)%s*$"))
+            os.remove(rss)
+            assert.are.equal(0, r.status, r.stderr)
+            assert.are.equal("original text\tfalse\t1048576\ttrue\ttrue\n5000\t4096\n", r.stderr)
+            assert.is_true(peak_kib < 400 * 1024, "peak RSS " .. peak_kib .. " KiB")
+        end)
+
         it("is refused outside hooks", function()
             local r = qemu.run {
                 arch = arch, guest = "getpid",

@@ -268,6 +268,113 @@ describe("the REPL over a socket", function()
                          .. "refusing to replace it\n", r.stderr)
     end)
 
+    -- the path in the job's "waiting for a REPL client" line number `n`
+    local function waiting_path(job, n)
+        for _ = 1, 400 do
+            local seen = 0
+            for path in (slurp(job.err) or ""):gmatch("waiting for a REPL client: luahook%-attach (%S+)\n") do
+                seen = seen + 1
+                if seen == n then return path end
+            end
+            os.execute("sleep 0.05")
+        end
+    end
+
+    for _, arch in ipairs({ "i386", "x86_64" }) do
+        it("gives a forked child its own socket, PATH.PID, and each process removes only its own, on " .. arch,
+           function()
+            -- the child stops at each of its getppid; the parent at its last
+            local job, sock = start_socket_guest {
+                arch = arch, guest = "forker", wrap = "timeout 60",
+                lua = [[
+                    local lh = luahook
+                    local parent, calls = lh.pid(), 0
+                    lh.breakpoint("getppid", function()
+                        if lh.pid() == parent then calls = calls + 1 end
+                        return lh.pid() ~= parent or calls == 3
+                    end)
+                ]],
+            }
+            local child_sock = waiting_path(job, 1)
+            assert.is_truthy(child_sock, slurp(job.err))
+            assert.matches("^" .. sock:gsub("%p", "%%%0") .. "%.%d+$", child_sock)
+            local input = qemu.tmppath()
+            write_file(input, "lh.pid()\nbd(1)\nc\n")
+            local transcript = sh(string.format("timeout 20 %s %s <%s", ATTACH, quote(child_sock), input))
+            assert.matches("luahook> lh.pid%(%)\n" .. child_sock:match("%.(%d+)$") .. " ", transcript)
+            -- the child has exited: its socket is gone, the parent's is there
+            local parent_sock = waiting_path(job, 2)
+            assert.are.equal(sock, parent_sock)
+            assert.is_true(wait_for_socket(sock))
+            assert.are_not.equal(0, select(2, sh("test -e " .. quote(child_sock))))
+            write_file(input, "c\n")
+            sh(string.format("timeout 20 %s %s <%s", ATTACH, quote(sock), input))
+            os.remove(input)
+            local r = qemu.finish(job)
+            assert.are.equal(0, r.status)
+            assert.matches("exited 3\n", r.stdout)
+            assert.are_not.equal(0, select(2, sh("test -e " .. quote(sock))))
+        end)
+    end
+
+    it("resolves a relative socket path once, at start: the guest's chdir moves nothing", function()
+        local root = qemu.tmppath()
+        os.execute("mkdir -p " .. root .. "/a " .. root .. "/b")
+        write_file(root .. "/b/r.sock", "an unrelated file the guest's directory holds")
+        local here = os.getenv("PWD")
+        local out, status = sh(string.format(
+            "cd %s/a && %s/%s/qemu/bin/qemu-i386 -plugin %s/%s,repl=unix:r.sock,script=/dev/null %s/%s cd:../b 1",
+            root, here, qemu.build, here, qemu.plugin, here, qemu.guest("calls")))
+        local victim = slurp(root .. "/b/r.sock")
+        local _, left = sh("test -e " .. quote(root .. "/a/r.sock"))
+        os.execute("rm -rf " .. root)
+        assert.are.equal(0, status, out)
+        assert.are.equal("an unrelated file the guest's directory holds", victim)
+        assert.are_not.equal(0, left)
+    end)
+
+    it("leaves no socket behind when the start fails on a bad break=", function()
+        local sock = qemu.tmppath() .. ".sock"
+        local r = qemu.run { guest = "getpid", lua = "", plugin_args = { "repl=unix:" .. sock, "break=nosuchcall" } }
+        local _, exists = sh("test -e " .. quote(sock))
+        assert.are_not.equal(0, r.status)
+        assert.matches("break=nosuchcall: breakpoint: unknown syscall 'nosuchcall'", r.stderr, 1, true)
+        assert.are_not.equal(0, exists)
+    end)
+
+    it("still accepts a client after the guest used up every descriptor for a while", function()
+        -- calls hog: every descriptor taken for 1.5 s, then given back
+        local job, sock = start_socket_guest {
+            guest = "calls", args = { "hog:1500", "1", "sleep", "40" },
+            wrap = "timeout 60 prlimit --nofile=256 --",
+        }
+        assert.is_true(wait_for_socket(sock))
+        for _ = 1, 200 do
+            if (slurp(job.err) or ""):match("descriptors used up") then break end
+            os.execute("sleep 0.05")
+        end
+        -- a client while they are all taken (its end of input detaches it),
+        -- then another: the accept thread must be waiting for it, not gone
+        local first = attach(job, { "sc.name" }, { running = true })
+        local second = attach(job, { "sc.name" }, { running = true })
+        local r = qemu.finish(job)
+        for _, transcript in ipairs({ first, second }) do
+            assert.matches("client attached: ", transcript, 1, true)
+            assert.matches("luahook> sc.name\n\"", transcript, 1, true)
+        end
+        assert.are.equal(0, r.status)
+        assert.matches("^hog:1500 1 = %d+\n", r.stdout)
+    end)
+
+    it("sends output larger than a frame (16 MiB) in pieces, keeping the client", function()
+        local job, sock = start_socket_guest { guest = "getpid", plugin_args = { "break=getpid" } }
+        local transcript = attach(job, { 'big = ("x"):rep(17 * 2^20)', "big", '"still here"', "c" })
+        local r = qemu.finish(job)
+        assert.is_truthy(transcript:find(("x"):rep(17 * 2^20), 1, true))
+        assert.matches('luahook> "still here"\n"still here"\n', transcript, 1, true)
+        assert.are.equal(0, r.status)
+    end)
+
     it("says so when break= has no terminal and no socket", function()
         local r = qemu.run { guest = "getpid", plugin_args = { "break=getpid" }, wrap = "setsid -w" }
         assert.are_not.equal(0, r.status)

@@ -1,8 +1,10 @@
 -- scripts/sandbox.lua against the `escape` guest, which tries the moves a
 -- program makes to reach files and the network it should not, by every
--- syscall that can do it. Each runs in a fresh directory tree:
+-- syscall that can do it, and against guests that race it from other
+-- threads. Each runs in a fresh directory tree:
 --   ok/                     allowed: file, out -> ../secret/file, dir -> secret,
---                           dangling -> secret/new
+--                           dangling -> secret/new, alias (a hard link to secret/file,
+--                           made before the run)
 --   secret/                 denied: file, other, prog (an executable), link -> file
 local qemu = require "helpers.qemu"
 
@@ -24,6 +26,7 @@ local function make_tree()
         "ln -s ../secret/file " .. root .. "/ok/out",
         "ln -s " .. root .. "/secret " .. root .. "/ok/dir",
         "ln -s " .. root .. "/secret/new " .. root .. "/ok/dangling",
+        "ln " .. root .. "/secret/file " .. root .. "/ok/alias",
     }, " && "))
     return root
 end
@@ -54,6 +57,9 @@ local ATTEMPTS = {
     { "openat:@/ok/../secret/file", "errno 13" },
     { "openat2:out", "errno 13" },
     { "stat:out", "errno 13" },
+    -- a hard link made before the run is the denied file, whatever its name
+    { "open:alias", "errno 13" }, { "openat2:alias", "errno 13" }, { "stat:alias", "errno 13" },
+    { "statx:alias", "errno 13" }, { "fstatat:alias", "errno 13" }, { "access:alias", "errno 13" },
     { "lstat:../secret/file", "errno 13" },
     { "statx:dir/file", "errno 13" },
     { "fstatat:out", "errno 13" },
@@ -71,6 +77,12 @@ local ATTEMPTS = {
     -- every way to change the denied tree, or to reach it from ok/
     { "creat:@/secret/new", "errno 13" },
     { "creat:ok/dangling", "errno 13" },
+    { "truncate:ok/alias", "errno 13" },
+    { "link:ok/alias:ok/hard3", "errno 13" },
+    { "linkfollow:ok/out:ok/hard4", "errno 13" },
+    { "renameat2:ok/dir/link:ok/taken", "errno 13" },
+    { "exchange:ok/dir/other:ok/alias", "errno 13" },
+    { "rename:ok/alias:ok/renamed", "errno 13" },
     { "truncate:ok/out", "errno 13" },
     { "mkdir:ok/../secret/d", "errno 13" },
     { "unlink:secret/other", "errno 13" },
@@ -107,9 +119,11 @@ local function attempts_for(root, arch, list)
     return args, expected
 end
 
-local function run_sandboxed(root, arch, args, policy_text)
+local function run_sandboxed(root, arch, args, policy_text, guest)
     local policy = write_policy(root, (policy_text:gsub("@", root)))
-    return qemu.run { arch = arch, guest = "escape", args = args,
+    local with_root = {}
+    for i, a in ipairs(args) do with_root[i] = a:gsub("@", root) end
+    return qemu.run { arch = arch, guest = guest or "escape", args = with_root,
                       script = "scripts/sandbox.lua", plugin_args = { "policy=" .. policy } }
 end
 
@@ -186,6 +200,15 @@ describe("sandbox.lua", function()
                           "inroot:" .. root .. "/ok:/file = ok" }, qemu.lines(r.stdout))
     end)
 
+    it("makes i386's socketcall as the direct call and gives the guest its registers back", function()
+        -- the connect's arguments lie in memory another thread could change
+        local r = run_sandboxed(root, "i386", { "callregs:" .. root .. "/ok/sock", "callregs:" .. root .. "/secret/sock" },
+                                DENY_LIST)
+        assert.are.same({ "callregs:" .. root .. "/ok/sock = ok", "callregs:" .. root .. "/secret/sock = ok" },
+                        qemu.lines(r.stdout))
+        assert.are.same({ 'sandbox: denied connect("' .. root .. '/secret/sock")' }, qemu.lines(r.stderr))
+    end)
+
     it("denies chroot and the calls that change what paths mean under a paths policy", function()
         local r = run_sandboxed(root, "x86_64", { "chroot:" .. root .. "/ok" },
                                 [[ return { paths = { deny = { "@/secret" } } } ]])
@@ -209,6 +232,7 @@ describe("sandbox.lua", function()
     end)
 
     it("lets the longest matching prefix decide", function()
+        sh("rm " .. root .. "/ok/alias") -- else secret/file has a name under the denied root
         local r = run_sandboxed(root, "x86_64", {
             "open:" .. root .. "/secret/file", "open:" .. root .. "/ok/file",
         }, [[ return { paths = { deny = { "@" }, allow = { "@/secret" } } } ]])
@@ -274,14 +298,29 @@ describe("sandbox.lua", function()
         assert.are.equal("", r.stderr)
     end)
 
-    it("denies secrets, QEMU's memory, the network and exec under the example policy", function()
-        local r = qemu.run { guest = "escape", script = "scripts/sandbox.lua",
-                             args = { "open:/etc/passwd", "open:/etc/shadow", "open:/proc/self/mem",
-                                      "socket:inet", "execve:/bin/true" },
-                             plugin_args = { "policy=examples/sandbox-policy.lua" } }
-        assert.are.same({ "open:/etc/passwd = ok", "open:/etc/shadow = errno " .. EACCES,
-                          "open:/proc/self/mem = errno " .. EACCES, "socket:inet = errno " .. EPERM,
-                          "execve:/bin/true = errno " .. EPERM }, qemu.lines(r.stdout))
+    for _, arch in ipairs({ "i386", "x86_64" }) do
+        it("denies secrets and their backups, QEMU's memory, the network and exec under the example policy on "
+           .. arch, function()
+            local r = qemu.run { arch = arch, guest = "escape", script = "scripts/sandbox.lua",
+                                 args = { "open:/etc/passwd", "open:/etc/shadow", "open:/etc/shadow-",
+                                          "open:/etc/gshadow", "open:/etc/gshadow-", "open:/proc/self/mem",
+                                          "socket:inet", "execve:/bin/true" },
+                                 plugin_args = { "policy=examples/sandbox-policy.lua" } }
+            local denied = "errno " .. EACCES
+            assert.are.same({ "open:/etc/passwd = ok", "open:/etc/shadow = " .. denied,
+                              "open:/etc/shadow- = " .. denied, "open:/etc/gshadow = " .. denied,
+                              "open:/etc/gshadow- = " .. denied, "open:/proc/self/mem = " .. denied,
+                              "socket:inet = errno " .. EPERM, "execve:/bin/true = errno " .. EPERM },
+                            qemu.lines(r.stdout))
+        end)
+    end
+
+    it("denies a file under every name once one of them lies under a denied directory", function()
+        local r = run_sandboxed(root, "x86_64", {
+            "open:" .. root .. "/secret/file", "open:" .. root .. "/ok/alias",
+        }, [[ return { paths = { deny = { "@/ok" }, allow = { "@/ok/file" } } } ]])
+        assert.are.same({ "open:" .. root .. "/secret/file = errno 13",
+                          "open:" .. root .. "/ok/alias = errno 13" }, qemu.lines(r.stdout))
     end)
 
     it("takes a policy path that is a symlink for the link and its target", function()
@@ -355,4 +394,198 @@ describe("sandbox.lua", function()
         assert.are_not.equal(0, r.status)
         assert.matches("missing option policy=FILE", r.stderr, 1, true)
     end)
+end)
+
+-- A tree with a denied file in a directory that is otherwise allowed.
+local function make_pub_tree()
+    local root = qemu.tmppath()
+    sh(table.concat({
+        "mkdir -p " .. root .. "/pub/inner",
+        "echo public >" .. root .. "/pub/okay",
+        "echo secret >" .. root .. "/pub/shhh",
+        "echo secret >" .. root .. "/pub/inner/deep",
+    }, " && "))
+    return root
+end
+
+local PUB_POLICY = [[ return { paths = { deny = { "@/pub/shhh", "@/pub/inner/deep" } }, log = false } ]]
+
+-- The example policy with this tree's secret added.
+local function example_policy(root)
+    local text = qemu.slurp("examples/sandbox-policy.lua")
+    return (text:gsub('"/etc/sudoers",', '"/etc/sudoers", "' .. root .. '/pub/shhh",'))
+end
+
+describe("sandbox.lua against other threads and other names", function()
+    local root
+    before_each(function() root = make_pub_tree() end)
+    after_each(function() os.execute("rm -rf " .. root) end)
+
+    for _, arch in ipairs({ "i386", "x86_64" }) do
+        it("judges a directory descriptor in the calling thread's own descriptor table on " .. arch, function()
+            -- the thread's descriptor 3 is /etc, the main thread's is /tmp
+            local r = qemu.run { arch = arch, guest = "fdtable", args = { "unshare", "/tmp", "/etc", "shadow" },
+                                 script = "scripts/sandbox.lua",
+                                 plugin_args = { "policy=examples/sandbox-policy.lua" } }
+            assert.are.same({ "unshare = errno " .. EACCES }, qemu.lines(r.stdout))
+            assert.are.same({ 'sandbox: denied openat("shadow") -> /etc/shadow' }, qemu.lines(r.stderr))
+        end)
+
+        it("resolves directory descriptors once the main thread has ended on " .. arch, function()
+            for name, expected in pairs({ passwd = "ok", shadow = "errno " .. EACCES }) do
+                local r = qemu.run { arch = arch, guest = "fdtable", args = { "orphan", "/etc", name },
+                                     script = "scripts/sandbox.lua",
+                                     plugin_args = { "policy=examples/sandbox-policy.lua" } }
+                assert.are.same({ "orphan = " .. expected }, qemu.lines(r.stdout), r.stderr)
+            end
+        end)
+
+        it("never opens the denied file while another thread rewrites the path, in 100 000 tries, on "
+           .. arch, function()
+            local r = run_sandboxed(root, arch, { "open", "100000", root .. "/pub/okay", root .. "/pub/shhh" },
+                                    PUB_POLICY, "pathrace")
+            local ok, secret = r.stdout:match("^open: (%d+) ok, (%d+) secret\n$")
+            assert.is_truthy(ok, r.stdout .. r.stderr)
+            assert.are.equal("0", secret)
+            assert.is_true(tonumber(ok) > 0) -- the allowed name was opened meanwhile
+        end)
+
+        it("never stats the denied file while another thread rewrites the path on " .. arch, function()
+            local inode = qemu.sh("stat -c %i " .. root .. "/pub/shhh"):match("%d+")
+            local r = run_sandboxed(root, arch, { "stat", "20000", root .. "/pub/okay", root .. "/pub/shhh", inode },
+                                    PUB_POLICY, "pathrace")
+            local ok, secret = r.stdout:match("^stat: (%d+) ok, (%d+) secret\n$")
+            assert.is_truthy(ok, r.stdout .. r.stderr)
+            assert.are.equal("0", secret)
+            assert.is_true(tonumber(ok) > 0)
+        end)
+
+        it("never connects to the denied socket while another thread rewrites the address on " .. arch, function()
+            -- the denied socket listens in another program (Python), accepting
+            local denied = root .. "/pub/nosock"
+            local pidfile = root .. "/listener.pid"
+            sh(string.format("python3 -c %s %s >/dev/null 2>&1 & echo $! >%s", qemu.quote(
+                "import socket, sys\ns = socket.socket(socket.AF_UNIX)\ns.bind(sys.argv[1])\ns.listen(1024)\n"
+                .. "while True:\n    s.accept()[0].close()\n"), denied, pidfile))
+            for _ = 1, 100 do
+                if qemu.sh("test -S " .. denied .. " && echo yes"):match("yes") then break end
+                os.execute("sleep 0.05")
+            end
+            local r = run_sandboxed(root, arch, { "connect", "20000", root .. "/pub/oksock", denied },
+                                    [[ return { paths = { deny = { "@/pub/nosock" } }, log = false } ]], "pathrace")
+            os.execute("kill " .. qemu.slurp(pidfile))
+            local ok, secret = r.stdout:match("^connect: (%d+) ok, (%d+) secret\n$")
+            assert.is_truthy(ok, r.stdout .. r.stderr)
+            assert.are.equal("0", secret)
+            assert.is_true(tonumber(ok) > 0)
+        end)
+
+        it("makes names in the directory it judged while another thread replaces descriptors on "
+           .. arch, function()
+            -- the other thread puts a descriptor of pub/inner on the numbers the
+            -- sandbox's own take: a name made there would be a denied one
+            sh("mkdir " .. root .. "/pub/sub")
+            local r = run_sandboxed(root, arch, { "mkdir", "5000", root .. "/pub/sub/x", root .. "/pub/inner" },
+                                    [[ return { paths = { deny = { "@/pub/inner/x" } }, log = false } ]],
+                                    "pathrace")
+            assert.are.same({ "mkdir: 5000 ok, 0 secret" }, qemu.lines(r.stdout), r.stderr)
+        end)
+
+        it("refuses to rename a directory above a denied file, or the file itself, on " .. arch, function()
+            local r = run_sandboxed(root, arch, {
+                "rename:@/pub:@/moved", "renameat2:@/pub/inner:@/inner2", "exchange:@/pub:@/other",
+                "rename:@/pub/shhh:@/stolen", "open:@/moved/shhh", "open:@/pub/shhh", "open:@/pub/okay",
+                "rename:@/pub/okay:@/pub/fine",
+            }, [[ return { paths = { deny = { "@/pub/shhh", "@/pub/inner/deep" } } } ]])
+            local e = "errno " .. EACCES
+            assert.are.same({
+                "rename:" .. root .. "/pub:" .. root .. "/moved = " .. e,
+                "renameat2:" .. root .. "/pub/inner:" .. root .. "/inner2 = " .. e,
+                "exchange:" .. root .. "/pub:" .. root .. "/other = " .. e,
+                "rename:" .. root .. "/pub/shhh:" .. root .. "/stolen = " .. e,
+                "open:" .. root .. "/moved/shhh = errno " .. ENOENT,
+                "open:" .. root .. "/pub/shhh = " .. e,
+                "open:" .. root .. "/pub/okay = ok",
+                "rename:" .. root .. "/pub/okay:" .. root .. "/pub/fine = ok",
+            }, qemu.lines(r.stdout))
+            assert.matches('sandbox: denied rename("' .. root .. '/pub"): it holds a denied entry', r.stderr, 1, true)
+        end)
+
+        it("judges a denied directory by what it is, whatever it is called by now, on " .. arch, function()
+            -- the directory is renamed behind the sandbox's back, after the policy loaded
+            local job = qemu.start { arch = arch, guest = "escape", script = "scripts/sandbox.lua",
+                                     args = { "waitfor:" .. root .. "/go", "open:" .. root .. "/moved/deep",
+                                              "open:" .. root .. "/moved/okay" },
+                                     plugin_args = { "policy=" .. write_policy(root,
+                                         (([[ return { paths = { deny = { "@/pub/inner" } } } ]]):gsub("@", root))) } }
+            os.execute("sleep 0.3")
+            sh("mv " .. root .. "/pub/inner " .. root .. "/moved && mv " .. root .. "/pub/okay " .. root
+               .. "/moved/okay && touch " .. root .. "/go")
+            local r = qemu.finish(job)
+            assert.are.same({ "waitfor:" .. root .. "/go = ok",
+                              "open:" .. root .. "/moved/deep = errno " .. EACCES,
+                              "open:" .. root .. "/moved/okay = errno " .. EACCES }, qemu.lines(r.stdout))
+        end)
+
+        it("opens /proc/self/exe as the guest's own program, not QEMU, on " .. arch, function()
+            -- the program lies where the example policy allows reading (/tmp)
+            local program = root .. "/escape"
+            sh("cp " .. qemu.guest("escape", arch) .. " " .. program)
+            local r = qemu.run { arch = arch, program = program, script = "scripts/sandbox.lua",
+                                 args = { "elf:/proc/self/exe" },
+                                 plugin_args = { "policy=examples/sandbox-policy.lua" } }
+            assert.are.same({ "elf:/proc/self/exe = machine " .. (arch == "i386" and 3 or 62) },
+                            qemu.lines(r.stdout), r.stderr)
+            assert.are.equal("", r.stderr)
+        end)
+
+        it("judges the file QEMU takes from under its -L prefix, as QEMU takes it, on " .. arch, function()
+            sh("mkdir -p " .. root .. "/sysroot/etc && echo prefixed >" .. root .. "/sysroot/etc/hostname"
+               .. " && echo plain >" .. root .. "/pub/plain")
+            local function cat(path, policy_text)
+                write_policy(root, (policy_text:gsub("@", root)))
+                return qemu.run { arch = arch, guest = "cat", args = { path },
+                                  wrap = "env QEMU_LD_PREFIX=" .. root .. "/sysroot",
+                                  script = "scripts/sandbox.lua", plugin_args = { "policy=" .. root .. "/policy.lua" } }
+            end
+            assert.are.equal("prefixed\n", cat("/etc/hostname", PUB_POLICY).stdout)
+            local denied = cat("/etc/hostname", [[ return { paths = { deny = { "@/sysroot/etc" } } } ]])
+            assert.are.equal("", denied.stdout)
+            assert.matches("open: Permission denied", denied.stderr, 1, true)
+            -- a path with nothing under the prefix is the host's own
+            assert.are.equal("plain\n", cat(root .. "/pub/plain", PUB_POLICY).stdout)
+        end)
+
+        it("refuses the /proc/self files QEMU makes up itself, which it cannot open for the guest, on "
+           .. arch, function()
+            local r = run_sandboxed(root, arch, { "open:/proc/self/maps", "open:/proc/self/cmdline",
+                                                  "open:/proc/self/status" }, PUB_POLICY)
+            assert.are.same({ "open:/proc/self/maps = errno " .. EACCES,
+                              "open:/proc/self/cmdline = errno " .. EACCES,
+                              "open:/proc/self/status = ok" }, qemu.lines(r.stdout))
+        end)
+
+        it("opens the two ends of a FIFO from two threads without either waiting forever on " .. arch, function()
+            -- each open waits for the other: neither may hold luahook's lock meanwhile
+            local job = qemu.start { arch = arch, guest = "escape", script = "scripts/sandbox.lua",
+                                     args = { "fifo:" .. root .. "/pub/fifo" },
+                                     plugin_args = { "policy=" .. write_policy(root,
+                                         (PUB_POLICY:gsub("@", root))) } }
+            local r = qemu.finish(job, 20)
+            assert.are.equal(0, r.status, r.stderr)
+            assert.are.same({ "fifo:" .. root .. "/pub/fifo = ok" }, qemu.lines(r.stdout))
+        end)
+
+        it("gives the guest what QEMU gives it, call for call, for every path-taking call on " .. arch, function()
+            local dir = root .. "/calls"
+            sh("mkdir -p " .. dir .. "/d " .. dir .. "/w && printf 'hello\\n' >" .. dir .. "/f && ln -s f "
+               .. dir .. "/l && ln -s f " .. dir .. "/rl && echo r >" .. dir .. "/r")
+            local bare = qemu.run { arch = arch, guest = "pathcalls", args = { dir }, plugin = false }
+            local sandboxed = run_sandboxed(root, arch, { dir }, [[ return { paths = { deny = { "@/pub" } } } ]],
+                                            "pathcalls")
+            assert.are.equal(0, bare.status, bare.stdout)
+            assert.are.equal("", sandboxed.stderr)
+            assert.are.same(qemu.lines(bare.stdout), qemu.lines(sandboxed.stdout))
+        end)
+    end
 end)

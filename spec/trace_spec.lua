@@ -303,6 +303,26 @@ describe("trace.lua's options", function()
         assert.matches("\nread%(3<pipe:%[%d+%]>, \"x\", 1%) = 1\n", r.stderr)
     end)
 
+    for _, arch in ipairs({ "i386", "x86_64" }) do
+        it("T=1 and tt=1 time a call QEMU restarts after a signal handler from its first entry, on " .. arch, function()
+            -- read waits 600 ms for its byte while SIGALRM (SA_RESTART) interrupts it every 150 ms
+            local r = qemu.run { arch = arch, guest = "restart", script = "scripts/trace.lua",
+                                 plugin_args = { "T=1", "tt=1", "trace=read+setitimer" } }
+            assert.are.equal(0, r.status)
+            local started = r.stderr:match(" (%d+:%d+:%d+%.%d+) setitimer%(ITIMER_REAL, ")
+            local stamp, seconds = r.stderr:match(" (%d+:%d+:%d+%.%d+) read%(3, \"x\", 1%) = 1 <(%d+%.%d+)>\n")
+            assert.is_truthy(started, r.stderr)
+            assert.is_true(tonumber(seconds) >= 0.4, r.stderr)
+            -- the read's stamp is its first entry's: right after the first
+            -- setitimer, not the last restart's, 450 ms or more later
+            local function seconds_of(hms)
+                local h, m, sec = hms:match("(%d+):(%d+):([%d.]+)")
+                return h * 3600 + m * 60 + tonumber(sec)
+            end
+            assert.is_true(seconds_of(stamp) - seconds_of(started) < 0.3, r.stderr)
+        end)
+    end
+
     it("T=1 adds each call's duration", function()
         local r = trace { arch = "i386", options = { "T=1" } }
         local timed = 0

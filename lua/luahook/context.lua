@@ -38,10 +38,19 @@ function context.by_vcpu()
     return new_table(64, 0)
 end
 
+--- What os.exit raises to unwind the hook (or the script, or the prompt)
+--- that called it: QEMU then exits once the event is done. Never reported.
+context.EXIT = setmetatable({}, { __tostring = function() return "os.exit" end })
+
 -- Bits of a want-table slot; the same values as in core/state.h.
 context.WANT_ENTRY = 1
 context.WANT_RETURN = 2
 context.WANT_FLUSH = 4
 context.WANT_REARM = 8
+
+-- The answer that has QEMU make the guest's syscall instruction again, with
+-- the registers as the hook left them (lh.AGAIN, docs/api.md): a value of
+-- its own, so that a hook returning QEMU's own code by mistake is refused.
+context.AGAIN = setmetatable({}, { __tostring = function() return "luahook.AGAIN" end })
 
 return context

@@ -12,26 +12,48 @@ local follow = {}
 
 local core = context.core
 local execveat_nr = syscalls.number("execveat")
+local JUDGED = {} -- the key of the strings a hook judged, on the exec's sc
+
+--- Has the follower run exec call `sc` from `strings` rather than from
+--- guest memory: { path, argv, envp, dirfd, flags } as a hook copied and
+--- judged them (the sandbox), so that another thread rewriting the guest's
+--- copies meanwhile changes nothing. Cleared with the call.
+---@param sc luahook.Syscall
+---@param strings { path: string, argv: string[], envp: string[], dirfd: integer, flags: integer }
+function follow.judged(sc, strings)
+    sc[JUDGED] = strings
+end
+
+-- What exec call `sc` would run: { path, arch, argv }, or nil, errno, why.
+local function resolve(sc)
+    -- loaded only now: a program that never execs pays nothing for them
+    local values = require "luahook.decode.values"
+    local sysroot = require("luahook.qemu_options").sysroot()
+    local given = sc[JUDGED]
+    if given then
+        return core.exec_resolve(given.path, given.argv, given.envp,
+                                 sc.nr == execveat_nr and given.dirfd or nil, given.flags, sysroot)
+    end
+    -- addresses as plain numbers: a bad one from 2^53 up stays unreadable
+    local a = sc.args
+    local address = tonumber
+    if sc.nr == execveat_nr then
+        return core.exec_resolve(address(a[2]), address(a[3]), address(a[4]), values.i32(a[1]),
+                                 values.i32(a[5]), sysroot)
+    end
+    return core.exec_resolve(address(a[1]), address(a[2]), address(a[3]), nil, 0, sysroot)
+end
 
 -- The follower: runs after every other entry hook, so a hook that answers
 -- the exec (a sandbox's denial) keeps it from being followed. Errors are
 -- host errno values, which i386 and x86_64 share.
 local function follow_exec(sc)
-    -- loaded only now: a program that never execs pays nothing for them
-    local values = require "luahook.decode.values"
-    local qemu_options = require "luahook.qemu_options"
-    -- addresses as plain numbers: a bad one from 2^53 up stays unreadable
-    local a = sc.args
-    local address = tonumber
-    local program, err, why
-    if sc.nr == execveat_nr then
-        program, err, why = core.exec_resolve(address(a[2]), address(a[3]), address(a[4]),
-                                              values.i32(a[1]), values.i32(a[5]),
-                                              qemu_options.sysroot())
-    else
-        program, err, why = core.exec_resolve(address(a[1]), address(a[2]), address(a[3]),
-                                              nil, 0, qemu_options.sysroot())
+    if core.stopping() then
+        -- an earlier hook stopped QEMU (onerror=abort): it stops once this
+        -- event is done, before the call would run, and its exit hooks say "exit"
+        return nil
     end
+    local program, err, why = resolve(sc)
     if not program then
         if why then
             local lh = require "luahook"
@@ -40,6 +62,8 @@ local function follow_exec(sc)
         return -err
     end
     require("luahook.runtime").end_for_exec(sc, program)
+    -- an exit hook that stopped QEMU (os.exit, onerror=abort) has
+    -- exec_start do nothing: QEMU stops once this event is done
     return -core.exec_start(context.inherited)
 end
 

@@ -16,8 +16,8 @@ local chains = no_chains()
 local EMPTY = {}
 
 -- Bits some syscalls always carry: output must be on disk before exec
--- replaces the process image, and with the REPL on the terminal, Ctrl-C
--- must be taken back after the guest changes a signal action.
+-- replaces the process image, and luahook's signal handling must be taken
+-- back after the guest changes a signal action (core/signals.c).
 local fixed_bits = {}
 local function mark(names, bit_value)
     for _, name in ipairs(names) do
@@ -26,9 +26,7 @@ local function mark(names, bit_value)
     end
 end
 mark({ "execve", "execveat" }, context.WANT_FLUSH)
-if context.core.repl_kind == "tty" then
-    mark({ "rt_sigaction", "sigaction", "signal" }, context.WANT_REARM)
-end
+mark({ "rt_sigaction", "sigaction", "signal" }, context.WANT_REARM)
 -- The REPL adds after-hooks at any call (fin, ret) and needs their return:
 -- returns are watched from the start.
 if context.core.repl_kind then
@@ -47,22 +45,28 @@ end
 
 -- Rewrites the want table. Other vCPUs read it without the lock, so each
 -- slot is written once with its final value, never cleared on the way.
+-- Slot nr_max stands for every number beyond the table (hypercalls): it
+-- wants what any hook on any such number (or on "*") wants, and the chains
+-- then tell those numbers apart.
 local function refresh()
     local want, nr_max = context.want, context.nr_max
     local bits = {}
     for _, rec in ipairs(registered) do
         local b = KIND_BITS[rec.kind]
         if rec.selection.all then
-            for nr = 0, nr_max - 1 do bits[nr] = bit.bor(bits[nr] or 0, b) end
+            for nr = 0, nr_max do bits[nr] = bit.bor(bits[nr] or 0, b) end
         else
-            for nr in pairs(rec.selection) do bits[nr] = bit.bor(bits[nr] or 0, b) end
+            for nr in pairs(rec.selection) do
+                local slot = (nr >= 0 and nr < nr_max) and nr or nr_max
+                bits[slot] = bit.bor(bits[slot] or 0, b)
+            end
         end
     end
     for nr, b in pairs(fixed_bits) do
         bits[nr] = bit.bor(bits[nr] or 0, b)
     end
     local returns = false
-    for nr = 0, nr_max - 1 do
+    for nr = 0, nr_max do
         local b = bits[nr] or 0
         if want[nr] ~= b then want[nr] = b end
         returns = returns or bit.band(b, context.WANT_RETURN) ~= 0

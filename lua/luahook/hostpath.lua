@@ -45,12 +45,14 @@ function hostpath.cwd()
     return nil
 end
 
---- The path of the guest's open file descriptor `fd`, or nil when it is
---- not open.
+--- The path of the calling guest thread's open file descriptor `fd`, or
+--- nil when it is not open. A thread may have a descriptor table of its
+--- own (unshare CLONE_FILES), and /proc/self stands for the main thread,
+--- which may have ended.
 ---@param fd integer
 ---@return string?
 function hostpath.fd(fd)
-    return hostpath.readlink("/proc/self/fd/" .. fd)
+    return hostpath.readlink("/proc/thread-self/fd/" .. fd)
 end
 
 local function parent(dir)

@@ -45,6 +45,58 @@ function int.is_integer(v)
     return type(v) == "cdata" and (ffi.istype("int64_t", v) or ffi.istype("uint64_t", v))
 end
 
+-- Results QEMU's CPU loop reads as orders, not as errors
+-- (linux-user/special-errno.h), by the guest word's value.
+local RESERVED = {
+    [-512] = "QEMU_ERESTARTSYS: QEMU would run the syscall again, forever",
+    [-513] = "QEMU_ESIGRETURN: QEMU would leave the guest's registers as they are",
+    [-514] = "QEMU_ESETPC: QEMU would take the guest's pc as set by a plugin",
+}
+local TWO_63 = 2 ^ 63
+
+--- Why `value` cannot be a syscall's result on a guest with `word_bits`-bit
+--- registers, or nil when it can: a number or integer cdata that fits in
+--- 64 bits (not NaN, not a fraction, not complex) and that QEMU does not
+--- reserve for itself once cut to the guest's word (-512 to -514).
+---@param value any
+---@param word_bits 32|64
+---@return string? why
+function int.answer_problem(value, word_bits)
+    local t, word = type(value), nil
+    if t == "cdata" then
+        if ffi.istype("int64_t", value) or ffi.istype("uint64_t", value) then
+            -- the guest's word, cut as C cuts it: exact whatever the value
+            word = tonumber(ffi.cast(word_bits == 32 and "int32_t" or "int64_t", value))
+        elseif ffi.istype("complex", value) or ffi.istype("complex float", value) then
+            return "returned the complex number " .. tostring(value)
+                   .. "; return an integer result, or nothing to let the syscall run"
+        else
+            value = tonumber(value)
+            if type(value) ~= "number" then
+                return "returned a cdata that is not a number"
+                       .. "; return an integer result, or nothing to let the syscall run"
+            end
+        end
+    elseif t ~= "number" then
+        return "returned a " .. t .. "; return an integer result, or nothing to let the syscall run"
+    end
+    if not word then
+        if value ~= math.floor(value) or value < -TWO_63 or value >= TWO_63 then
+            return "returned " .. tostring(value) .. ", which is not a 64-bit integer"
+        end
+        word = value
+        if word_bits == 32 then
+            word = math.fmod(value, 4294967296)      -- exact, unlike %, for any double
+            if word >= 2147483648 then word = word - 4294967296 end
+            if word < -2147483648 then word = word + 4294967296 end
+        end
+    end
+    local reserved = RESERVED[word]
+    if reserved then
+        return "returned " .. tostring(value) .. ", a value QEMU reserves (" .. reserved .. ")"
+    end
+end
+
 --- The little-endian bytes of integer `value` as C type `ctype`
 --- (truncated to its width; negative numbers wrap as in C).
 ---@param value integer|ffi.cdata*

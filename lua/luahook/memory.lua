@@ -53,12 +53,26 @@ function memory.write(addr, data)
     return true
 end
 
--- Where guest strings are copied: grown to the largest `max` asked for.
-local scratch, scratch_size = nil, 0
+--- The most bytes memory.string reads, whatever `max` asks: a string is
+--- copied into memory of its own size, and a guest that never ends a
+--- string must not make luahook allocate gigabytes.
+memory.STRING_MAX = 1024 * 1024
 
---- The NUL-terminated string at `addr`, at most `max` bytes (default 4096).
---- Reads page by page, so a string that ends just before an unmapped page
---- is still read. The second result is true when it was cut at `max`.
+-- Where guest strings are copied: grown, as strings need it, up to
+-- STRING_MAX, and kept for the next string.
+local SCRATCH_START = 4096
+local scratch, scratch_size = ffi.new("char[?]", SCRATCH_START), SCRATCH_START
+
+local function grow_scratch(size)
+    local bigger = ffi.new("char[?]", size)
+    ffi.copy(bigger, scratch, scratch_size)
+    scratch, scratch_size = bigger, size
+end
+
+--- The NUL-terminated string at `addr`, at most `max` bytes (default 4096;
+--- never more than memory.STRING_MAX). Reads page by page, so a string
+--- that ends just before an unmapped page is still read. The second result
+--- is true when it was cut at `max` (or at memory.STRING_MAX).
 ---@param addr integer|ffi.cdata*
 ---@param max? integer
 ---@return string? text
@@ -69,18 +83,25 @@ function memory.string(addr, max)
     if type(addr) ~= "number" or addr < 0 or addr >= 2 ^ 64 or addr % 1 ~= 0 then
         return nil, string.format("cannot read a string at %s: not a guest address", tostring(addr))
     end
-    if max < 0 or max >= 2 ^ 31 or max % 1 ~= 0 then
-        error("string(): max must be an integer from 0 to 2^31-1, got " .. tostring(max), 2)
+    if type(max) ~= "number" or max < 0 or max % 1 ~= 0 then
+        error("string(): max must be a non-negative integer, got " .. tostring(max), 2)
     end
-    if max > scratch_size then
-        scratch, scratch_size = ffi.new("char[?]", max), max
+    max = math.min(max, memory.STRING_MAX)
+    local read_string, got = context.calls.read_string, 0
+    local limit = math.min(max, scratch_size)
+    while true do
+        local n = read_string(addr + got, scratch + got, limit - got)
+        if n < 0 then
+            return nil, string.format("cannot read a string at %s: %s", format.hex(addr),
+                                      context.core.read_failures[n])
+        end
+        got = got + n
+        if got < limit or got == max then break end
+        -- no NUL yet and more allowed: a scratch twice as large, and on
+        limit = math.min(scratch_size * 2, max)
+        grow_scratch(limit)
     end
-    local n = context.calls.read_string(addr, scratch, max)
-    if n < 0 then
-        return nil, string.format("cannot read a string at %s: %s", format.hex(addr),
-                                  context.core.read_failures[n])
-    end
-    return ffi.string(scratch, n), n == max
+    return ffi.string(scratch, got), got == max
 end
 
 -- Integer kinds: C type and size. "long", "ulong" and "ptr" follow the

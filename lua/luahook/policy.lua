@@ -2,11 +2,20 @@
 -- run in an empty environment (it can compute, not reach the outside), then
 -- checked key by key, so a misspelt key or a bad entry is one error naming
 -- it instead of a rule silently missing. The checked policy answers three
--- questions: may this syscall run, may this path be reached, may a socket
+-- questions: may this syscall run, may this object be reached, may a socket
 -- of this address family be made. The format is in docs/scripts.md.
+--
+-- Objects are judged by their name and by what they are: each path entry
+-- that exists is also known by its device and inode (read when the policy
+-- loads, and again whenever an object is judged under that name), so that
+-- another name for it (a hard link, a bind mount, a renamed directory
+-- above it) leads to the same verdict. The directories above a denied
+-- entry are known the same way, so that none of them is moved.
 local classes = require "luahook.classes"
+local host = require "luahook.host"
 local hostpath = require "luahook.hostpath"
 local options = require "luahook.options"
+local pin = require "luahook.pin"
 local syscalls = require "luahook.syscalls"
 
 local policy = {}
@@ -176,6 +185,126 @@ function Policy:path(path)
     return verdict
 end
 
+-- Names of objects outside the file tree (pipe:[7], socket:[8],
+-- anon_inode:[eventfd]): judged by what they are only.
+local function outside_tree(name)
+    return name:match("^[%w_]+:%[") ~= nil or name:match("^anon_inode:") ~= nil
+end
+
+-- The identity of the object at absolute `path` itself (a symlink too),
+-- and its mode.
+local function identity_of(path)
+    local key, mode = pin.identity(host.AT_FDCWD, path, false)
+    return key, mode
+end
+
+-- Records that identity `key` is (a name of) an entry with `verdict`;
+-- between two entries that are one object, deny wins.
+local function remember(self, key, verdict)
+    if self.ids[key] ~= "deny" then
+        self.ids[key] = verdict
+    end
+end
+
+--- How many names under denied directories are looked at for hard links.
+policy.LINK_SCAN_LIMIT = 100000
+
+-- Records the files under denied directory `dir` that have another name
+-- (a hard link made before the run, maybe outside `dir`): they are denied
+-- by what they are. Returns what is left of `budget`.
+local function learn_links(self, dir, budget)
+    for _, e in ipairs(host.entries(dir) or {}) do
+        if budget <= 0 then return budget end
+        budget = budget - 1
+        local path = (dir == "/" and "" or dir) .. "/" .. e.name
+        local key, mode, nlink = pin.identity(host.AT_FDCWD, path, false)
+        if self:path(path) == "allow" then
+            -- an allowed place inside: its files are allowed, what it denies is an entry too
+            key = nil
+        end
+        if key and host.is_dir(mode) then
+            budget = learn_links(self, path, budget)
+        elseif key and nlink > 1 then
+            remember(self, key, "deny")
+        end
+    end
+    return budget
+end
+
+-- Reads the identities of the entries, of the directories above the
+-- denied ones, and of the files with another name below them.
+local function learn_entries(self)
+    local budget = policy.LINK_SCAN_LIMIT
+    for path, verdict in pairs(self.prefixes) do
+        local key, mode = identity_of(path)
+        if key then remember(self, key, verdict) end
+        if verdict == "deny" and key and host.is_dir(mode) and budget > 0 then
+            budget = learn_links(self, path, budget)
+            if budget <= 0 then self.link_scan_cut = path end
+        end
+        if verdict == "deny" then
+            local dir = path:match("^(.*)/[^/]*$")
+            while dir do
+                local name = dir == "" and "/" or dir
+                self.guarded_names[name] = true
+                local k = identity_of(name)
+                if k then self.guarded[k] = true end
+                dir = dir ~= "" and dir:match("^(.*)/[^/]*$") or nil
+            end
+        end
+    end
+end
+
+--- "allow" or "deny" for an object the kernel calls `name` (nil when
+--- unknown), whose identity and those of the directories above it are
+--- `keys` (nearest first; luahook.pin.chain), or for a name alone when
+--- `keys` is nil. Denied when its name is (the longest prefix decides), or
+--- when the nearest entry met among `keys` is a denied one. An object
+--- judged under an entry's name teaches the policy its identity.
+---@param name string?
+---@param keys string[]?
+---@return "allow"|"deny"
+function Policy:verdict(name, keys)
+    local verdict
+    if not name then
+        verdict = "allow"
+    elseif name:sub(1, 1) == "/" then
+        verdict = self:path(name)
+    elseif outside_tree(name) then
+        verdict = "allow"
+    else
+        verdict = self.path_default
+    end
+    if not keys then
+        return verdict
+    end
+    local entry = name and self.prefixes[name]
+    if entry then
+        remember(self, keys[1], entry)
+        if entry == "deny" then
+            for i = 2, #keys do self.guarded[keys[i]] = true end
+        end
+    end
+    for _, key in ipairs(keys) do
+        local v = self.ids[key]
+        if v then
+            if v == "deny" then verdict = "deny" end
+            break
+        end
+    end
+    return verdict
+end
+
+--- Whether the directory named `name`, with identity `key`, holds a denied
+--- entry (by name, or by what it is): moving it would move the entry.
+---@param name string?
+---@param key string?
+---@return boolean
+function Policy:guards(name, key)
+    return (key ~= nil and self.guarded[key] == true)
+        or (name ~= nil and self.guarded_names[name] == true)
+end
+
 --- "allow" or "deny" for a socket of address family `number`.
 ---@param number integer
 ---@return "allow"|"deny"
@@ -202,7 +331,8 @@ local function compile(t)
     check_keys(t, "", { syscalls = true, paths = true, network = true, errno = true,
                         path_errno = true, log = true })
     local p = setmetatable({ syscall_cache = {}, names = {}, class_allow = {}, class_deny = {},
-                             prefixes = {}, families = {} }, Policy)
+                             prefixes = {}, families = {}, ids = {}, guarded = {},
+                             guarded_names = {} }, Policy)
     p.errno = errno_key(t, "errno", 1)            -- EPERM
     p.path_errno = errno_key(t, "path_errno", 13) -- EACCES
     if t.log ~= nil and type(t.log) ~= "boolean" then
@@ -226,6 +356,7 @@ local function compile(t)
     p.path_default = "allow"
     if p.has_paths then
         p.path_default, p.prefixes = section(t.paths, "paths", path_item)
+        learn_entries(p)
     end
     p.has_network = t.network ~= nil
     p.family_default = "allow"

@@ -125,8 +125,10 @@ commands.ret = function(value)
     if session.phase ~= "entry" then
         error("ret: the syscall has run already; its result can no longer change", 0)
     end
-    if not int.is_integer(value) then
-        error("ret: expected an integer result (e.g. ret(-2) for ENOENT), got " .. tostring(value), 0)
+    local why = int.answer_problem(value, context.word_size * 8)
+    if why then
+        error("ret: expected an integer result (e.g. ret(-2) for ENOENT), "
+              .. why:gsub("^returned", "got"):gsub(";.*", ""), 0)
     end
     leave("return", value)
 end
@@ -273,6 +275,10 @@ local function evaluate(line)
     setfenv(chunk, env)
     local function report(ok, ...)
         if not ok then
+            if (...) == context.EXIT then
+                -- os.exit at the prompt: QEMU exits once the prompt is left
+                return leave("continue")
+            end
             out(tostring((...)) .. "\n")
             return
         end

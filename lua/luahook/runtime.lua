@@ -3,12 +3,14 @@
 -- event. A failing hook is reported here, never fatal to the guest (unless
 -- onerror=abort).
 local context = require "luahook.context"
+local int = require "luahook.int"
 
 local runtime = {}
 
 local core         -- the C primitives
 local hooks, event, repl
 local chain_of, new_syscall -- hooks.chain, syscall.new
+local detach_syscall, resume_syscall -- syscall.detach, syscall.resume
 local xpcall = xpcall
 local pending      -- [vcpu] = syscall object waiting for its result
 local entries, returns = 0, 0 -- events handled, for lh.stats
@@ -16,7 +18,7 @@ local entries, returns = 0, 0 -- events handled, for lh.stats
 -- (a wrapper doing that cost more than the rest of the dispatch): only
 -- meaningful while core.in_event() says an event is being handled.
 local current_sc, current_phase, current_result
-local INT64_MIN, INT64_MAX = -2 ^ 63, 2 ^ 63
+local WORD_BITS    -- the guest's register width, from the core at boot
 local no_return    -- [nr] = true for syscalls whose return never comes
 -- QEMU's own return codes (linux-user special-errno.h): the syscall will be
 -- restarted (its entry comes again), or a sigreturn restored all registers.
@@ -46,20 +48,17 @@ local function hook_failed(rec, sc, message)
     end
 end
 
--- A hook's answer: nil declines; an integer is the syscall's result.
-local function check_result(value)
-    local t = type(value)
-    if t == "number" then
-        if value == math.floor(value) and value >= INT64_MIN and value < INT64_MAX then
-            return true
-        end
-        return false, "returned " .. tostring(value) .. ", which is not a 64-bit integer"
-    elseif t == "cdata" and (tonumber(value) ~= nil) then
-        return true
-    elseif t == "boolean" then
-        return false, "returned a boolean; return an integer result, or nothing to let the syscall run"
+-- Why a hook's answer cannot be the syscall's result (nil when it can),
+-- naming the hook's function: it has returned, so that is its traceback.
+local answer_problem = int.answer_problem
+local AGAIN = context.AGAIN
+local function invalid_answer(rec, value)
+    local why = answer_problem(value, WORD_BITS)
+    if why then
+        local info = type(rec.fn) == "function" and debug.getinfo(rec.fn, "S")
+        return why .. "\nstack traceback:\n\t" .. (info and info.short_src or "?") .. ":"
+               .. (info and info.linedefined or "?") .. ": in the hook that returned it"
     end
-    return false, "returned a " .. t .. "; return an integer result, or nothing to let the syscall run"
 end
 
 -- Hooks are called directly, not through pcall: LuaJIT cannot compile a
@@ -83,9 +82,13 @@ local function run_entry(chain, first, sc, nr, vcpu)
         running_index = i
         local hook = rec.fn -- the name a traceback gives it
         local result = hook(sc)
-        if result ~= nil then
-            local valid, why = check_result(result)
-            if valid then
+        if result == AGAIN then
+            running_chain = nil
+            pending[vcpu] = not no_return[nr] and sc or nil
+            return true, QEMU_ERESTARTSYS
+        elseif result ~= nil then
+            local why = invalid_answer(rec, result)
+            if not why then
                 running_chain = nil
                 pending[vcpu] = not no_return[nr] and sc or nil
                 if type(result) == "number" then
@@ -116,9 +119,51 @@ end
 -- The loop calls entry(nr, vcpu, tid, a1, ..., a6, stop) when a syscall is
 -- about to run (stop: "interrupt" or "attach" when a prompt was asked for);
 -- it returns what run_entry does.
+-- Calls QEMU will restart: a blocking call a signal interrupts returns
+-- QEMU_ERESTARTSYS, the guest's handler runs (its calls on the same
+-- vCPU), and the call's entry comes again with the same arguments. Its
+-- object is kept, with what hooks added (when it started, say), and
+-- resumed then: [vcpu] = stack of detached objects, innermost last.
+local restarting
+local kept = 0            -- objects in `restarting`: most entries need not look
+local RESTART_DEPTH = 8   -- handlers interrupted inside handlers, at most
+
+local function keep_for_restart(vcpu)
+    local stack = restarting[vcpu]
+    if not stack then
+        stack = {}
+        restarting[vcpu] = stack
+    end
+    if #stack == RESTART_DEPTH then
+        table.remove(stack, 1)
+        kept = kept - 1
+    end
+    stack[#stack + 1] = detach_syscall(vcpu)
+    kept = kept + 1
+end
+
+-- The kept call this entry restarts, if any: the innermost with the same
+-- number and arguments (kept calls inside it were left for good).
+local function restarted_call(stack, nr, vcpu, a1, a2, a3, a4, a5, a6)
+    for i = #stack, 1, -1 do
+        local sc = stack[i].sc
+        local a = sc.args
+        if sc.nr == nr and a[1] == a1 and a[2] == a2 and a[3] == a3 and a[4] == a4
+           and a[5] == a5 and a[6] == a6 then
+            local call = stack[i]
+            kept = kept - (#stack - i + 1)
+            for j = #stack, i, -1 do stack[j] = nil end
+            if i == 1 then restarting[vcpu] = nil end
+            return resume_syscall(vcpu, call)
+        end
+    end
+end
+
 local function dispatch_entry(nr, vcpu, tid, a1, a2, a3, a4, a5, a6, stop)
     entries = entries + 1
-    local sc = new_syscall(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
+    local stack = kept ~= 0 and restarting[vcpu]
+    local sc = stack and restarted_call(stack, nr, vcpu, a1, a2, a3, a4, a5, a6)
+               or new_syscall(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
     current_sc, current_phase, current_result = sc, "entry", nil
     if stop then
         -- Ctrl-C or a client attaching: the prompt opens at this call
@@ -140,7 +185,11 @@ local function dispatch_return(nr, vcpu, result)
     if not sc or sc.nr ~= nr then
         return
     end
-    if result == QEMU_ERESTARTSYS or result == QEMU_ESIGRETURN then
+    if result == QEMU_ERESTARTSYS then
+        keep_for_restart(vcpu)
+        return
+    end
+    if result == QEMU_ESIGRETURN then
         return
     end
     current_sc, current_phase, current_result = sc, "return", result
@@ -151,7 +200,10 @@ end
 -- failing hook is reported and its chain resumed after it; any other error
 -- is luahook's own, reported, and the event is left as declined.
 local function on_loop_error(message)
-    if running_chain then
+    if message == context.EXIT then
+        -- os.exit: QEMU exits once this event is done (core.request_exit)
+        resume_kind = "declined"
+    elseif running_chain then
         local rec = running_chain[running_index]
         hook_failed(rec, current_sc, traceback(message, 3))
         resume_kind, resume_chain, resume_index = current_phase, running_chain, running_index + 1
@@ -188,14 +240,32 @@ local function resume_event(ev)
     end
 end
 
--- The end of this program image: at QEMU's exit (`how` "exit"), or when a
--- followed exec replaces it ("exec", with the exec call and what it runs).
+-- xpcall's handler for exit hooks: os.exit passes through unreported.
+local function exit_hook_error(message)
+    if message == context.EXIT then
+        return message
+    end
+    return traceback(message)
+end
+
+-- The end of this program image, once: at QEMU's exit (`how` "exit"), or
+-- when a followed exec replaces it ("exec", with the exec call and what it
+-- runs). An exec that fails after this leaves the image running, its exit
+-- hooks done.
+local image_ended = false
 local function end_image(how, sc, program)
+    if image_ended then
+        return
+    end
+    image_ended = true
     local lh = require "luahook"
     for _, fn in ipairs(lh._exit_hooks) do
-        local ok, err = xpcall(fn, traceback, how, sc, program)
-        if not ok then
+        local ok, err = xpcall(fn, exit_hook_error, how, sc, program)
+        if not ok and err ~= context.EXIT then
             core.error("exit hook failed: " .. err)
+            if context.core.abort_on_error then
+                core.request_abort()
+            end
         end
     end
     for _, rec in ipairs(hooks.all()) do
@@ -271,6 +341,29 @@ function runtime.end_for_exec(sc, program)
     end_image("exec", sc, program)
 end
 
+-- Where `require` looks: the directories of the scripts, never the
+-- current directory (the guest's, which it could fill with Lua of its own).
+-- The real package table: `package` here is the runtime's private copy.
+local real_package = _G.package
+
+--- Makes `require` in scripts search the directories of the scripts
+--- `paths` (resolved now, before the guest can change directory), in that
+--- order, and nothing else.
+---@param paths string[]
+function runtime.search_beside(paths)
+    local lua, c, seen = {}, {}, {}
+    for _, path in ipairs(paths) do
+        -- a script that cannot be found fails to load with its own message
+        local dir = (core.realpath(path) or ""):match("^(.*)/[^/]*$")
+        if dir and not seen[dir] then
+            seen[dir] = true
+            lua[#lua + 1] = dir .. "/?.lua;" .. dir .. "/?/init.lua"
+            c[#c + 1] = dir .. "/?.so"
+        end
+    end
+    real_package.path, real_package.cpath = table.concat(lua, ";"), table.concat(c, ";")
+end
+
 --- How often C called into Lua: { entries = N, returns = N }.
 function runtime.stats()
     return { entries = entries, returns = returns }
@@ -287,11 +380,28 @@ function runtime.boot(primitives)
     require("jit.opt").start("hotexit=40", "maxside=400", "maxtrace=4000", "maxmcode=2048")
     context.init(primitives)
     core = primitives
+    WORD_BITS = context.word_size * 8
+    -- hook_timeout=MS is luahook's own, not the script's
+    local timeout = primitives.args.hook_timeout
+    if timeout ~= nil then
+        primitives.args.hook_timeout = nil
+        local ms = tonumber(timeout)
+        if not ms or ms % 1 ~= 0 or ms < 1 or ms >= 2 ^ 31 then
+            error("hook_timeout=" .. timeout .. ": expected a whole number of milliseconds from 1 up", 0)
+        end
+        core.watch_hooks(ms)
+    end
+    -- LuaJIT's profiler is luahook's: it lets compiled hooks be interrupted
+    real_package.preload["jit.profile"] = function()
+        error("jit.profile is not available: luahook runs LuaJIT's profiler to interrupt hooks", 2)
+    end
     event = context.event
     hooks = require "luahook.hooks"
     chain_of = hooks.chain
     pending = context.by_vcpu()
-    new_syscall = require("luahook.syscall").new
+    local syscall = require "luahook.syscall"
+    new_syscall, detach_syscall, resume_syscall = syscall.new, syscall.detach, syscall.resume
+    restarting = context.by_vcpu()
     repl = require "luahook.repl"
     local syscalls = require "luahook.syscalls"
     no_return = context.by_nr()
@@ -308,6 +418,22 @@ function runtime.boot(primitives)
     end
     -- print() from a hook must not land in the guest's stdout
     _G.print = lh.print
+    -- os.exit from a hook must not call exit() in mid-event: it asks C to
+    -- stop QEMU once the event is done, and unwinds what called it
+    _G.os.exit = function(code)
+        local status = code
+        if code == nil or code == true then
+            status = 0
+        elseif code == false then
+            status = 1
+        elseif type(code) ~= "number" or code % 1 ~= 0 then
+            error("bad argument #1 to 'exit' (integer or boolean expected, got "
+                  .. type(code) .. ")", 2)
+        end
+        core.request_exit(status)
+        error(context.EXIT, 0)
+    end
+    runtime.search_beside(primitives.script ~= "" and { primitives.script } or {})
     if primitives.follow_exec then
         require("luahook.follow").start()
     end

@@ -21,6 +21,7 @@ local WORD_BITS = context.word_size * 8
 ---@field vcpu integer index of the vCPU making the call
 ---@field tid integer the guest thread's id (as gettid() returns in the guest)
 ---@field pc integer|ffi.cdata* the guest's program counter at the call (read on first use)
+---@field restarted integer|false how many times QEMU restarted this call after a signal handler (false: never)
 local Syscall = {}
 local syscall = {}
 
@@ -56,6 +57,10 @@ end
 
 Syscall.__newindex = add_extra
 
+-- What sc.restarted is unless syscall.resume set it (a default here, not
+-- a field each call would have to set).
+Syscall.restarted = false
+
 --- Builds the syscall object of an entry event; each argument is a number,
 --- or a uint64_t cdata from 2^53 up (x86_64).
 ---@return luahook.Syscall
@@ -73,6 +78,26 @@ function syscall.new(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
     rawset(sc, "name", name_of(nr))
     rawset(sc, "args", args)
     rawset(sc, "tid", tid)
+    return sc
+end
+
+--- Takes the vCPU's current object out of the pool, with what hooks added
+--- to it, to be resumed later (a call QEMU restarts after a signal
+--- handler, whose own calls get a fresh object meanwhile).
+---@return table kept
+function syscall.detach(vcpu)
+    local kept = { sc = pool[vcpu], keys = extras[vcpu] }
+    pool[vcpu], pool_args[vcpu], extras[vcpu] = nil, nil, nil
+    return kept
+end
+
+--- Makes a detached object the vCPU's current one again, fields hooks
+--- added kept, and counts the restart in `sc.restarted`.
+---@return luahook.Syscall
+function syscall.resume(vcpu, kept)
+    local sc = kept.sc
+    pool[vcpu], pool_args[vcpu], extras[vcpu] = sc, sc.args, kept.keys
+    sc.restarted = (sc.restarted or 0) + 1   -- an added field: gone at the next call
     return sc
 end
 

@@ -84,11 +84,13 @@ local function add_selection(set, what)
             return nil, unknown_name(what)
         end
     elseif t == "number" then
-        if what ~= math.floor(what) or what < 0 or what >= context.nr_max then
-            return nil, string.format("syscall number %s is out of range (0..%d)",
-                                      tostring(what), context.nr_max - 1)
+        -- QEMU takes the number as a C int: the guest's register cut to 32
+        -- bits, so 2^32-1 is the -1 QEMU reports
+        if what ~= math.floor(what) or what < -2 ^ 31 or what >= 2 ^ 32 then
+            return nil, string.format("syscall number %s is out of range (-2^31..2^32-1)",
+                                      tostring(what))
         end
-        set[what] = true
+        set[what >= 2 ^ 31 and what - 2 ^ 32 or what] = true
     elseif t == "table" then
         if #what == 0 then
             return nil, "empty list of syscalls"

@@ -8,9 +8,17 @@
  *             argument registers, which it ignores
  *   sleep     nanosleep() of 50 ms
  *   open      openat(AT_FDCWD, "/dev/null", O_RDONLY), closed when it succeeds
+ *   nr:N      syscall number N (any, e.g. a hypercall: nr:4096) with 1, 2, 3
+ *   cd:DIR    chdir(DIR)
+ *   hog:MS    opens /dev/null until no descriptor is left (and says so on
+ *             stderr), keeps them MS milliseconds (a getppid every 10 ms),
+ *             closes them; returns how many it opened
+ *   catch:SIG handle signal SIG (a number) from now on, counting it
+ *   say:TEXT  writes TEXT and a newline to stderr, at once
  * Each call prints "NAME I = RESULT" (RESULT is -errno for a failure); the
- * last line counts the SIGUSR1 and SIGUSR2 received and the microseconds
- * the calls took. With -t, THREADS threads each make the calls, silently.
+ * last line counts the SIGUSR1 and SIGUSR2 received, the other signals
+ * caught, and the microseconds the calls took. With -t, THREADS threads
+ * each make the calls, silently.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static volatile sig_atomic_t usr1, usr2;
+static volatile sig_atomic_t usr1, usr2, caught;
 static int first_arg, last_arg;
 static char **args;
 static int quiet;
@@ -32,8 +40,10 @@ static void on_signal(int sig)
 {
     if (sig == SIGUSR1) {
         usr1++;
-    } else {
+    } else if (sig == SIGUSR2) {
         usr2++;
+    } else {
+        caught++;
     }
 }
 
@@ -41,6 +51,23 @@ static void on_signal(int sig)
 static long raw(long r)
 {
     return r == -1 ? -errno : r;
+}
+
+static long hog(long ms)
+{
+    struct timespec nap = { 0, 10 * 1000 * 1000 };
+    long n = 0;
+
+    while (open("/dev/null", O_RDONLY) >= 0) {
+        n++;
+    }
+    write(2, "descriptors used up\n", 20);
+    for (long waited = 0; waited < ms; waited += 10) {
+        syscall(SYS_getppid);
+        nanosleep(&nap, NULL);
+    }
+    syscall(SYS_close_range, 3U, ~0U, 0);
+    return n;
 }
 
 static long call(const char *name)
@@ -62,6 +89,16 @@ static long call(const char *name)
             syscall(SYS_close, r);
         }
         return r;
+    } else if (!strncmp(name, "nr:", 3)) {
+        return raw(syscall(atol(name + 3), 1L, 2L, 3L));
+    } else if (!strncmp(name, "cd:", 3)) {
+        return raw(syscall(SYS_chdir, name + 3));
+    } else if (!strncmp(name, "hog:", 4)) {
+        return hog(atol(name + 4));
+    } else if (!strncmp(name, "say:", 4)) {
+        return raw(dprintf(2, "%s\n", name + 4));
+    } else if (!strncmp(name, "catch:", 6)) {
+        return signal(atoi(name + 6), on_signal) == SIG_ERR ? -errno : 0;
     }
     fprintf(stderr, "calls: unknown call '%s'\n", name);
     exit(2);
@@ -116,7 +153,7 @@ int main(int argc, char **argv)
         }
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    printf("usr1=%d usr2=%d elapsed_us=%ld\n", (int)usr1, (int)usr2,
+    printf("usr1=%d usr2=%d caught=%d elapsed_us=%ld\n", (int)usr1, (int)usr2, (int)caught,
            (long)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000));
     return 0;
 }

@@ -6,19 +6,34 @@
  *   open openat openat2 creat stat lstat statx fstatat access readlink
  *   truncate unlink mkdir chdir chroot execve       (one path)
  *   rename link symlink                             (two paths: from, to)
+ *   renameat2 exchange linkfollow                   (two paths: renameat2 without flags
+ *                                                    and with RENAME_EXCHANGE, linkat
+ *                                                    with AT_SYMLINK_FOLLOW)
+ *   elf:PATH                                        (open PATH and print its ELF
+ *                                                    e_machine: "= machine N")
+ *   waitfor:PATH                                    (wait up to 10 s for PATH to exist)
+ *   fifo:PATH                                       (make a FIFO at PATH; a second thread
+ *                                                    opens it for writing and writes a
+ *                                                    byte while this one opens it for
+ *                                                    reading and reads it)
  *   socket:FAMILY socketcall:FAMILY                 (inet, inet6 or unix)
  *   connect:PATH                                    (an AF_UNIX socket to PATH)
  *   atdir:DIR:PATH inroot:DIR:PATH                  (openat from a fd of DIR; openat2
  *                                                    with RESOLVE_IN_ROOT)
+ *   callregs:PATH                                   (socketcall connect to PATH from
+ *                                                    assembly: "= ok" when every register
+ *                                                    but eax is as it was, else "= clobbered")
  * socketcall exists on i386 only; elsewhere it prints "= unsupported".
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -63,6 +78,38 @@ static long unix_connect(const char *path)
     return r;
 }
 
+/* socketcall(SYS_CONNECT) of an AF_UNIX socket to `path`, made with every
+ * argument register set to a known value: 1 when they all come back as
+ * they were (the kernel's promise), 0 when not, -2 where there is none. */
+static long socketcall_keeps_registers(const char *path)
+{
+#if defined(SYS_socketcall) && defined(__i386__)
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    unsigned long args[3];
+    long fd = syscall(SYS_socket, AF_UNIX, SOCK_STREAM, 0);
+    unsigned long ebx = 3, ecx = (unsigned long)args, edx = 0x1234567, esi = 0x2345678,
+                  edi = 0x3456789;
+    long r;
+
+    strncpy(sa.sun_path, path, sizeof(sa.sun_path) - 1);
+    args[0] = (unsigned long)fd;
+    args[1] = (unsigned long)&sa;
+    args[2] = sizeof(sa);
+    __asm__ volatile("int $0x80"
+                     : "=a"(r), "+b"(ebx), "+c"(ecx), "+d"(edx), "+S"(esi), "+D"(edi)
+                     : "0"(SYS_socketcall)
+                     : "memory");
+    close((int)fd);
+    (void)r;
+    return ebx == 3 && ecx == (unsigned long)args && edx == 0x1234567 && esi == 0x2345678
+           && edi == 0x3456789;
+#else
+    (void)path;
+    errno = ENOSYS;
+    return -2;
+#endif
+}
+
 /* Opens `path` from a directory fd of `dir`: openat, or openat2 with `dir`
  * as the root. */
 static long open_from(const char *dir, const char *path, int in_root)
@@ -78,6 +125,74 @@ static long open_from(const char *dir, const char *path, int in_root)
                 : syscall(SYS_openat, dfd, path, O_RDONLY);
     close((int)dfd);
     return r;
+}
+
+/* The e_machine of the ELF file at `path`, read through a descriptor. */
+static long elf_machine(const char *path)
+{
+    unsigned char header[20];
+    long fd = syscall(SYS_open, path, O_RDONLY);
+    ssize_t n;
+
+    if (fd < 0) {
+        return fd;
+    }
+    n = read((int)fd, header, sizeof(header));
+    close((int)fd);
+    if (n != sizeof(header) || memcmp(header, "\177ELF", 4) != 0) {
+        errno = ENOEXEC;
+        return -1;
+    }
+    return header[18] | header[19] << 8;
+}
+
+static long wait_for(const char *path)
+{
+    for (int i = 0; i < 1000; i++) {
+        if (syscall(SYS_access, path, F_OK) == 0) {
+            return 0;
+        }
+        usleep(10 * 1000);
+    }
+    errno = ETIMEDOUT;
+    return -1;
+}
+
+static void *fifo_writer(void *path)
+{
+    long fd = syscall(SYS_openat, AT_FDCWD, (char *)path, O_WRONLY);
+
+    if (fd >= 0) {
+        (void)!write((int)fd, "x", 1);
+        close((int)fd);
+    }
+    return NULL;
+}
+
+/* Both ends of a FIFO opened by two threads of this process, each open
+ * waiting for the other. */
+static long fifo_pair(char *path)
+{
+    pthread_t writer;
+    char byte = 0;
+    long fd;
+
+    if (mkfifo(path, 0600) != 0) {
+        return -1;
+    }
+    pthread_create(&writer, NULL, fifo_writer, path);
+    fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY);
+    if (fd >= 0) {
+        (void)!read((int)fd, &byte, 1);
+        close((int)fd);
+    }
+    pthread_join(writer, NULL);
+    unlink(path);
+    if (fd >= 0 && byte != 'x') {
+        errno = EIO;
+        return -1;
+    }
+    return fd < 0 ? fd : 0;
 }
 
 /* The result of one operation: >= 0 for success, -1 with errno set. */
@@ -129,12 +244,26 @@ static long attempt(const char *op, char *a, char *b)
         return syscall(SYS_link, a, b);
     } else if (!strcmp(op, "symlink") && b) {
         return syscall(SYS_symlink, a, b);
+    } else if (!strcmp(op, "renameat2") && b) {
+        return syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 0);
+    } else if (!strcmp(op, "exchange") && b) {
+        return syscall(SYS_renameat2, AT_FDCWD, a, AT_FDCWD, b, 2 /* RENAME_EXCHANGE */);
+    } else if (!strcmp(op, "linkfollow") && b) {
+        return syscall(SYS_linkat, AT_FDCWD, a, AT_FDCWD, b, AT_SYMLINK_FOLLOW);
+    } else if (!strcmp(op, "elf")) {
+        return elf_machine(a);
+    } else if (!strcmp(op, "waitfor")) {
+        return wait_for(a);
+    } else if (!strcmp(op, "fifo")) {
+        return fifo_pair(a);
     } else if (!strcmp(op, "socket")) {
         return syscall(SYS_socket, family(a), SOCK_STREAM, 0);
     } else if (!strcmp(op, "socketcall")) {
         return socket_via_socketcall(family(a));
     } else if (!strcmp(op, "connect")) {
         return unix_connect(a);
+    } else if (!strcmp(op, "callregs")) {
+        return socketcall_keeps_registers(a);
     } else if (!strcmp(op, "atdir") && b) {
         return open_from(a, b, 0);
     } else if (!strcmp(op, "inroot") && b) {
@@ -176,6 +305,10 @@ int main(int argc, char **argv)
             printf("%s = unsupported\n", argv[i]);
         } else if (r < 0) {
             printf("%s = errno %d\n", argv[i], errno);
+        } else if (!strcmp(op, "elf")) {
+            printf("%s = machine %ld\n", argv[i], r);
+        } else if (!strcmp(op, "callregs")) {
+            printf("%s = %s\n", argv[i], r ? "ok" : "clobbered");
         } else {
             printf("%s = ok\n", argv[i]);
             if (returns_fd(op)) {

@@ -3,10 +3,11 @@
  * (write to fd -1, which fails with EBADF), then prints the data, so a
  * spec can check what the hook read and wrote. Argument layout of that
  * write: 2 text, 3 numbers, 4 the last 4 bytes of a page followed by an
- * unmapped page, 5 a read-only string.
+ * unmapped page, 5 a read-only string, 6 a string of 3 MiB less one "x".
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -30,15 +31,19 @@ int main(void)
     char *two = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     char *edge;
+    size_t long_size = 3u << 20;
+    char *long_text = malloc(long_size);
 
-    if (two == MAP_FAILED || munmap(two + page, page) != 0) {
+    if (!long_text || two == MAP_FAILED || munmap(two + page, page) != 0) {
         perror("mmap");
         return 1;
     }
     edge = two + page - 4;
     memcpy(edge, "EDGE", 4);
 
-    syscall(SYS_write, -1L, text, &n, edge, rodata, 0L);
+    memset(long_text, 'x', long_size - 1);
+    long_text[long_size - 1] = '\0';
+    syscall(SYS_write, -1L, text, &n, edge, rodata, long_text);
 
     printf("text=%s\n", text);
     printf("u8=%u i16=%d u32=%#x i64=%lld u64=%#llx\n", n.u8, n.i16, n.u32,

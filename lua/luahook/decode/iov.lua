@@ -45,6 +45,7 @@ local LAYOUT = WORD == 8 and { name = 0, namelen = 8, iov = 16, iovlen = 24,
                                control = 32, controllen = 40, flags = 48, size = 56 }
                           or { name = 0, namelen = 4, iov = 8, iovlen = 12,
                                control = 16, controllen = 20, flags = 24, size = 28 }
+iov.MSGHDR = LAYOUT            -- for luahook.recording.extents
 
 local WORD_PTR = WORD == 8 and "const uint64_t *" or "const uint32_t *"
 

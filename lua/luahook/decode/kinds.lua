@@ -308,6 +308,8 @@ local IOCTL_OUT = {
     [0x541b] = "int", [0x5411] = "int", [0x5429] = "int", [0x80045430] = "int",
     [0x80045439] = "int",
 }
+-- what a request writes, for luahook.recording.extents
+kinds.ioctl_writes = IOCTL_OUT
 local IOCTL_NONE = { [0x5450] = true, [0x5451] = true, [0x5422] = true }
 local IOCTL_DECIMAL = { [0x540e] = true, [0x540b] = true, [0x5409] = true, [0x540a] = true,
                         [0x40049409] = true }
