@@ -12,7 +12,9 @@
 --   T=1         time spent in each call: ... = 0 <0.000012> (strace -T)
 --   tt=1        wall-clock time of each call's entry: 12:34:56.123456 ... (strace -tt)
 --   failed=1    only calls that returned an error (strace -Z)
---   json=1      one JSON object per call instead of a line
+--   format=F    text (the default), json (one JSON object per call; json=1
+--               says the same) or perfetto (a timeline: Chrome's trace event
+--               JSON, which Perfetto's UI and chrome://tracing open)
 --   k=1         after each line, the guest's stack at the call, as strace -k
 --               prints it: " > /path/prog(inner+0x1a) [0x8049abc]"
 -- Output goes to luahook's stream (stderr, or out=FILE). As strace does,
@@ -33,6 +35,7 @@ local context = require "luahook.context"
 local decode = require "luahook.decode"
 local exec = require "luahook.decode.exec"
 local fds = require "luahook.decode.fds"
+local memory = require "luahook.memory"
 local options = require "luahook.options"
 local syscalls = require "luahook.syscalls"
 local values = require "luahook.decode.values"
@@ -45,8 +48,18 @@ local opts = options.parse(lh.args, {
     tt = { kind = "flag", default = false },
     failed = { kind = "flag", default = false },
     json = { kind = "flag", default = false },
+    format = { kind = "choice", default = "text", choices = { "text", "json", "perfetto" } },
     k = { kind = "flag", default = false },
 })
+if opts.json then
+    if opts.format == "perfetto" then
+        error("json=1 and format=perfetto: choose one")
+    end
+    opts.format = "json"
+end
+if opts.format == "perfetto" and (opts.T or opts.tt) then
+    error("format=perfetto has every call's start and duration: T=1 and tt=1 do not apply")
+end
 
 -- What to trace ------------------------------------------------------------
 
@@ -304,12 +317,111 @@ local function json_line(sc, call, result, ret)
     ended(locked)
 end
 
+-- A timeline (format=perfetto) -------------------------------------------------
+
+-- Chrome's trace event format, JSON array form: "[" then one event object
+-- after another, separated by commas, and "]" once the last process has
+-- exited. The first event of the whole run, whichever process writes it,
+-- opens the array (luahook.order.first). A run cut short (a process killed
+-- by SIGKILL) leaves the array unclosed, which the format allows. Each
+-- slice has "ts" before any list: Perfetto's reader looks for it key by
+-- key and gives up at a list.
+
+-- The name of every thread seen, by thread id, as the kernel's comm: 15
+-- bytes at most, the program's file name until the guest sets another
+-- (prctl PR_SET_NAME). Threads and forked processes start with their
+-- maker's.
+local comm = {}
+-- The threads whose name, and whether this process's name, this process
+-- has written (a forked child starts again).
+local thread_named, process_named = {}, false
+local PR_SET_NAME = 15
+local COMM_MAX = 15
+
+local function timeline_event(text)
+    out(order.first() and "[\n" or ",\n", text)
+end
+
+local function name_event(kind, tid, name)
+    timeline_event(string.format('{"name":"%s","ph":"M","pid":%d,"tid":%d,"args":{"name":%s}}',
+                                 kind, family.pid, tid, json_string(name)))
+end
+
+-- The program's file name, as the kernel names a process it execs.
+local function program_name()
+    local program = context.core.guest_program()
+    local base = program and program.path:match("([^/]*)$") or "?"
+    return base:sub(1, COMM_MAX)
+end
+
+-- Writes the process's and the thread's names where not written yet.
+local function name_events(tid)
+    local pid = family.pid
+    comm[pid] = comm[pid] or program_name()
+    if not process_named then
+        process_named = true
+        name_event("process_name", pid, comm[pid])
+    end
+    if not thread_named[tid] then
+        thread_named[tid] = true
+        comm[tid] = comm[tid] or comm[pid]
+        name_event("thread_name", tid, comm[tid])
+    end
+end
+
+-- One slice: the call from its start to now, with its line and result.
+local function timeline_slice(sc, call, result, ret)
+    local stop = clock.now()
+    local fields = { '{"name":', json_string(call.name), ',"cat":"syscall","ph":"X","ts":',
+                     string.format("%.3f", call.start * 1e6), ',"dur":',
+                     string.format("%.3f", (stop - call.start) * 1e6), ',"pid":', family.pid,
+                     ',"tid":', sc.tid, ',"args":{"line":',
+                     json_string(call.name .. "(" .. concat(call, ", ", 1, call.shown) .. ") = "
+                                 .. result),
+                     ',"result":', json_string(result) }
+    local errno_name = ret and result:match("^%-1 (E%w+)")
+    if errno_name then fields[#fields + 1] = ',"errno":"' .. errno_name .. '"' end
+    if stack_lines then fields[#fields + 1] = ',"stack":' .. json_stack() end
+    fields[#fields + 1] = "}}"
+    local locked = new_text()
+    name_events(sc.tid)
+    timeline_event(concat(fields))
+    ended(locked)
+end
+
+if opts.format == "perfetto" then
+    order.on_last_exit(function()
+        out(order.first() and "[" or "", "\n]\n")
+    end)
+    -- names: given by the guest, and passed on to new threads and processes
+    lh.after("prctl", function(sc, ret)
+        if ret == 0 and sc.args[1] == PR_SET_NAME then
+            local name = memory.string(sc.args[2], COMM_MAX)
+            if name then
+                comm[sc.tid] = name
+                thread_named[sc.tid] = false
+                if sc.tid == family.pid then process_named = false end
+            end
+        end
+    end)
+    local makers = tasks.fork_calls()
+    lh.on(makers, function(sc) sc.maker_comm = comm[sc.tid] or comm[family.pid] end)
+    lh.after(makers, function(sc, ret)
+        if ret == 0 then -- a forked child
+            thread_named, process_named = {}, false
+            comm[family.pid] = sc.maker_comm
+        elseif ret > 0 then
+            comm[ret] = sc.maker_comm
+        end
+    end)
+end
+
 -- Hooks --------------------------------------------------------------------
 
-local format = opts.json and "json" or "text"
+local format = opts.format
 local decoder = decode.new { strsize = opts.strsize, fds = opts.y and fds.new() or nil }
 local only_failed, with_stamp = opts.failed, opts.tt
-local with_time = opts.T
+local with_time = opts.T or format == "perfetto"
 -- lines start at entry: text, all calls shown
 local streaming = format == "text" and not only_failed
 
@@ -329,12 +441,14 @@ local function failed(ret)
     return type(ret) == "number" and ret < 0 and ret > -4096
 end
 
--- A call written whole: its line or JSON object.
+-- A call written whole: its line, JSON object or slice.
 local function emit(sc, call, result, ret)
     if format == "text" then
         text_line(sc, call, result)
-    else
+    elseif format == "json" then
         json_line(sc, call, result, ret)
+    else
+        timeline_slice(sc, call, result, ret)
     end
 end
 

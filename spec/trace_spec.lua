@@ -1,11 +1,13 @@
 -- scripts/trace.lua: strace-style lines, checked against QEMU's own
 -- -strace log of the same runs, against what strace 6.1 prints for the
 -- same calls, option by option, and on thousands of calls with random
--- arguments.
+-- arguments; their order across processes and threads; the timeline of
+-- format=perfetto.
 local json = require "dkjson"
 local qemu = require "helpers.qemu"
 local compare = require "helpers.strace_compare"
 local reference = require "helpers.strace_reference"
+local timeline = require "helpers.timeline"
 
 local ARCHES = { "i386", "x86_64" }
 local TRACE = "scripts/trace.lua"
@@ -444,12 +446,16 @@ describe("trace.lua's options", function()
     end)
 
     local BAD = {
-        { "strsiz=5", "unknown option 'strsiz' %(known: T, failed, json, k, strsize, trace, tt, y%)" },
+        { "strsiz=5", "unknown option 'strsiz' %(known: T, failed, format, json, k, strsize, trace, tt, y%)" },
         { "strsize=abc", "strsize=abc: expected an integer" },
         { "strsize=-1", "strsize=%-1: expected an integer of at least 0" },
         { "y=maybe", "y=maybe: expected 1 or 0" },
         { "trace=opnat", "trace=opnat: unknown syscall 'opnat' for i386 %(did you mean 'openat'%?%)" },
         { "trace=%bogus", "trace=%%bogus: unknown syscall class '%%bogus'" },
+        { "format=svg", "format=svg: expected one of text, json, perfetto" },
+        { "json=1,format=perfetto", "json=1 and format=perfetto: choose one" },
+        { "format=perfetto,T=1", "format=perfetto has every call's start and duration: "
+                                 .. "T=1 and tt=1 do not apply" },
     }
     for _, case in ipairs(BAD) do
         it("stops before the guest runs on " .. case[1], function()
@@ -534,6 +540,102 @@ describe("trace.lua on a call QEMU restarts", function()
             assert.are.equal(6, calls, r.stderr)   -- 1, then 3 in the child, 2 in the parent
         end)
     end
+end)
+
+-- The i386 guests are NAME, the others NAME.ARCH: the name a process gets
+-- from its file, at most 15 bytes as the kernel keeps it.
+local function comm(guest, arch)
+    return (arch == "i386" and guest or guest .. "." .. arch):sub(1, 15)
+end
+
+-- Runs a guest with format=perfetto into a file; returns the run and the
+-- checked timeline (helpers/timeline.lua).
+local function timeline_of(arch, guest, args)
+    local path = qemu.tmppath()
+    local from = timeline.now_us()
+    local r = trace { arch = arch, guest = guest, args = args,
+                      options = { "format=perfetto", "out=" .. path } }
+    local to = timeline.now_us()
+    local text = qemu.slurp(path) or ""
+    os.remove(path)
+    local t, problems = timeline.check(text, from, to)
+    assert.are.same({}, problems, text)
+    return r, t, text
+end
+
+-- The names of the calls in a list of slices.
+local function names_of(slices)
+    local list = {}
+    for i, e in ipairs(slices or {}) do list[i] = e.name end
+    return list
+end
+
+describe("trace.lua's timeline (format=perfetto)", function()
+    for _, arch in ipairs(ARCHES) do
+        it("writes a forking guest's calls as a valid trace, a process each, on " .. arch, function()
+            local r, t, text = timeline_of(arch, "forker")
+            assert.are.equal(0, r.status)
+            local child = tonumber(r.stdout:match("child (%d+)"))
+            local parent = tonumber(r.stdout:match("parent (%d+)"))
+            assert.are.same({ comm("forker", arch) }, t.names[parent])
+            assert.are.same({ comm("forker", arch) }, t.names[child])
+            assert.are.same({ comm("forker", arch) }, t.thread_names[child])
+            local fork, wait
+            for _, e in ipairs(t.slices[parent]) do
+                if e.name == "clone" then fork = e end
+                if e.name == "wait4" then wait = e end
+            end
+            assert.are.equal(tostring(child), fork.args.result)
+            assert.are.equal(tostring(child), wait.args.result)
+            local of_child = t.slices[child]
+            assert.are.same({ "getppid", "getppid", "getppid" },
+                            { of_child[2].name, of_child[3].name, of_child[4].name })
+            assert.are.equal("exit_group", of_child[#of_child].name)
+            -- the child's calls come after the fork started, and before
+            -- the parent's wait for it ended
+            assert.is_true(of_child[1].ts > fork.ts)
+            assert.is_true(of_child[#of_child].ts < wait.ts + wait.dur)
+            -- the last process to exit closed the array
+            assert.matches("^%[\n{.*}\n%]\n$", text)
+        end)
+
+        it("writes a threaded guest's calls, a track per thread, on " .. arch, function()
+            local r, t = timeline_of(arch, "threads", { "3", "2" })
+            assert.are.equal(0, r.status)
+            local main = tonumber(r.stdout:match("main (%d+)"))
+            local tids = {}
+            for tid in r.stdout:gmatch("tid (%d+)") do tids[#tids + 1] = tonumber(tid) end
+            assert.are.equal(3, #tids)
+            for _, tid in ipairs(tids) do
+                assert.are.same({ comm("threads", arch) }, t.thread_names[tid])
+                local counts = {}
+                for _, name in ipairs(names_of(t.slices[tid])) do
+                    counts[name] = (counts[name] or 0) + 1
+                end
+                assert.are.equal(2, counts.getppid)
+                assert.are.equal(1, counts.gettid)
+                assert.are.equal(main, t.slices[tid][1].pid)
+            end
+            assert.are.same({ comm("threads", arch) }, t.names[main])
+        end)
+    end
+
+    it("names a process as the guest names itself", function()
+        local r, t = timeline_of("x86_64", "refcalls", { "proc" })
+        assert.are.equal(0, r.status)
+        local pid = t.slices[next(t.slices)][1].pid
+        assert.are.same({ "refcalls.x86_64", "refcalls-name" }, t.names[pid])
+        assert.are.same({ "refcalls.x86_64", "refcalls-name" }, t.thread_names[pid])
+    end)
+
+    it("ends the array when the last process execs", function()
+        local r, t = timeline_of("i386", "signals", { "exec", "/bin/echo", "replaced" })
+        assert.are.equal(0, r.status)
+        local slices = t.slices[t.events[#t.events].tid]
+        assert.are.equal('execve("/bin/echo", ["/bin/echo", "replaced"], ',
+                         slices[#slices].args.line:match('^execve%(.-%], '))
+        assert.are.equal("0", slices[#slices].args.result)
+    end)
 end)
 
 describe("make demo's command", function()
