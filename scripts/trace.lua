@@ -22,7 +22,8 @@
 -- the call writes, and is completed when the call returns; should another
 -- line come between (another thread's or process's: a call that blocks),
 -- the start ends with " <unfinished ...>" and the rest follows later as
--- "<... NAME resumed>...". exit and exit_group print "= ?" at entry, and
+-- "<... NAME resumed>...". While the guest is one thread, only the calls
+-- that may block start at entry (nothing can come between the others'). exit and exit_group print "= ?" at entry, and
 -- an execve the host says will succeed "= 0" at entry (the process is
 -- replaced); should it fail after all, "<... execve resumed>) = -1 ..."
 -- follows. With failed=1 and in JSON, a call is written whole when it
@@ -283,11 +284,12 @@ local function text_return(sc, call, result)
 end
 
 -- A whole line at once: a call that never returns (at its entry), or one
--- of those failed=1 shows (when it returns).
-local function text_line(sc, call, result)
+-- that did not start its line at entry (when it returns). `exited`: the
+-- process ended with the call (exit_group), a "+++ exited" line follows.
+local function text_line(sc, call, result, exited)
     local locked = new_text()
     write_rest(call, write_head(family:prefix(sc), call), result)
-    if sc.name == "exit_group" and result == "?" then
+    if exited then
         out(family:prefix(sc), call.stamp and (call.stamp .. " ") or "",
             "+++ exited with ", call[1], " +++\n")
     end
@@ -422,8 +424,30 @@ local format = opts.format
 local decoder = decode.new { strsize = opts.strsize, fds = opts.y and fds.new() or nil }
 local only_failed, with_stamp = opts.failed, opts.tt
 local with_time = opts.T or format == "perfetto"
--- lines start at entry: text, all calls shown
+-- lines may start at entry: text, all calls shown
 local streaming = format == "text" and not only_failed
+
+-- The calls that may wait for another process or thread, or for the
+-- world (a pipe, a socket, a terminal, a lock, a signal, time): their
+-- lines start at entry even while the guest is one thread, so that a
+-- terminal shows what it waits in. While it is one thread nothing else
+-- can come between a call's entry and its return, and other calls are
+-- written whole when they return, as cheap as a line can be.
+local MAY_BLOCK = by_number()
+for _, name in ipairs({ "read", "readv", "pread64", "preadv", "preadv2", "write", "writev",
+                        "open", "openat", "creat", "recv", "recvfrom", "recvmsg", "recvmmsg",
+                        "send", "sendto", "sendmsg", "sendmmsg", "sendfile", "sendfile64",
+                        "splice", "tee", "accept", "accept4", "connect", "socketcall",
+                        "wait4", "waitpid", "waitid", "poll", "ppoll", "ppoll_time64", "select",
+                        "_newselect", "pselect6", "pselect6_time64", "epoll_wait",
+                        "epoll_pwait", "epoll_pwait2", "futex", "futex_time64", "nanosleep",
+                        "clock_nanosleep", "clock_nanosleep_time64", "pause", "rt_sigsuspend",
+                        "sigsuspend", "rt_sigtimedwait", "rt_sigtimedwait_time64", "msgrcv",
+                        "msgsnd", "semop", "semtimedop", "semtimedop_time64", "ipc",
+                        "mq_timedreceive", "mq_timedsend", "flock", "fcntl", "fcntl64", "ioctl",
+                        "io_getevents", "io_pgetevents" }) do
+    if lh.nr(name) then MAY_BLOCK[lh.nr(name)] = true end
+end
 
 -- What is special about a syscall number: "exit" and "exit_group" never
 -- return, "exec" may not, "fork" returns twice, "sigreturn" returns to
@@ -442,9 +466,9 @@ local function failed(ret)
 end
 
 -- A call written whole: its line, JSON object or slice.
-local function emit(sc, call, result, ret)
+local function emit(sc, call, result, ret, exited)
     if format == "text" then
-        text_line(sc, call, result)
+        text_line(sc, call, result, exited)
     elseif format == "json" then
         json_line(sc, call, result, ret)
     else
@@ -500,7 +524,9 @@ lh.on(selector, function(sc)
     if with_time then call.start = clock.now() end
     local special = SPECIAL[sc.nr]
     if not special then
-        if streaming then text_entry(sc, call, family:prefix(sc)) end
+        if streaming and (family.several or MAY_BLOCK[sc.nr]) then
+            text_entry(sc, call, family:prefix(sc))
+        end
     elseif special == "fork" then
         -- its line starts before the task it makes exists (luahook.tasks
         -- counts that one from the fork's entry): no prefix yet, as strace
@@ -508,7 +534,7 @@ lh.on(selector, function(sc)
     elseif special == "sigreturn" or only_failed then
         return
     elseif special == "exit" or special == "exit_group" then
-        emit(sc, call, "?")
+        emit(sc, call, "?", nil, special == "exit_group")
     elseif exec.call_will_succeed(sc) then
         -- a successful exec never returns: its line, as strace ends it, now
         emit(sc, call, "0", 0)
@@ -537,7 +563,7 @@ lh.after(selector, function(sc, ret)
         else
             emit(sc, call, result, ret)
         end
-    elseif streaming and special ~= "exec" then
+    elseif open_serial[sc.vcpu] then
         text_return(sc, call, result)
     elseif not only_failed or failed(ret) then
         emit(sc, call, result, ret)

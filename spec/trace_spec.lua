@@ -516,6 +516,28 @@ describe("trace.lua's order of lines across processes and threads", function()
     end
 end)
 
+describe("trace.lua on a terminal", function()
+    it("shows a call that waits at its entry, before it returns", function()
+        -- the guest reads the terminal; trace.lua writes to it too
+        local steps = qemu.tmppath()
+        qemu.write_file(steps, table.concat({
+            "expect read\\(3, $",             -- shown while the read waits
+            "send hello\\r",
+            [[expect "hello\\n", 4096\) = 6]],
+            "expect read\\(3, $",
+            "send \\x04",
+            [[expect "", 4096\) = 0]],
+        }, "\n") .. "\n")
+        local guest = string.format("exec %s/qemu/bin/qemu-i386 -plugin %s %s /dev/stdin >/dev/null",
+                                    qemu.build, qemu.quote(qemu.plugin .. ",script=" .. TRACE),
+                                    qemu.quote(qemu.guest("cat")))
+        local transcript, status = qemu.sh(string.format(
+            "python3 spec/helpers/pty_session.py %s -- sh -c %s", steps, qemu.quote(guest)))
+        os.remove(steps)
+        assert.are.equal(0, status, transcript)
+    end)
+end)
+
 describe("trace.lua on a call QEMU restarts", function()
     for _, arch in ipairs(ARCHES) do
         it("goes on with the line it started, as natively, on " .. arch, function()
