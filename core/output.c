@@ -1,10 +1,11 @@
 /*
  * luahook's output stream, and the stderr its own messages go to. Trace
  * lines are many and short, so they are collected in a fixed buffer and
- * written in large chunks; on a terminal a person watches, so each line
- * goes out at once. The processes of a guest tree (forked, or started by a
- * followed exec, which is handed the stream) share it, so writes hold
- * whole lines: another process's line never lands inside one of ours.
+ * written in large chunks; on a terminal a person watches, so each write
+ * goes out at once (a call's line started at its entry shows while the call
+ * waits). The processes of a guest tree (forked, or started by a followed
+ * exec, which is handed the stream) share it, so buffered writes hold whole
+ * lines: another process's line never lands inside one of ours.
  *
  * Both descriptors are luahook's own (own_fds.h): the guest's dup2 over
  * fd 2, close_range or closing every descriptor it finds changes nothing
@@ -189,8 +190,8 @@ void lh_output_write(const char *s, size_t len)
     }
     memcpy(out_buf + out_len, s, len);
     out_len += len;
-    if (out_immediate && memchr(s, '\n', len)) {
-        flush_lines();
+    if (out_immediate) {
+        lh_output_flush();
     }
 }
 

@@ -12,23 +12,34 @@
 --   T=1         time spent in each call: ... = 0 <0.000012> (strace -T)
 --   tt=1        wall-clock time of each call's entry: 12:34:56.123456 ... (strace -tt)
 --   failed=1    only calls that returned an error (strace -Z)
---   json=1      one JSON object per call instead of a line
+--   format=F    text (the default), json (one JSON object per call; json=1
+--               says the same) or perfetto (a timeline: Chrome's trace event
+--               JSON, which Perfetto's UI and chrome://tracing open)
 --   k=1         after each line, the guest's stack at the call, as strace -k
 --               prints it: " > /path/prog(inner+0x1a) [0x8049abc]"
--- Output goes to luahook's stream (stderr, or out=FILE). Lines appear when
--- a call returns; exit and exit_group print "= ?" at entry, and an execve
--- that succeeds "= 0" before the new program's lines, which follow (the
--- new program runs under luahook with this script). With follow_exec=0 the
--- line comes at entry when the host says the exec will succeed; should it
--- fail after all, "<... execve resumed>) = -1 ..." follows. Once the guest
--- has a second thread or process, lines start with "[pid TID] " as under
+-- Output goes to luahook's stream (stderr, or out=FILE). As strace does,
+-- a line starts at the call's entry, its arguments up to the first one
+-- the call writes, and is completed when the call returns; should another
+-- line come between (another thread's or process's: a call that blocks),
+-- the start ends with " <unfinished ...>" and the rest follows later as
+-- "<... NAME resumed>...". While the guest is one thread, only the calls
+-- that may block start at entry (nothing can come between the others').
+-- exit and exit_group print "= ?" at entry, and an execve that succeeds
+-- "= 0" before the new program's lines, which follow (the new program runs
+-- under luahook with this script). With follow_exec=0 the line comes at
+-- entry when the host says the exec will succeed; should it fail after
+-- all, "<... execve resumed>) = -1 ..." follows. With failed=1 and in
+-- JSON, a call is written whole when it returns. Once the guest has a
+-- second thread or process, lines start with "[pid TID] " as under
 -- strace -f, in the programs its processes exec too.
 local ffi = require "ffi"
 local lh = require "luahook"
 local clock = require "luahook.clock"
+local context = require "luahook.context"
 local decode = require "luahook.decode"
 local exec = require "luahook.decode.exec"
 local fds = require "luahook.decode.fds"
+local memory = require "luahook.memory"
 local options = require "luahook.options"
 local syscalls = require "luahook.syscalls"
 local values = require "luahook.decode.values"
@@ -41,8 +52,18 @@ local opts = options.parse(lh.args, {
     tt = { kind = "flag", default = false },
     failed = { kind = "flag", default = false },
     json = { kind = "flag", default = false },
+    format = { kind = "choice", default = "text", choices = { "text", "json", "perfetto" } },
     k = { kind = "flag", default = false },
 })
+if opts.json then
+    if opts.format == "perfetto" then
+        error("json=1 and format=perfetto: choose one")
+    end
+    opts.format = "json"
+end
+if opts.format == "perfetto" and (opts.T or opts.tt) then
+    error("format=perfetto has every call's start and duration: T=1 and tt=1 do not apply")
+end
 
 -- What to trace ------------------------------------------------------------
 
@@ -116,10 +137,13 @@ local function wall_clock()
     return string.format("%s.%06d", last_hms, math.floor(tonumber(now_ts.tv_nsec) / 1000))
 end
 
--- Several threads or processes: see luahook.tasks. Tracked before the
--- tracing hooks are registered, so that its hooks run first.
+-- Several threads or processes: see luahook.tasks; their lines in the
+-- order of their events: see luahook.order. Both are started before the
+-- tracing hooks are registered, so that their hooks run first.
 local tasks = require "luahook.tasks"
 local family = tasks.track()
+local order = require "luahook.order"
+order.start()
 
 -- Stacks (k=1) ---------------------------------------------------------------
 
@@ -155,6 +179,13 @@ local function json_args(args)
     return "[" .. table.concat(parts, ",") .. "]"
 end
 
+-- The stack as a JSON list of frames, without strace's leading " > ".
+local function json_stack()
+    local frames = {}
+    for i, line in ipairs(stack_lines()) do frames[i] = json_string(line:sub(4)) end
+    return "[" .. table.concat(frames, ",") .. "]"
+end
+
 local WORD_RANGE = lh.arch == "x86_64" and 2 ^ 64 or 2 ^ 32
 
 -- The result as JSON fields: "ret" (-1 on failure, null when none; an
@@ -174,22 +205,48 @@ local function json_result(ret, result)
     return '"ret":' .. values.dec(ret) .. ',"result":' .. json_string(result)
 end
 
--- Output -------------------------------------------------------------------
+-- Lines --------------------------------------------------------------------
 
-local concat, args_text = table.concat, decode.args_text
-
--- Writes one call as a line: `result` is the text after "= ". call.stamp
--- (tt=1) is when it started, call.start and call.stop (T=1) when it
--- started and returned.
--- The line goes out in pieces: joining them first would make a string
--- per line, which costs more than the writes.
+local concat = table.concat
 local out = lh.out
-local function emit_line(sc, call, result)
-    out(family:prefix(sc))
+
+local new_text, opened, ended, continue_line = order.new_text, order.opened, order.ended,
+                                              order.continue_line
+-- Where each vCPU's call is: the number order.opened gave its line's
+-- start (false once the rest is written), the first argument the rest of
+-- its line shows, the thread and the decoded call.
+local open_serial, rest_from = context.by_vcpu(), context.by_vcpu()
+local head_tid, head_call = context.by_vcpu(), context.by_vcpu()
+
+-- The start of a call's line, as strace writes it at entry: the prefix,
+-- the time (tt=1), the name and the arguments up to the first one decoded
+-- when the call returns. call.stamp (tt=1) is when it started.
+-- A line goes out in pieces: joining them first would make a string per
+-- line, which costs more than the writes.
+local function write_head(prefix, call)
+    out(prefix)
     if call.stamp then out(call.stamp, " ") end
     out(call.name, "(")
     local separator = ""
     for i = 1, call.shown do
+        local part = call[i]
+        if part == false then
+            if not call.plan.late_separator then out(separator) end
+            return i
+        end
+        out(separator, part)
+        separator = ", "
+    end
+    return call.shown + 1
+end
+
+-- The rest of the line from argument `from` on: `result` is the text after
+-- "= "; call.start and call.stop (T=1) are when the call started and
+-- returned. Then, with k=1, the stack.
+local function write_rest(call, from, result)
+    local separator = ""
+    if from > 1 and call.plan.late_separator then separator = ", " end
+    for i = from, call.shown do
         out(separator, call[i])
         separator = ", "
     end
@@ -204,36 +261,204 @@ local function emit_line(sc, call, result)
     end
 end
 
--- The same as a JSON object; `ret` is the raw result (nil when there is
--- none).
-local function emit_json(sc, call, result, ret)
+-- A call's start, at its entry: it stays open until the call returns or
+-- another line comes. `prefix` is the line's "[pid N] ", if any.
+local function text_entry(sc, call, prefix)
+    local locked = new_text()
+    local vcpu = sc.vcpu
+    rest_from[vcpu] = write_head(prefix, call)
+    open_serial[vcpu] = opened(locked, sc.tid)
+    head_tid[vcpu], head_call[vcpu] = sc.tid, call
+end
+
+-- The rest of a call's line once it returns; "<... NAME resumed>" first
+-- when another line came since its start.
+local function text_return(sc, call, result)
+    local vcpu = sc.vcpu
+    local locked, open = continue_line(sc.tid, open_serial[vcpu])
+    if not open then
+        out(family:prefix(sc))
+        if call.stamp then out(wall_clock(), " ") end
+        out("<... ", call.name, " resumed>")
+    end
+    write_rest(call, rest_from[vcpu], result)
+    open_serial[vcpu] = false
+    ended(locked)
+end
+
+-- A whole line at once: a call that never returns (at its entry), or one
+-- that did not start its line at entry (when it returns). `exited`: the
+-- process ended with the call (exit_group), a "+++ exited" line follows.
+local function text_line(sc, call, result, exited)
+    local locked = new_text()
+    write_rest(call, write_head(family:prefix(sc), call), result)
+    if exited then
+        out(family:prefix(sc), call.stamp and (call.stamp .. " ") or "",
+            "+++ exited with ", call[1], " +++\n")
+    end
+    ended(locked)
+end
+
+-- An exec printed as successful at its entry returned after all: the truth.
+local function text_resumed(sc, call, result)
+    local locked = new_text()
+    out(family:prefix(sc), "<... ", call.name, " resumed>) = ", result, "\n")
+    ended(locked)
+end
+
+-- The same as a JSON object per line; `ret` is the raw result (nil when
+-- there is none).
+local function json_line(sc, call, result, ret)
     local fields = { '{"pid":', family.pid, ',"tid":', sc.tid, ',"name":', json_string(call.name),
                      ',"args":', json_args(call), ",", json_result(ret, result) }
     if call.stamp then fields[#fields + 1] = ',"time":"' .. call.stamp .. '"' end
     if call.stop then
         fields[#fields + 1] = string.format(',"duration":%.6f', call.stop - call.start)
     end
-    if stack_lines then
-        local frames = {}
-        for i, line in ipairs(stack_lines()) do frames[i] = json_string(line:sub(4)) end
-        fields[#fields + 1] = ',"stack":[' .. concat(frames, ",") .. "]"
-    end
+    if stack_lines then fields[#fields + 1] = ',"stack":' .. json_stack() end
     fields[#fields + 1] = "}\n"
-    lh.out(concat(fields))
+    local locked = new_text()
+    out(concat(fields))
+    ended(locked)
 end
 
-local emit = opts.json and emit_json or emit_line
+-- A timeline (format=perfetto) -------------------------------------------------
+
+-- Chrome's trace event format, JSON array form: "[" then one event object
+-- after another, separated by commas, and "]" once the last process has
+-- exited. The first event of the whole run, whichever process writes it,
+-- opens the array (luahook.order.first). A run cut short (a process killed
+-- by SIGKILL) leaves the array unclosed, which the format allows. Each
+-- slice has "ts" before any list: Perfetto's reader looks for it key by
+-- key and gives up at a list.
+
+-- The name of every thread seen, by thread id, as the kernel's comm: 15
+-- bytes at most, the program's file name until the guest sets another
+-- (prctl PR_SET_NAME). Threads and forked processes start with their
+-- maker's.
+local comm = {}
+-- The threads whose name, and whether this process's name, this process
+-- has written (a forked child starts again).
+local thread_named, process_named = {}, false
+local PR_SET_NAME = 15
+local COMM_MAX = 15
+
+local function timeline_event(text)
+    out(order.first() and "[\n" or ",\n", text)
+end
+
+local function name_event(kind, tid, name)
+    timeline_event(string.format('{"name":"%s","ph":"M","pid":%d,"tid":%d,"args":{"name":%s}}',
+                                 kind, family.pid, tid, json_string(name)))
+end
+
+-- The program's file name, as the kernel names a process it execs.
+local function program_name()
+    local program = context.core.guest_program()
+    local base = program and program.path:match("([^/]*)$") or "?"
+    return base:sub(1, COMM_MAX)
+end
+
+-- Writes the process's and the thread's names where not written yet.
+local function name_events(tid)
+    local pid = family.pid
+    comm[pid] = comm[pid] or program_name()
+    if not process_named then
+        process_named = true
+        name_event("process_name", pid, comm[pid])
+    end
+    if not thread_named[tid] then
+        thread_named[tid] = true
+        comm[tid] = comm[tid] or comm[pid]
+        name_event("thread_name", tid, comm[tid])
+    end
+end
+
+-- One slice: the call from its start to now, with its line and result.
+local function timeline_slice(sc, call, result, ret)
+    local stop = clock.now()
+    local fields = { '{"name":', json_string(call.name), ',"cat":"syscall","ph":"X","ts":',
+                     string.format("%.3f", call.start * 1e6), ',"dur":',
+                     string.format("%.3f", (stop - call.start) * 1e6), ',"pid":', family.pid,
+                     ',"tid":', sc.tid, ',"args":{"line":',
+                     json_string(call.name .. "(" .. concat(call, ", ", 1, call.shown) .. ") = "
+                                 .. result),
+                     ',"result":', json_string(result) }
+    local errno_name = ret and result:match("^%-1 (E%w+)")
+    if errno_name then fields[#fields + 1] = ',"errno":"' .. errno_name .. '"' end
+    if stack_lines then fields[#fields + 1] = ',"stack":' .. json_stack() end
+    fields[#fields + 1] = "}}"
+    local locked = new_text()
+    name_events(sc.tid)
+    timeline_event(concat(fields))
+    ended(locked)
+end
+
+if opts.format == "perfetto" then
+    order.on_last_exit(function()
+        out(order.first() and "[" or "", "\n]\n")
+    end)
+    -- names: given by the guest, and passed on to new threads and processes
+    lh.after("prctl", function(sc, ret)
+        if ret == 0 and sc.args[1] == PR_SET_NAME then
+            local name = memory.string(sc.args[2], COMM_MAX)
+            if name then
+                comm[sc.tid] = name
+                thread_named[sc.tid] = false
+                if sc.tid == family.pid then process_named = false end
+            end
+        end
+    end)
+    local makers = tasks.fork_calls()
+    lh.on(makers, function(sc) sc.maker_comm = comm[sc.tid] or comm[family.pid] end)
+    lh.after(makers, function(sc, ret)
+        if ret == 0 then -- a forked child
+            thread_named, process_named = {}, false
+            comm[family.pid] = sc.maker_comm
+        elseif ret > 0 then
+            comm[ret] = sc.maker_comm
+        end
+    end)
+end
 
 -- Hooks --------------------------------------------------------------------
 
+local format = opts.format
 local decoder = decode.new { strsize = opts.strsize, fds = opts.y and fds.new() or nil }
-local only_failed, with_stamp, with_time = opts.failed, opts.tt, opts.T
+local only_failed, with_stamp = opts.failed, opts.tt
+local with_time = opts.T or format == "perfetto"
+-- lines may start at entry: text, all calls shown
+local streaming = format == "text" and not only_failed
+
+-- The calls that may wait for another process or thread, or for the
+-- world (a pipe, a socket, a terminal, a lock, a signal, time): their
+-- lines start at entry even while the guest is one thread, so that a
+-- terminal shows what it waits in. While it is one thread nothing else
+-- can come between a call's entry and its return, and other calls are
+-- written whole when they return, as cheap as a line can be.
+local MAY_BLOCK = by_number()
+for _, name in ipairs({ "read", "readv", "pread64", "preadv", "preadv2", "write", "writev",
+                        "open", "openat", "creat", "recv", "recvfrom", "recvmsg", "recvmmsg",
+                        "send", "sendto", "sendmsg", "sendmmsg", "sendfile", "sendfile64",
+                        "splice", "tee", "accept", "accept4", "connect", "socketcall",
+                        "wait4", "waitpid", "waitid", "poll", "ppoll", "ppoll_time64", "select",
+                        "_newselect", "pselect6", "pselect6_time64", "epoll_wait",
+                        "epoll_pwait", "epoll_pwait2", "futex", "futex_time64", "nanosleep",
+                        "clock_nanosleep", "clock_nanosleep_time64", "pause", "rt_sigsuspend",
+                        "sigsuspend", "rt_sigtimedwait", "rt_sigtimedwait_time64", "msgrcv",
+                        "msgsnd", "semop", "semtimedop", "semtimedop_time64", "ipc",
+                        "mq_timedreceive", "mq_timedsend", "flock", "fcntl", "fcntl64", "ioctl",
+                        "io_getevents", "io_pgetevents" }) do
+    if lh.nr(name) then MAY_BLOCK[lh.nr(name)] = true end
+end
 
 -- What is special about a syscall number: "exit" and "exit_group" never
--- return, "exec" may not, "fork" returns twice.
+-- return, "exec" may not, "fork" returns twice, "sigreturn" returns to
+-- where the signal came (after-hooks never see it).
 local SPECIAL = by_number()
 for kind, names in pairs({ exit = { exit = true }, exit_group = { exit_group = true },
-                           exec = { execve = true, execveat = true }, fork = tasks.FORKS }) do
+                           exec = { execve = true, execveat = true }, fork = tasks.FORKS,
+                           sigreturn = { sigreturn = true, rt_sigreturn = true } }) do
     for name in pairs(names) do
         if lh.nr(name) then SPECIAL[lh.nr(name)] = kind end
     end
@@ -243,13 +468,61 @@ local function failed(ret)
     return type(ret) == "number" and ret < 0 and ret > -4096
 end
 
+-- A call written whole: its line, JSON object or slice.
+local function emit(sc, call, result, ret, exited)
+    if format == "text" then
+        text_line(sc, call, result, exited)
+    elseif format == "json" then
+        json_line(sc, call, result, ret)
+    else
+        timeline_slice(sc, call, result, ret)
+    end
+end
+
+-- A call that entered but never returned, kept (at the thread's next
+-- entry, before its decoded call is reused) to tell whether a later entry
+-- is the same call again: QEMU restarts some calls inside, to deliver a
+-- signal first (its handler's rt_sigreturn comes between), where the
+-- kernel needs no restart. One is kept, that of the vCPU and line
+-- `unreturned.vcpu` and `.serial`.
+local unreturned = { shown = 0 }
+
+local function keep_unreturned(vcpu)
+    if unreturned.vcpu == vcpu and unreturned.serial == open_serial[vcpu] then
+        return
+    end
+    local call = head_call[vcpu]
+    for i = 1, call.shown do unreturned[i] = call[i] end
+    unreturned.name, unreturned.shown = call.name, call.shown
+    unreturned.stamp, unreturned.start = call.stamp, call.start
+    unreturned.vcpu, unreturned.serial = vcpu, open_serial[vcpu]
+end
+
+local function is_unreturned(call)
+    if call.name ~= unreturned.name or call.shown ~= unreturned.shown then
+        return false
+    end
+    for i = 1, call.shown do
+        if call[i] ~= unreturned[i] then return false end
+    end
+    return true
+end
+
 lh.on(selector, function(sc)
+    local vcpu = sc.vcpu
+    local pending = open_serial[vcpu] and head_tid[vcpu] == sc.tid
+    if pending then keep_unreturned(vcpu) end
     local call = decoder:enter(sc)
     local filter = filter_of[sc.nr]
     if filter and not filter[call.name] then
         return
     end
     sc.trace = call
+    if pending and is_unreturned(call) then
+        -- restarted while its line was open: the line goes on, as natively
+        call.stamp, call.start = unreturned.stamp, unreturned.start
+        return
+    end
     if with_stamp or with_time then
         -- a call QEMU restarts after a signal handler keeps its first entry's times
         if not sc.restarted then
@@ -259,21 +532,28 @@ lh.on(selector, function(sc)
         call.stamp, call.start = sc.stamp or nil, sc.start or nil
     end
     local special = SPECIAL[sc.nr]
-    if not special or only_failed then
-        return
-    end
-    if special == "exit" or special == "exit_group" then
-        emit(sc, call, "?")
-        if special == "exit_group" and not opts.json then
-            lh.out(family:prefix(sc), call.stamp and (call.stamp .. " ") or "",
-                   "+++ exited with ", call[1], " +++\n")
+    if not special then
+        if streaming and (family.several or MAY_BLOCK[sc.nr]) then
+            text_entry(sc, call, family:prefix(sc))
         end
-    elseif special == "exec" and not lh.follow_exec and exec.call_will_succeed(sc) then
+    elseif special == "fork" then
+        -- its line starts before the task it makes exists (luahook.tasks
+        -- counts that one from the fork's entry): no prefix yet, as strace
+        if streaming then text_entry(sc, call, sc.tasks_was_single and "" or family:prefix(sc)) end
+    elseif special == "sigreturn" or only_failed then
+        return
+    elseif special == "exit" or special == "exit_group" then
+        emit(sc, call, "?", nil, special == "exit_group")
+    elseif not lh.follow_exec and exec.call_will_succeed(sc) then
         -- a successful exec never returns, and unfollowed nothing is told
-        -- when it succeeds: its line, as strace ends it, now
+        -- when it succeeds: its line, as strace ends it, now; the program
+        -- runs without luahook
         emit(sc, call, "0", 0)
         call.printed = true
+        order.leave()
     end
+    -- an exec that will fail is written whole when it returns: it cannot
+    -- block, and luahook flushes its output at an exec's entry
 end)
 
 -- A followed exec: its line once it is sure to succeed, before the new
@@ -291,22 +571,22 @@ lh.after(selector, function(sc, ret)
     end
     if with_time then call.stop = clock.now() end
     local result = decoder:finish(call, ret)
-    if only_failed and not failed(ret) then
-        return
-    end
     local special = SPECIAL[sc.nr]
     if special == "fork" and ret == 0 then
         return -- the child's side of a fork: strace shows the parent's only
     elseif call.printed then
         -- an exec the host said would succeed failed: the truth after all
-        if opts.json then
-            emit_json(sc, call, result, ret)
+        order.rejoin()
+        if format == "text" then
+            text_resumed(sc, call, result)
         else
-            lh.out(family:prefix(sc), "<... ", call.name, " resumed>) = ", result, "\n")
+            emit(sc, call, result, ret)
         end
-        return
+    elseif open_serial[sc.vcpu] then
+        text_return(sc, call, result)
+    elseif not only_failed or failed(ret) then
+        emit(sc, call, result, ret)
     end
-    emit(sc, call, result, ret)
 end)
 
 -- y=1 must see every call that changes what a descriptor refers to, even

@@ -1,11 +1,13 @@
 -- scripts/trace.lua: strace-style lines, checked against QEMU's own
 -- -strace log of the same runs, against what strace 6.1 prints for the
 -- same calls, option by option, and on thousands of calls with random
--- arguments.
+-- arguments; their order across processes and threads; the timeline of
+-- format=perfetto.
 local json = require "dkjson"
 local qemu = require "helpers.qemu"
 local compare = require "helpers.strace_compare"
 local reference = require "helpers.strace_reference"
+local timeline = require "helpers.timeline"
 
 local ARCHES = { "i386", "x86_64" }
 local TRACE = "scripts/trace.lua"
@@ -399,12 +401,17 @@ describe("trace.lua's options", function()
         local child = tonumber(r.stdout:match("child (%d+)"))
         local parent = tonumber(r.stdout:match("parent (%d+)"))
         assert.matches("^brk%(", r.stderr)                            -- before the fork: none
-        assert.matches("\n%[pid " .. parent .. "%] clone%([^\n]*%) = " .. child .. "\n", r.stderr)
+        -- the fork's line starts before the child exists: no prefix yet
+        assert.matches("\nclone%(child_stack=NULL, flags=[^\n]*SIGCHLD", r.stderr)
+        local trace = reference.parse_emulated(r.stderr, parent)
+        local of_parent = table.concat(trace.by_pid[parent].lines, "\n") .. "\n"
+        local of_child = table.concat(trace.by_pid[child].lines, "\n") .. "\n"
+        assert.matches("\nclone%([^\n]*%) = " .. child .. "\n", of_parent)
         assert.not_matches("clone%([^\n]*%) = 0\n", r.stderr)          -- the child's side: not shown
-        assert.matches("\n%[pid " .. child .. "%] getppid%(%) = " .. parent .. "\n", r.stderr)
-        assert.matches("\n%[pid " .. child .. "%] exit_group%(3%) = %?\n", r.stderr)
-        assert.matches("\n%[pid " .. parent .. "%] wait4%(" .. child
-                       .. ", %[{WIFEXITED%(s%) && WEXITSTATUS%(s%) == 3}%], 0, NULL%) = " .. child, r.stderr)
+        assert.matches("\ngetppid%(%) = " .. parent .. "\n", of_child)
+        assert.matches("\nexit_group%(3%) = %?\n", of_child)
+        assert.matches("\nwait4%(" .. child .. ", %[{WIFEXITED%(s%) && WEXITSTATUS%(s%) == 3}%], 0, NULL%) = "
+                       .. child, of_parent)
     end)
 
     it("prefixes lines with [pid TID] once a second thread exists", function()
@@ -418,15 +425,13 @@ describe("trace.lua's options", function()
         end
     end)
 
-    it("prefixes a thread-making clone's own line, but not a first clone that failed", function()
+    it("starts a thread-making clone's line without a prefix, as strace: the thread does not exist yet", function()
         local r = trace { arch = "x86_64", guest = "threads", args = { "1", "0" },
                           options = { "trace=clone+clone3" } }
-        local main = r.stdout:match("main (%d+)")
         local lines = qemu.lines(r.stderr)
         -- glibc tries clone3 first; the reference QEMU does not implement it
         assert.matches("^clone3%(0x%x+, %d+%) = %-1 ENOSYS ", lines[1])
-        assert.matches("^%[pid " .. main .. "%] clone%(child_stack=0x%x+, flags=CLONE_VM|.*CLONE_THREAD",
-                       lines[2])
+        assert.matches("^clone%(child_stack=0x%x+, flags=CLONE_VM|.*CLONE_THREAD", lines[2])
     end)
 
     it("prints a failed execve on one line when it returns", function()
@@ -462,21 +467,238 @@ describe("trace.lua's options", function()
     end)
 
     local BAD = {
-        { "strsiz=5", "unknown option 'strsiz' %(known: T, failed, json, k, strsize, trace, tt, y%)" },
+        { "strsiz=5", "unknown option 'strsiz' %(known: T, failed, format, json, k, strsize, trace, tt, y%)" },
         { "strsize=abc", "strsize=abc: expected an integer" },
         { "strsize=-1", "strsize=%-1: expected an integer of at least 0" },
         { "y=maybe", "y=maybe: expected 1 or 0" },
         { "trace=opnat", "trace=opnat: unknown syscall 'opnat' for i386 %(did you mean 'openat'%?%)" },
         { "trace=%bogus", "trace=%%bogus: unknown syscall class '%%bogus'" },
+        { "format=svg", "format=svg: expected one of text, json, perfetto" },
+        { "json=1,format=perfetto", "json=1 and format=perfetto: choose one" },
+        { "format=perfetto,T=1", "format=perfetto has every call's start and duration: "
+                                 .. "T=1 and tt=1 do not apply" },
     }
     for _, case in ipairs(BAD) do
         it("stops before the guest runs on " .. case[1], function()
-            local r = trace { arch = "i386", options = { case[1] } }
+            local given = {}
+            for option in case[1]:gmatch("[^,]+") do given[#given + 1] = option end
+            local r = trace { arch = "i386", options = given }
             assert.are_not.equal(0, r.status)
             assert.are.equal("", r.stdout)
             assert.matches("^luahook: scripts/trace%.lua:%d+: " .. case[2], r.stderr)
         end)
     end
+end)
+
+-- The index of the first line matching `pattern` (after the "[pid N] "
+-- prefix), and that pid.
+local function find_line(lines, pattern)
+    for i, line in ipairs(lines) do
+        local pid, rest = line:match("^%[pid (%d+)%] (.*)$")
+        if (rest or line):match(pattern) then return i, tonumber(pid) end
+    end
+end
+
+describe("trace.lua's order of lines across processes and threads", function()
+    for _, arch in ipairs(ARCHES) do
+        for _, mode in ipairs({ "fork", "thread" }) do
+            it("prints a read that blocks at entry and resumes it after the lines of the " .. mode
+               .. " that wakes it, on " .. arch, function()
+                local r = trace { arch = arch, guest = "blocker", args = { mode },
+                                  options = { "trace=read+write+getppid+clone" } }
+                assert.are.equal(0, r.status, r.stderr)
+                local lines = qemu.lines(r.stderr)
+                -- as strace: the start, the other's lines, "<... resumed>"
+                local start, reader = find_line(lines, "^read%(3,  <unfinished %.%.%.>$")
+                local wake, worker = find_line(lines, '^write%(4, "go", 2')
+                local resumed, again = find_line(lines, '^<%.%.%. read resumed>"go", 8%) = 2$')
+                assert.is_truthy(start and wake and resumed, r.stderr)
+                assert.is_true(start < wake and wake < resumed, r.stderr)
+                assert.are.equal(reader, again)
+                assert.are_not.equal(reader, worker)
+                assert.matches("^getppid%(%) = %d+$", lines[wake - 1]:gsub("^%[pid %d+%] ", ""))
+            end)
+        end
+
+        it("prints a fork's line, at least its start, before its child's first line, on " .. arch, function()
+            local r = trace { arch = arch, guest = "blocker", args = { "fork" } }
+            assert.are.equal(0, r.status, r.stderr)
+            local lines = qemu.lines(r.stderr)
+            local fork = find_line(lines, "^clone%(child_stack=NULL, flags=")
+            local parent = tonumber(lines[#lines]:match("^%[pid (%d+)%]"))
+            local first
+            for i, line in ipairs(lines) do
+                local pid = tonumber(line:match("^%[pid (%d+)%]"))
+                if pid and pid ~= parent then first = first or i end
+            end
+            assert.is_truthy(fork and first, r.stderr)
+            assert.is_true(fork < first, r.stderr)
+        end)
+    end
+end)
+
+describe("trace.lua on a terminal", function()
+    it("shows a call that waits at its entry, before it returns", function()
+        -- the guest reads the terminal; trace.lua writes to it too
+        local steps = qemu.tmppath()
+        qemu.write_file(steps, table.concat({
+            "expect read\\(3, $",             -- shown while the read waits
+            "send hello\\r",
+            [[expect "hello\\n", 4096\) = 6]],
+            "expect read\\(3, $",
+            "send \\x04",
+            [[expect "", 4096\) = 0]],
+        }, "\n") .. "\n")
+        local guest = string.format("exec %s/qemu/bin/qemu-i386 -plugin %s %s /dev/stdin >/dev/null",
+                                    qemu.build, qemu.quote(qemu.plugin .. ",script=" .. TRACE),
+                                    qemu.quote(qemu.guest("cat")))
+        local transcript, status = qemu.sh(string.format(
+            "python3 spec/helpers/pty_session.py %s -- sh -c %s", steps, qemu.quote(guest)))
+        os.remove(steps)
+        assert.are.equal(0, status, transcript)
+    end)
+end)
+
+describe("trace.lua on a call QEMU restarts", function()
+    for _, arch in ipairs(ARCHES) do
+        it("goes on with the line it started, as natively, on " .. arch, function()
+            -- QEMU restarts a call inside when a signal is pending; a hook
+            -- answering lh.AGAIN (QEMU's own restart) makes it restart the
+            -- first getppid, whose entry trace.lua then sees twice
+            local r = qemu.run { arch = arch, guest = "forker", plugin_args = { "trace=getppid" },
+                                 lua = [[
+                dofile("scripts/trace.lua")
+                local lh = require "luahook"
+                local entries = 0
+                lh.on("getppid", function()
+                    entries = entries + 1
+                    if entries == 1 then return lh.AGAIN end
+                end)
+            ]] }
+            assert.are.equal(0, r.status, r.stderr)
+            local lines = qemu.lines(r.stderr)
+            assert.matches("^getppid%(%) = %d+$", lines[1])
+            assert.is_nil(r.stderr:match("unfinished"), r.stderr)
+            local calls = select(2, r.stderr:gsub("getppid%(%) = ", ""))
+            assert.are.equal(6, calls, r.stderr)   -- 1, then 3 in the child, 2 in the parent
+        end)
+    end
+end)
+
+-- The i386 guests are NAME, the others NAME.ARCH: the name a process gets
+-- from its file, at most 15 bytes as the kernel keeps it.
+local function comm(guest, arch)
+    return (arch == "i386" and guest or guest .. "." .. arch):sub(1, 15)
+end
+
+-- Runs a guest with format=perfetto into a file; returns the run and the
+-- checked timeline (helpers/timeline.lua).
+local function timeline_of(arch, guest, args, option)
+    local path = qemu.tmppath()
+    local from = timeline.now_us()
+    local r = trace { arch = arch, guest = guest, args = args,
+                      options = { "format=perfetto", "out=" .. path, option } }
+    local to = timeline.now_us()
+    local text = qemu.slurp(path) or ""
+    os.remove(path)
+    local t, problems = timeline.check(text, from, to)
+    assert.are.same({}, problems, text)
+    return r, t, text
+end
+
+-- The names of the calls in a list of slices.
+local function names_of(slices)
+    local list = {}
+    for i, e in ipairs(slices or {}) do list[i] = e.name end
+    return list
+end
+
+describe("trace.lua's timeline (format=perfetto)", function()
+    for _, arch in ipairs(ARCHES) do
+        it("writes a forking guest's calls as a valid trace, a process each, on " .. arch, function()
+            local r, t, text = timeline_of(arch, "forker")
+            assert.are.equal(0, r.status)
+            local child = tonumber(r.stdout:match("child (%d+)"))
+            local parent = tonumber(r.stdout:match("parent (%d+)"))
+            assert.are.same({ comm("forker", arch) }, t.names[parent])
+            assert.are.same({ comm("forker", arch) }, t.names[child])
+            assert.are.same({ comm("forker", arch) }, t.thread_names[child])
+            local fork, wait
+            for _, e in ipairs(t.slices[parent]) do
+                if e.name == "clone" then fork = e end
+                if e.name == "wait4" then wait = e end
+            end
+            assert.are.equal(tostring(child), fork.args.result)
+            assert.are.equal(tostring(child), wait.args.result)
+            local of_child = t.slices[child]
+            assert.are.same({ "getppid", "getppid", "getppid" },
+                            { of_child[2].name, of_child[3].name, of_child[4].name })
+            assert.are.equal("exit_group", of_child[#of_child].name)
+            -- the child's calls come after the fork started, and before
+            -- the parent's wait for it ended
+            assert.is_true(of_child[1].ts > fork.ts)
+            assert.is_true(of_child[#of_child].ts < wait.ts + wait.dur)
+            -- the last process to exit closed the array
+            assert.matches("^%[\n{.*}\n%]\n$", text)
+        end)
+
+        it("writes a threaded guest's calls, a track per thread, on " .. arch, function()
+            local r, t = timeline_of(arch, "threads", { "3", "2" })
+            assert.are.equal(0, r.status)
+            local main = tonumber(r.stdout:match("main (%d+)"))
+            local tids = {}
+            for tid in r.stdout:gmatch("tid (%d+)") do tids[#tids + 1] = tonumber(tid) end
+            assert.are.equal(3, #tids)
+            for _, tid in ipairs(tids) do
+                assert.are.same({ comm("threads", arch) }, t.thread_names[tid])
+                local counts = {}
+                for _, name in ipairs(names_of(t.slices[tid])) do
+                    counts[name] = (counts[name] or 0) + 1
+                end
+                assert.are.equal(2, counts.getppid)
+                assert.are.equal(1, counts.gettid)
+                assert.are.equal(main, t.slices[tid][1].pid)
+            end
+            assert.are.same({ comm("threads", arch) }, t.names[main])
+        end)
+    end
+
+    it("names a process as the guest names itself", function()
+        local r, t = timeline_of("x86_64", "refcalls", { "proc" })
+        assert.are.equal(0, r.status)
+        local pid = t.slices[next(t.slices)][1].pid
+        assert.are.same({ "refcalls.x86_64", "refcalls-name" }, t.names[pid])
+        assert.are.same({ "refcalls.x86_64", "refcalls-name" }, t.thread_names[pid])
+    end)
+
+    it("ends the array when the last process execs a program left to the host (follow_exec=0)",
+       function()
+        local r, t = timeline_of("i386", "signals", { "exec", "/bin/echo", "replaced" },
+                                 "follow_exec=0")
+        assert.are.equal(0, r.status)
+        local slices = t.slices[t.events[#t.events].tid]
+        assert.are.equal('execve("/bin/echo", ["/bin/echo", "replaced"], ',
+                         slices[#slices].args.line:match('^execve%(.-%], '))
+        assert.are.equal("0", slices[#slices].args.result)
+    end)
+
+    it("goes on in the program a followed exec starts, named as the kernel names it", function()
+        local r, t = timeline_of("i386", "signals", { "exec", "/bin/echo", "replaced" })
+        assert.are.equal(0, r.status)
+        assert.are.equal("handled\nreplaced\n", r.stdout)
+        local pid = t.slices[next(t.slices)][1].pid
+        local slices, exec = t.slices[pid], nil
+        for i, e in ipairs(slices) do
+            if e.name == "execve" then exec = i end
+        end
+        assert.are.equal("0", slices[exec].args.result)
+        local wrote = false
+        for i = exec + 1, #slices do
+            wrote = wrote or slices[i].args.line == 'write(1, "replaced\\n", 9) = 9'
+        end
+        assert.is_true(wrote)
+        assert.are.same({ comm("signals", "i386"), "echo" }, t.names[pid])
+    end)
 end)
 
 describe("make demo's command", function()

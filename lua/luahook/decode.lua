@@ -51,7 +51,8 @@ local function compile_step(name, spec, reg)
     if p == nil then
         error(string.format("signature of %s: bad parameter in '%s'", name, spec))
     end
-    return { enter = kind.enter, exit = kind.exit, reg = reg, p = p, several = kind.several },
+    return { enter = kind.enter, exit = kind.exit, reg = reg, p = p, several = kind.several,
+             on_failure = kind.on_failure, late_separator = kind.late_separator },
            kind.width or 1
 end
 
@@ -83,21 +84,24 @@ local function compile(name, sig, ret_kind)
     if not ret then
         error(string.format("signature of %s: unknown result kind '%s'", name, tostring(sig.ret)))
     end
-    local outs = {}
+    -- out-arguments are found by the index of their text in the decoded
+    -- call: a kind standing for an unknown number of arguments may not
+    -- come before one
+    local outs, out_parts, part, counted = {}, {}, 1, true
     for k, step in ipairs(steps) do
-        if step.exit then outs[#outs + 1] = k end
+        if step.exit then
+            if not counted then
+                error(string.format("signature of %s: a kind standing for several arguments "
+                                    .. "cannot come before an out-argument", name))
+            end
+            outs[#outs + 1], out_parts[#outs + 1] = k, part
+        end
+        local several = step.several
+        counted = counted and several ~= true
+        part = part + (type(several) == "number" and several or 1)
     end
-    -- out-arguments are found at their step's index: nothing before them
-    -- may stand for several arguments
-    local first_several
-    for k, step in ipairs(steps) do
-        if step.several then first_several = first_several or k end
-    end
-    if first_several and #outs > 0 and outs[#outs] > first_several then
-        error(string.format("signature of %s: a kind standing for several arguments "
-                            .. "cannot come before an out-argument", name))
-    end
-    local plan = { name = name, steps = steps, ret = ret, outs = outs }
+    local plan = { name = name, steps = steps, ret = ret, outs = outs, out_parts = out_parts,
+                   late_separator = #outs > 0 and steps[outs[1]].late_separator or false }
     plan.track, plan.track_reg = tracking(name, sig, steps)
     return plan
 end
@@ -329,14 +333,12 @@ end
 function Decoder:finish(call, ret)
     local parts, a, plan = call, call.regs, call.plan
     local bad = failed(ret)
-    -- out-arguments sit at their step's index: their plans have no
-    -- kinds that stand for several arguments
-    local outs, steps = plan.outs, plan.steps
+    local outs, out_parts, steps = plan.outs, plan.out_parts, plan.steps
     for j = 1, #outs do
-        local k = outs[j]
+        local k = out_parts[j]
         if k > call.shown then break end
-        local step = steps[k]
-        if bad then
+        local step = steps[outs[j]]
+        if bad and not step.on_failure then
             parts[k] = parts[k] or values.ptr(a[step.reg])
         else
             parts[k] = step.exit(self, a, step.reg, step.p, ret, parts[k], call, k)
@@ -377,9 +379,11 @@ function decode.format_call(sc, ret)
     if ret ~= nil then
         result = default_decoder:finish(call, ret)
     else
-        local steps = call.plan.steps
-        for k = 1, call.shown do
-            if call[k] == false then call[k] = values.ptr(call.regs[steps[k].reg]) end
+        local plan = call.plan
+        for j, k in ipairs(plan.out_parts) do
+            if k <= call.shown and call[k] == false then
+                call[k] = values.ptr(call.regs[plan.steps[plan.outs[j]].reg])
+            end
         end
     end
     local text = call.name .. "(" .. decode.args_text(call) .. ")"

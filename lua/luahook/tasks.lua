@@ -10,6 +10,17 @@ local tasks = {}
 --- The calls that make a thread or process, by name.
 tasks.FORKS = { fork = true, vfork = true, clone = true, clone3 = true }
 
+--- The same, those of this architecture, as a sorted list for lh.on.
+---@return string[]
+function tasks.fork_calls()
+    local calls = {}
+    for name in pairs(tasks.FORKS) do
+        if lh.nr(name) then calls[#calls + 1] = name end
+    end
+    table.sort(calls)
+    return calls
+end
+
 local PREFIX_SLOTS = 64
 local INHERITED = "luahook.tasks"  -- lh.inherited's key
 
@@ -28,11 +39,7 @@ function tasks.track()
     lh.on_exec(function()
         if self.several then lh.inherited[INHERITED] = "several" end
     end)
-    local calls = {}
-    for name in pairs(tasks.FORKS) do
-        if lh.nr(name) then calls[#calls + 1] = name end
-    end
-    table.sort(calls)
+    local calls = tasks.fork_calls()
     lh.on(calls, function(sc)
         sc.tasks_was_single = not self.several
         self.several = true

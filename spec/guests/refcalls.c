@@ -440,6 +440,9 @@ static void pty(void)
     check(ioctl(slave, TIOCSWINSZ, &ws) == 0, "TIOCSWINSZ");
     check(ioctl(slave, TIOCGWINSZ, &ws) == 0, "TIOCGWINSZ");
     check(write(slave, "out\n", 4) == 4, "write slave");
+    /* the line reaches the master side a moment later, from a kernel worker */
+    struct pollfd ready = { master, POLLIN, 0 };
+    check(poll(&ready, 1, 10000) == 1, "poll master");
     check(ioctl(master, FIONREAD, &n) == 0, "FIONREAD");
     ioctl(master, TIOCGPGRP, &n);
     check(isatty(slave) == 1, "isatty");

@@ -3,9 +3,10 @@
 -- traces line by line, process by process: strace is the reference for
 -- trace.lua's lines. Only what emulation must change, and what differs
 -- between any two runs of a program, is normalised; each rule below says
--- why. The order in which processes' lines interleave is later work
--- (strace's <unfinished ...>), so it is measured apart and only reported,
--- and so are the lines of signals, also later work.
+-- why. Lines are compared process by process; then the order across
+-- processes of the identical ones (each call's start and end an event at
+-- its place in the whole log), where a second native run of strace orders
+-- them alike. The lines of signals are later work: left out, and counted.
 local qemu = require "helpers.qemu"
 
 local reference = {}
@@ -55,9 +56,11 @@ end
 --- Runs case.argv (a list: the program by absolute path, its arguments) in
 --- the directory `dir`, made afresh each time with case.setup (a shell
 --- command line) run in it first: natively under strace -f, then under
---- QEMU with trace.lua. Returns { native = strace's log, emulated =
---- trace.lua's, emulated_pid = the first process's pid under QEMU,
---- stdout = { native =, emulated = }, status = { native =, emulated = } }.
+--- QEMU with trace.lua, then natively under strace again (how the order
+--- of processes' lines varies between two runs of strace itself). Returns
+--- { native = strace's log, again = the second one, emulated = trace.lua's,
+--- emulated_pid = the first process's pid under QEMU, stdout = { native =,
+--- emulated = }, status = { native =, emulated = } }.
 function reference.run(case, dir)
     local words = {}
     for i, a in ipairs(case.argv) do words[i] = qemu.quote(a) end
@@ -66,6 +69,9 @@ function reference.run(case, dir)
     local result = { stdout = {}, status = {} }
     result.stdout.native, result.status.native = run_in(dir, case.setup,
         string.format("%s strace -f -o %s %s", ENV, native_log, command))
+    result.native = qemu.slurp(native_log) or ""
+    run_in(dir, case.setup, string.format("%s strace -f -o %s %s", ENV, native_log, command))
+    result.again = qemu.slurp(native_log) or ""
     -- the first process's pid, which trace.lua's lines show only once there
     -- are several: the shell writes its own and execs env, env QEMU
     local plugin = table.concat({ PLUGIN, "script=" .. TRACE, "out=" .. emulated_log }, ",")
@@ -73,7 +79,6 @@ function reference.run(case, dir)
         string.format("sh -c 'echo $$ >%s; exec \"$@\"' sh %s %s -plugin %s %s", pid_file, ENV,
                       QEMU, qemu.quote(plugin), command))
     qemu.sh("rm -rf " .. qemu.quote(dir))
-    result.native = qemu.slurp(native_log) or ""
     result.emulated = qemu.slurp(emulated_log) or ""
     result.emulated_pid = tonumber(qemu.slurp(pid_file))
     os.remove(native_log)
@@ -93,51 +98,53 @@ local function result_of(line)
 end
 
 -- A new, empty trace: its processes by pid (each a list of lines, with
--- each line's position in the whole log), in order of appearance.
+-- each line's span: the spans in the whole log of its start and of its
+-- end, the same for a line written at once), in order of appearance.
 local function new_trace()
     return { pids = {}, by_pid = {}, position = 0, split_calls = 0 }
 end
 
-local function add_line(trace, pid, text, position)
+local function add_line(trace, pid, text, span)
     local proc = trace.by_pid[pid]
     if not proc then
-        proc = { pid = pid, lines = {}, positions = {} }
+        proc = { pid = pid, lines = {}, spans = {} }
         trace.by_pid[pid] = proc
         trace.pids[#trace.pids + 1] = pid
     end
     proc.lines[#proc.lines + 1] = text
-    proc.positions[#proc.lines] = position
+    proc.spans[#proc.lines] = span
 end
 
 -- Adds one line of process `pid`. A call split by <unfinished ...> and
 -- <... NAME resumed> because other processes' lines came between is
--- joined again, at the position of its start; one split with nothing
--- between stays two lines (strace never does that).
+-- joined again, spanning from its start to its end; one split with
+-- nothing between stays two lines (strace never does that).
 local function add(trace, pending, pid, text)
     trace.position = trace.position + 1
+    local position = trace.position
     local head = text:match("^(.*) <unfinished %.%.%.>$")
     if head then
-        pending[pid] = { head, trace.position }
+        pending[pid] = { head, position }
         trace.split_calls = trace.split_calls + 1
         return
     end
     local tail = text:match("^<%.%.%. [%w_]+ resumed>(.*)$")
-    local position = trace.position
     local split = tail and pending[pid]
+    local span = { position, position }
     if split then
         pending[pid] = nil
         if split[2] == position - 1 then
-            add_line(trace, pid, split[1] .. " <unfinished ...>", split[2])
+            add_line(trace, pid, split[1] .. " <unfinished ...>", { split[2], split[2] })
         else
-            text, position = split[1] .. tail, split[2]
+            text, span = split[1] .. tail, { split[2], position }
         end
     end
-    add_line(trace, pid, text, position)
+    add_line(trace, pid, text, span)
 end
 
 local function finish(trace, pending)
     for pid, head in pairs(pending) do
-        add_line(trace, pid, head[1] .. " <unfinished ...>", head[2])
+        add_line(trace, pid, head[1] .. " <unfinished ...>", { head[2], head[2] })
     end
     return trace
 end
@@ -326,13 +333,13 @@ local function initial_name(line, named)
     return line
 end
 
--- The lines of one process, normalised for comparing, with their positions
+-- The lines of one process, normalised for comparing, with their spans
 -- in the whole log; lines of later work are counted in stats.later.
 -- `first`: the native process strace started with an execve, a line QEMU
 -- has no counterpart for (it loads the program itself).
 local function normalise(proc, labels, first, stats)
-    local lines, positions = {}, {}
-    if not proc then return lines, positions end
+    local lines, spans = {}, {}
+    if not proc then return lines, spans end
     local named = false
     for i, line in ipairs(proc.lines) do
         local later = later_work(line)
@@ -345,11 +352,10 @@ local function normalise(proc, labels, first, stats)
                 named = false -- a new program: named after its file again
             end
             lines[#lines + 1] = line
-            positions[#lines] = proc.positions[i]
-
+            spans[#lines] = proc.spans[i]
         end
     end
-    return lines, positions
+    return lines, spans
 end
 
 local function failed_enosys(line)
@@ -412,26 +418,14 @@ local function lcs(a, b)
     return out
 end
 
--- The length of the longest increasing subsequence of a list of numbers.
-local function lis(list)
-    local tails = {}
-    for _, v in ipairs(list) do
-        local lo, hi = 1, #tails + 1
-        while lo < hi do
-            local mid = math.floor((lo + hi) / 2)
-            if tails[mid] < v then lo = mid + 1 else hi = mid end
-        end
-        tails[lo] = v
-    end
-    return #tails
-end
-
 -- Compares one pair of processes' lines: counts identical lines into
--- stats, adds the matched lines' positions to `matched`, and returns the
+-- stats, adds the matched lines' spans to `matched`, and returns the
 -- hunks of lines that differ ({ native = {...}, emulated = {...} }).
-local function compare_lines(a, b, pa, pb, stats, matched)
+local function compare_lines(a, b, pa, pb, stats, matched, label)
     local matches = lcs(a, b)
-    for _, m in ipairs(matches) do matched[#matched + 1] = { pa[m[1]], pb[m[2]] } end
+    for _, m in ipairs(matches) do
+        matched[#matched + 1] = { pa[m[1]], pb[m[2]], label, a[m[1]] }
+    end
     local hunks = {}
     local i, j = 1, 1
     matches[#matches + 1] = { #a + 1, #b + 1 }
@@ -457,18 +451,26 @@ local function compare_lines(a, b, pa, pb, stats, matched)
 end
 
 -- The processes of a run's two logs, paired and normalised: a list of
--- { label, native lines, emulated lines, native positions, emulated
--- positions }, and the stats compare fills in.
-local function prepare(result)
+-- { label, native lines, other lines, native spans, other spans }, and the
+-- stats compare fills in. The other log is trace.lua's, or with `again`
+-- strace's second one.
+local function prepare(result, again)
     local native = reference.parse_native(result.native)
-    local emulated = reference.parse_emulated(result.emulated, result.emulated_pid)
-    local list, labels_n, labels_e = reference.pair(native, emulated, result.emulated_pid)
+    local other, first_other
+    if again then
+        other = reference.parse_native(result.again)
+        first_other = other.pids[1]
+    else
+        other = reference.parse_emulated(result.emulated, result.emulated_pid)
+        first_other = result.emulated_pid
+    end
+    local list, labels_n, labels_o = reference.pair(native, other, first_other)
     local stats = { identical = 0, total = 0, later = {}, vdso = 0, loader = 0,
                     hunks = {}, enosys = {}, split_calls = native.split_calls }
     local sides = {}
     for k, p in ipairs(list) do
         local a, pa = normalise(native.by_pid[p.native], labels_n, k == 1, stats)
-        local b, pb = normalise(emulated.by_pid[p.emulated], labels_e, false, stats)
+        local b, pb = normalise(other.by_pid[p.emulated], labels_o, again and k == 1, stats)
         drop_loader_memory(a, pa, b, pb, stats)
         sides[k] = { p.label, a, b, pa, pb }
         add_enosys(stats.enosys, a, b)
@@ -490,25 +492,71 @@ function reference.lines(result)
     return native, emulated
 end
 
---- Compares a run's two logs (as reference.run returns them). Returns
---- stats: identical and total (lines compared; a changed line counts
---- once), hunks (the differences, per process label), later (lines of
---- later work left out, by kind), vdso (trace.lua's lines of calls the vDSO
---- answers natively), loader (the loader's mappings left out, both sides), enosys
---- (names of calls QEMU does not implement), order (of the identical
---- lines, how many are in another process order than strace's) and
---- split_calls (calls strace split with <unfinished ...>).
-function reference.compare(result)
-    local sides, stats = prepare(result)
+-- The identical lines of every process, as { native span, other span,
+-- process label, text }, and the stats: see reference.compare.
+local function matched_lines(result, again)
+    local sides, stats = prepare(result, again)
     local matched = {}
     for _, s in ipairs(sides) do
-        local hunks = compare_lines(s[2], s[3], s[4], s[5], stats, matched)
+        local hunks = compare_lines(s[2], s[3], s[4], s[5], stats, matched, s[1])
         if #hunks > 0 then stats.hunks[#stats.hunks + 1] = { label = s[1], hunks = hunks } end
     end
-    table.sort(matched, function(x, y) return x[1] < y[1] end)
-    local order = {}
-    for i, m in ipairs(matched) do order[i] = m[2] end
-    stats.order = #order - lis(order)
+    return matched, stats
+end
+
+-- Orders the identical lines across processes. Each line is two events,
+-- its start and its end, at their places in each log (a line written
+-- whole has its two side by side). Two events of different processes
+-- that both of strace's runs put in the same order are taken to be in an
+-- order the programs make (one waits for the other); those the two runs
+-- order differently are timing, left out. Counts into stats the pairs
+-- taken (pairs), those trace.lua orders as strace did (in_order), those
+-- left out (timing), and lists the pairs out of order.
+local function compare_order(matched, with_again, stats)
+    local again_of = {}
+    for _, m in ipairs(with_again) do again_of[m[1][1]] = m[2] end
+    local events = {}
+    for _, m in ipairs(matched) do
+        local a = again_of[m[1][1]]
+        if a then
+            events[#events + 1] = { 2 * m[1][1], 2 * m[2][1], 2 * a[1], m, "start" }
+            events[#events + 1] = { 2 * m[1][2] + 1, 2 * m[2][2] + 1, 2 * a[2] + 1, m, "end" }
+        end
+    end
+    table.sort(events, function(x, y) return x[1] < y[1] end)
+    local taken, same, timing, wrong = 0, 0, 0, {}
+    for i = 1, #events do
+        local x = events[i]
+        for j = i + 1, #events do
+            local y = events[j]
+            if x[4][3] ~= y[4][3] then
+                if x[3] > y[3] then
+                    timing = timing + 1
+                elseif x[2] < y[2] then
+                    taken, same = taken + 1, same + 1
+                else
+                    taken = taken + 1
+                    wrong[#wrong + 1] = string.format("the %s of %s %s, after the %s of %s %s",
+                                                      x[5], x[4][3], x[4][4], y[5], y[4][3], y[4][4])
+                end
+            end
+        end
+    end
+    stats.pairs, stats.in_order, stats.timing, stats.out_of_order = taken, same, timing, wrong
+end
+
+--- Compares a run's logs (as reference.run returns them). Returns stats:
+--- identical and total (lines compared; a changed line counts once), hunks
+--- (the differences, per process label), later (lines of later work left
+--- out, by kind), vdso (trace.lua's lines of calls the vDSO answers
+--- natively), loader (the loader's mappings left out, both sides), enosys (names of
+--- calls QEMU does not implement), split_calls (calls strace split with
+--- <unfinished ...>), and the order of the identical lines across
+--- processes (see compare_order): pairs, in_order, timing, out_of_order.
+function reference.compare(result)
+    local matched, stats = matched_lines(result)
+    local with_again = matched_lines(result, true)
+    compare_order(matched, with_again, stats)
     return stats
 end
 

@@ -3,13 +3,18 @@
 --   enter(self, a, i, p)       the text of an argument known at entry
 --   exit(self, a, i, p, ret, s) the text of an out-argument, after a
 --                              successful return (s: what enter gave)
+--   on_failure                 exit runs after a failed return too
+--   late_separator             as the first out-argument, the ", " before it
+--                              belongs to the part of a line written when the
+--                              call returns (strace's clone)
 --   width                      registers it takes (default 1)
 --   param                      how "kind:param" is read: "reg" (a register
 --                              index), "formatter" (a luahook.decode.values
 --                              formatter) or "name" (kept as a string)
 --   several                    enter returns a list of strings, standing for
---                              several arguments (never in a signature with
---                              out-arguments)
+--                              several arguments: always this many (a number),
+--                              or any number (true: never before an
+--                              out-argument)
 -- `self` is the decoder (settings and helpers: self:fd, self:str,
 -- self:path, self:buf), `a` the argument registers, `i` this argument's
 -- register. enter may return nil to end the argument list there (openat's
@@ -541,27 +546,47 @@ kinds.personality = {
 local clone_flags = values.formatter("clone")
 local CLONE_SETTLS, CLONE_PARENT_SETTID = 0x80000, 0x100000
 local CLONE_CHILD_TIDS = 0x200000 + 0x1000000
--- clone's arguments, named as strace names them; register order differs:
--- x86_64 (flags, stack, parent_tid, child_tid, tls), i386 (flags, stack,
--- parent_tid, tls, child_tid)
+-- clone's stack and flags, named as strace names them
 kinds.clone = {
-    width = 5,
-    several = true,
+    width = 2,
+    several = 2,
     enter = function(_, a, i)
-        local flags = u32(a[i])
-        local child_tid, tls = a[i + 3], a[i + 4]
-        if WORD == 4 then child_tid, tls = tls, child_tid end
-        local parts = { "child_stack=" .. ptr(a[i + 1]), "flags=" .. clone_flags(flags) }
-        if bit.band(flags, CLONE_PARENT_SETTID) ~= 0 then
-            parts[#parts + 1] = "parent_tid=" .. ptr(a[i + 2])
+        return { "child_stack=" .. ptr(a[i + 1]), "flags=" .. clone_flags(u32(a[i])) }
+    end,
+}
+-- clone's thread ids and TLS, which the flags in register p ask for,
+-- shown (as strace does) once the call returns: the id the kernel wrote
+-- for the parent, then the TLS, then where the child's id goes. Register
+-- order differs: x86_64 (parent_tid, child_tid, tls), i386 (parent_tid,
+-- tls, child_tid).
+kinds.clone_tids = {
+    width = 3,
+    param = "reg",
+    on_failure = true,
+    late_separator = true,
+    enter = function(_, a, _, p)
+        if bit.band(u32(a[p]), CLONE_PARENT_SETTID + CLONE_CHILD_TIDS + CLONE_SETTLS) == 0 then
+            return nil
         end
-        if bit.band(flags, CLONE_CHILD_TIDS) ~= 0 then
-            parts[#parts + 1] = "child_tidptr=" .. ptr(child_tid)
+        return false
+    end,
+    exit = function(self, a, i, p, ret)
+        local flags = u32(a[p])
+        local child_tid, tls = a[i + 1], a[i + 2]
+        if WORD == 4 then child_tid, tls = tls, child_tid end
+        local parts = {}
+        if bit.band(flags, CLONE_PARENT_SETTID) ~= 0 then
+            local written = not (type(ret) == "number" and ret < 0) and a[i] ~= 0
+            local tid = written and structs.ints(self, a[i], 1)
+            parts[#parts + 1] = "parent_tid=" .. (tid or ptr(a[i]))
         end
         if bit.band(flags, CLONE_SETTLS) ~= 0 then
             parts[#parts + 1] = "tls=" .. ptr(tls)
         end
-        return parts
+        if bit.band(flags, CLONE_CHILD_TIDS) ~= 0 then
+            parts[#parts + 1] = "child_tidptr=" .. ptr(child_tid)
+        end
+        return table.concat(parts, ", ")
     end,
 }
 

@@ -1,0 +1,323 @@
+-- Output of several threads and processes in the order its events happen,
+-- for scripts that print as strace does: a call's start at its entry, the
+-- rest of the line at its return, and " <unfinished ...>" then
+-- "<... NAME resumed>" when another line comes between.
+--
+-- Threads of one process share its Lua state and luahook's buffered
+-- output stream, which keeps their lines in order by itself. Processes
+-- made by fork each have their own state and buffer, yet write to the
+-- same file. What they must agree on lives in one page of memory mapped
+-- shared before the guest runs, so every process forked from the first
+-- has it: which thread has a line open (written without its end), how
+-- many processes are alive, and a mutex. While one process is alive,
+-- output is buffered as usual. While several are, each event's text is
+-- written out under the mutex at once, so the file gets it in the order
+-- the events happened, and no line is cut by another process's.
+--
+-- A process counts from its parent's fork (counted at the fork's entry,
+-- before the child can run) until it exits, dies of a signal luahook sees
+-- (on_exit), or execs a program that runs without luahook (follow_exec=0;
+-- the caller says so: leave). One killed by SIGKILL is never subtracted:
+-- the others then keep writing at once, which is slower, never wrong.
+--
+-- A program a followed exec starts is the same process, still counted: its
+-- own order.start attaches the same page again. The page is a System V
+-- shared memory segment, found by its id (lh.inherited carries it across
+-- the exec, with a cookie that tells it from another segment given the id
+-- since): such a segment needs no descriptor in the guest's table, and,
+-- marked for removal at once, is gone with the last process attached.
+-- Should the exec'ing process have been the last, the new program makes
+-- a page of its own (alone, it orders nothing), knowing whether the run's
+-- first text was written.
+local bit = require "bit"
+local ffi = require "ffi"
+local lh = require "luahook"
+local clock = require "luahook.clock"
+local context = require "luahook.context"
+local memory = require "luahook.memory"
+local tasks = require "luahook.tasks"
+
+-- Own names for the C symbols (asm labels), so these declarations never
+-- clash with another module's. pthread_mutex_t is at most 48 bytes in
+-- every glibc; the attribute at most 8.
+ffi.cdef [[
+struct lh_order_page {
+    union { char bytes[64]; int64_t align; } mutex;
+    int32_t open_tid;
+    int32_t open_serial;
+    int32_t processes;
+    int32_t started;
+    uint64_t cookie;
+};
+int lh_order_shmget(int key, size_t size, int flags) __asm__("shmget");
+void *lh_order_shmat(int id, const void *addr, int flags) __asm__("shmat");
+int lh_order_shmdt(const void *addr) __asm__("shmdt");
+int lh_order_shmctl(int id, int cmd, void *buf) __asm__("shmctl");
+int lh_order_mutexattr_init(void *attr) __asm__("pthread_mutexattr_init");
+int lh_order_mutexattr_setpshared(void *attr, int shared) __asm__("pthread_mutexattr_setpshared");
+int lh_order_mutexattr_setrobust(void *attr, int robust) __asm__("pthread_mutexattr_setrobust");
+int lh_order_mutex_init(void *mutex, const void *attr) __asm__("pthread_mutex_init");
+int lh_order_mutex_lock(void *mutex) __asm__("pthread_mutex_lock");
+int lh_order_mutex_consistent(void *mutex) __asm__("pthread_mutex_consistent");
+int lh_order_mutex_unlock(void *mutex) __asm__("pthread_mutex_unlock");
+]]
+
+local C = ffi.C
+local IPC_PRIVATE, IPC_CREAT_0600, IPC_RMID = 0, 0x380, 0
+local PTHREAD_PROCESS_SHARED, PTHREAD_MUTEX_ROBUST = 1, 1
+local EOWNERDEAD = 130
+local CLONE_THREAD = 0x10000
+local UNFINISHED = " <unfinished ...>\n"
+
+local out = lh.out
+local flush = context.core.flush
+
+-- The page with System V id `id`, attached, or nil.
+local function attach(id)
+    local p = C.lh_order_shmat(id, nil, 0)
+    if ffi.cast("intptr_t", p) == -1 then return nil end
+    return ffi.cast("struct lh_order_page *", p)
+end
+
+-- A new page (and its id), shared with every process forked from this one.
+local function new_page()
+    local id = C.lh_order_shmget(IPC_PRIVATE, ffi.sizeof("struct lh_order_page"), IPC_CREAT_0600)
+    local page = id >= 0 and attach(id)
+    if id >= 0 then C.lh_order_shmctl(id, IPC_RMID, nil) end
+    if not page then
+        error("luahook.order: cannot make a page shared with forked processes", 3)
+    end
+    -- this process and this instant: no other segment has both
+    page.cookie = ffi.new("uint64_t", lh.pid()) * 2 ^ 32 + math.floor(clock.now() * 1e9) % 2 ^ 32
+    local attr = ffi.new("int64_t[2]")
+    C.lh_order_mutexattr_init(attr)
+    C.lh_order_mutexattr_setpshared(attr, PTHREAD_PROCESS_SHARED)
+    -- a process killed while holding it must not stop the others
+    C.lh_order_mutexattr_setrobust(attr, PTHREAD_MUTEX_ROBUST)
+    if C.lh_order_mutex_init(page.mutex, attr) ~= 0 then
+        error("luahook.order: cannot make a mutex shared with forked processes", 3)
+    end
+    page.processes = 1
+    return page, id
+end
+
+-- lh.inherited's key: "ID COOKIE STARTED" of the page, for a followed exec.
+local PAGE_KEY = "order.page"
+
+-- The page a followed exec left this process, attached again, or nil;
+-- and whether the run's first text was written.
+local function inherited_page()
+    local text = lh.inherited[PAGE_KEY]
+    local id, cookie, started = (text or ""):match("^(%d+) (%d+) ([01])$")
+    if not id then return nil, nil, false end
+    local page = attach(tonumber(id))
+    if page and tostring(page.cookie):match("^%d+") ~= cookie then
+        C.lh_order_shmdt(page)   -- another segment, given the id since
+        page = nil
+    end
+    return page, tonumber(id), started == "1"
+end
+
+-- The page, once order.start() has mapped it; this process's count of the
+-- lines it opened; what to run when the last process leaves.
+local page
+local serial = 0
+local on_last = false
+-- Which thread's line is open: while this process is alone, in a table of
+-- its own (cheaper to reach than the page); while several are, in the
+-- page. `state` is the one in use.
+local own = { open_tid = 0, open_serial = 0 }
+local state = own
+
+local function lock()
+    if C.lh_order_mutex_lock(page.mutex) == EOWNERDEAD then
+        C.lh_order_mutex_consistent(page.mutex)
+    end
+end
+
+local function unlock()
+    C.lh_order_mutex_unlock(page.mutex)
+end
+
+-- Moves the open line's owner to where `to` says, the page or own.
+local function move_state(to)
+    if state ~= to then
+        to.open_tid, to.open_serial = state.open_tid, state.open_serial
+        state = to
+    end
+end
+
+-- Starts writing one event's text: while several processes are alive,
+-- takes the mutex. Returns whether it did, for finish(). Only this
+-- process's forks make it one of several, so while alone it need not look
+-- at the page.
+local function begin()
+    if state == own then
+        return false
+    end
+    if page.processes == 1 then
+        move_state(own)   -- the others have gone: alone again
+        return false
+    end
+    lock()
+    return true
+end
+
+-- Ends what begin() started: writes the event's text out at once and
+-- releases the mutex when begin() took it.
+local function finish(locked)
+    if locked then
+        flush()
+        unlock()
+    end
+end
+
+-- Ends the open line, if any, with " <unfinished ...>": another line
+-- comes now.
+local function interrupt()
+    if state.open_tid ~= 0 then
+        out(UNFINISHED)
+        state.open_tid = 0
+    end
+end
+
+-- Counts a process more: this one's child, or this one again.
+local function count_in()
+    lock()
+    page.processes = page.processes + 1
+    if page.processes > 1 then move_state(page) end
+    unlock()
+end
+
+local order = {}
+
+--- Starts ordering output: maps the shared page (in a program a followed
+--- exec started, the one its process had) and follows the guest's forks,
+--- exits and followed execs (those left to QEMU are the caller's to
+--- report: leave, rejoin). Call it once, while the script loads (before
+--- the guest runs), and before registering the hooks that print.
+function order.start()
+    local id, started
+    page, id, started = inherited_page()
+    if page then
+        if page.processes > 1 then move_state(page) end
+    else
+        page, id = new_page()
+        page.started = started and 1 or 0
+    end
+    local calls = tasks.fork_calls()
+    -- a process is counted before it exists, so that neither it nor its
+    -- parent ever writes as if alone while the other runs
+    lh.on(calls, function(sc)
+        local flags = 0
+        if sc.name == "clone" then
+            flags = sc.args[1]
+        elseif sc.name == "clone3" then
+            flags = memory.int(sc.args[1], "u32") or 0
+        end
+        if bit.band(flags, CLONE_THREAD) == 0 then
+            sc.order_counted = true
+            count_in()
+        end
+    end)
+    lh.after(calls, function(sc, ret)
+        if sc.order_counted and ret < 0 then
+            lock()
+            page.processes = page.processes - 1
+            unlock()
+        end
+    end)
+    lh.on_exit(function(how)
+        if how == "exec" then
+            -- the process goes on in the new program, which attaches the page again
+            flush()
+            lh.inherited[PAGE_KEY] = string.format("%d %s %d", id,
+                                                   tostring(page.cookie):match("^%d+"), page.started)
+        else
+            order.leave()
+        end
+    end)
+end
+
+--- Before an event's text that starts something new (a line, a line's
+--- start, a JSON object): ends the open line, if another's. Returns what
+--- the call after the text (opened, ended) needs.
+---@return boolean
+function order.new_text()
+    local locked = begin()
+    interrupt()
+    return locked
+end
+
+--- After a line's start written by thread `tid`: the line is open.
+--- Returns the number that tells it from the thread's other lines.
+---@param locked boolean what new_text returned
+---@param tid integer
+---@return integer
+function order.opened(locked, tid)
+    serial = serial + 1
+    state.open_tid, state.open_serial = tid, serial
+    finish(locked)
+    return serial
+end
+
+--- After a text that ended its line (or was no line).
+---@param locked boolean what new_text or continue_line returned
+function order.ended(locked)
+    state.open_tid = 0
+    finish(locked)
+end
+
+--- Before the rest of the line `opened` gave `number` for: whether it is
+--- still open (nothing was written since), else the open line, if any, is
+--- ended; and what ended() needs.
+---@param tid integer
+---@param number integer
+---@return boolean locked, boolean open
+function order.continue_line(tid, number)
+    local locked = begin()
+    if state.open_tid == tid and state.open_serial == number then
+        return locked, true
+    end
+    interrupt()
+    return locked, false
+end
+
+--- Whether this is the first event text of the whole run (of every
+--- process); marks it written. For formats that open with a bracket.
+---@return boolean
+function order.first()
+    if page.started == 0 then
+        page.started = 1
+        return true
+    end
+    return false
+end
+
+--- `fn()` runs in the last process to leave, once the others have
+--- written everything: the place to end a file.
+---@param fn function
+function order.on_last_exit(fn)
+    on_last = fn
+end
+
+--- This process stops writing: it exits, or execs a program that runs
+--- without luahook (`rejoin()` if that fails after all). What it wrote is
+--- flushed first.
+function order.leave()
+    lock()
+    flush()
+    page.processes = page.processes - 1
+    if page.processes == 0 and on_last then
+        on_last()
+        flush()
+    end
+    unlock()
+end
+
+--- The process writes again after leave(): an exec failed.
+function order.rejoin()
+    count_in()
+end
+
+return order
