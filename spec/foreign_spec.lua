@@ -26,7 +26,7 @@ local runs = {
     { "ticker", { "2", "1" }, 0, "ticked 2 times\n" },
     { "calls", { "getppid", "2" }, 0, "getppid 1 = %d+\ngetppid 2 = %d+\n.*" },
     { "manycalls", {}, 0, "done\n" },
-    { "explainme", {}, 5, "pipe 3 4 copy 11 pair 5 6 map 0x%x+\n" },
+    { "explainme", {}, 5, "pipe 3 4 copy 1%d pair 5 6 map 0x%x+\n" },
     { "exitwith", { "3" }, 3, "" },
     { "exitwith", { "kill", "9" }, 128 + 9, "" },
     { "layouts", {}, 0, ".*\nstat sizeof %d+\n.*\nstat64 sizeof %d+\n.*\nstatx sizeof 256\n.*" },
