@@ -34,7 +34,15 @@ local WORKLOADS = {
     { name = "4 threads x 250k", guest = BUILD .. "/bench/threads_loop 4 250000" },
 }
 
-local STARTUP = { guest = BUILD .. "/bench/empty", configs = { 1, 3 } }
+-- Start-up: of bare QEMU, of luahook, and of luahook following one execve
+-- (the guest execs the empty one: a second QEMU and luahook start).
+local EMPTY = BUILD .. "/bench/empty"
+local STARTUP = {
+    { name = "bare", cmd = QEMU .. " " .. EMPTY },
+    { name = "luahook, no hooks", cmd = QEMU .. " " .. CONFIGS[3].args .. " " .. EMPTY },
+    { name = "luahook, no hooks, and one followed execve", cmd = QEMU .. " " .. CONFIGS[3].args
+      .. " " .. BUILD .. "/bench/exec_once " .. EMPTY },
+}
 
 local function now()
     local ts = ffi.new("struct timespec")
@@ -77,7 +85,7 @@ for w = 1, #WORKLOADS do
     for c = 1, #CONFIGS do samples[w][c] = { times = {}, rss = {} } end
 end
 local startup = {}
-for _, c in ipairs(STARTUP.configs) do startup[c] = {} end
+for s = 1, #STARTUP do startup[s] = {} end
 
 io.stderr:write(string.format("luahook bench: %d runs of %d workloads x %d configurations\n",
                               RUNS, #WORKLOADS, #CONFIGS))
@@ -94,8 +102,8 @@ for run = 1, RUNS do
         end
     end
     for _ = 1, 5 do     -- start-up is short: more samples
-        for _, c in ipairs(STARTUP.configs) do
-            table.insert(startup[c], (measure(QEMU .. " " .. CONFIGS[c].args .. " " .. STARTUP.guest)))
+        for s, start in ipairs(STARTUP) do
+            table.insert(startup[s], (measure(start.cmd)))
         end
     end
     io.stderr:write(string.format("  run %d/%d done\n", run, RUNS))
@@ -135,11 +143,14 @@ end
 print("")
 print("| start-up (a guest that exits at once) | median ms | extra ms |")
 print("| --- | ---: | ---: |")
-local base = median(startup[STARTUP.configs[1]])
-for _, c in ipairs(STARTUP.configs) do
-    local m = median(startup[c])
-    print(string.format("| %s | %.1f | %+.1f |", CONFIGS[c].name, m * 1000, (m - base) * 1000))
+local base = median(startup[1])
+for s, start in ipairs(STARTUP) do
+    local m = median(startup[s])
+    print(string.format("| %s | %.1f | %+.1f |", start.name, m * 1000, (m - base) * 1000))
 end
+print("")
+print(string.format("A followed execve adds %.1f ms: the last line less the one before it.",
+                    (median(startup[3]) - median(startup[2])) * 1000))
 
 -- BENCH_INSTRUCTIONS=1 adds instructions per syscall on the getppid loop,
 -- counted by callgrind: no noise at all, so small differences show. The

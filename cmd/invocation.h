@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 
+#include "core/binfmt.h"
 #include "locate.h"
 
 /* What the command was asked to do. */
@@ -39,6 +40,7 @@ struct invocation {
     const char *sysroot;        /* -L SYSROOT, or the default (sysroot.h) */
     const char *arch;           /* --list-syscalls ARCH */
     bool watch;
+    bool no_follow;             /* --no-follow: follow_exec=0 */
     bool dry_run;
     char **rest;                /* PROGRAM ARGS..., or attach's arguments */
     int n_rest;
@@ -61,11 +63,12 @@ void recording_complete(struct invocation *inv, const char *subcommand);
 void print_help(void);
 
 /*
- * QEMU's argv for running `program` (an ELF program for QEMU target `arch`)
- * as `inv` says, with the scripts resolved through `loc`; NULL-terminated.
+ * QEMU's argv for running `prog` (an ELF program and its arguments, from
+ * core/binfmt.h) as `inv` says, with the scripts resolved through `loc`;
+ * NULL-terminated.
  */
 char **qemu_command(const struct invocation *inv, const struct locations *loc,
-                    const char *program, const char *arch);
+                    const struct lh_binfmt_program *prog);
 
 /* Prints argv as one shell-quoted line on stdout (for --dry-run). */
 void print_command(char **argv);

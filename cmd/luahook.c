@@ -8,6 +8,7 @@
  * is the command's own. Options are in options.c and luahook(1).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +16,7 @@
 
 #include "cmd.h"
 #include "config.h"
-#include "elf_arch.h"
+#include "core/binfmt.h"
 #include "invocation.h"
 #include "locate.h"
 #include "syscall_list.h"
@@ -87,17 +88,52 @@ static char *program_path(const char *name)
     return found;
 }
 
+/*
+ * What runs for `program` as the kernel would run it (core/binfmt.c): an
+ * ELF program, or the one at the end of a #! script's interpreters, with
+ * the arguments it gets; anything else ends the command in one line.
+ */
+static void resolve(const struct invocation *inv, char *program, struct lh_binfmt_program *prog)
+{
+    extern char **environ;
+    char **argv = calloc((size_t)inv->n_rest + 1, sizeof(*argv));
+    struct lh_binfmt_request req = { .dirfd = AT_FDCWD, .path = program, .envp = environ };
+    struct lh_binfmt_failure failure;
+    int err;
+
+    if (!argv) {
+        cmd_fail(EXIT_FAILURE, "out of memory");
+    }
+    memcpy(argv, inv->rest, (size_t)inv->n_rest * sizeof(*argv));   /* argv[0] as typed */
+    req.argv = argv;
+    err = lh_binfmt_resolve(&req, prog, &failure);
+    free(argv);
+    if (err == ENOEXEC) {
+        if (failure.why) {
+            cmd_fail(EXIT_BAD_PROGRAM, "%s", failure.why);
+        }
+        cmd_fail(EXIT_BAD_PROGRAM, "%s is not an ELF program or a #! script", failure.file);
+    }
+    if (err && strcmp(failure.file, program)) {
+        cmd_fail(EXIT_NO_INPUT, "cannot run %s: its interpreter %s: %s", program, failure.file,
+                 strerror(err));
+    }
+    if (err) {
+        cmd_fail(EXIT_NO_INPUT, "cannot open program %s: %s", program, strerror(err));
+    }
+}
+
 static _Noreturn void run(struct invocation *inv, const struct locations *loc)
 {
     char *program = program_path(inv->rest[0]);
-    struct elf_program prog;
+    struct lh_binfmt_program prog;
     char **argv;
 
-    elf_read_program(program, &prog);
+    resolve(inv, program, &prog);
     if (!inv->sysroot) {
-        inv->sysroot = default_sysroot(&prog);
+        inv->sysroot = default_sysroot(&prog.elf);
     }
-    argv = qemu_command(inv, loc, program, prog.arch);
+    argv = qemu_command(inv, loc, &prog);
 
     if (inv->dry_run) {
         print_command(argv);

@@ -17,6 +17,7 @@ enum {
     OPT_REPL,
     OPT_QEMU,
     OPT_WATCH,
+    OPT_NO_FOLLOW,
     OPT_LIST_SYSCALLS,
 };
 
@@ -30,6 +31,7 @@ static const struct option long_options[] = {
     { "qemu", required_argument, NULL, OPT_QEMU },
     { "sysroot", required_argument, NULL, 'L' },
     { "watch", no_argument, NULL, OPT_WATCH },
+    { "no-follow", no_argument, NULL, OPT_NO_FOLLOW },
     { "dry-run", no_argument, NULL, 'n' },
     { "list-syscalls", optional_argument, NULL, OPT_LIST_SYSCALLS },
     { "help", no_argument, NULL, 'h' },
@@ -52,10 +54,11 @@ void print_help(void)
 "       luahook attach PATH\n"
 "       luahook --list-syscalls [ARCH]\n"
 "\n"
-"Runs PROGRAM (a Linux ELF program) under QEMU with the luahook plugin,\n"
-"which hands its system calls to Lua hooks. The QEMU is chosen for\n"
-"i386, x86_64, aarch64, arm (EABI5 hard-float), riscv64, mips and mipsel\n"
-"(o32) programs; the plugin runs i386 and x86_64 ones so far.\n"
+"Runs PROGRAM (a Linux ELF program, or a #! script) under QEMU with the\n"
+"luahook plugin, which hands its system calls to Lua hooks. The QEMU is\n"
+"chosen for i386, x86_64, aarch64, arm (EABI5 hard-float), riscv64, mips\n"
+"and mipsel (o32) programs; the plugin runs i386 and x86_64 ones so far.\n"
+"Programs PROGRAM starts with execve run under luahook too.\n"
 "\n"
 "  -s, --script SCRIPT    run a Lua script; a name like 'trace' is a bundled\n"
 "                         script, a path (with '/' or ending in .lua) a file\n"
@@ -64,6 +67,8 @@ void print_help(void)
 "  -a, --arg KEY=VALUE    a script argument (luahook.args.KEY)\n"
 "  -o, --output FILE      luahook's output goes to FILE instead of stderr\n"
 "      --watch            reload a -s script when its file changes\n"
+"      --no-follow        programs PROGRAM starts with execve run without\n"
+"                         luahook (plugin argument follow_exec=0)\n"
 "      --break SYSCALL    open the REPL when the guest makes SYSCALL\n"
 "      --repl tty|unix:PATH  where the REPL talks (see luahook attach)\n"
 "      --qemu PATH        the qemu-ARCH binary, or the directory of them\n"
@@ -88,6 +93,7 @@ void print_help(void)
 "  1   QEMU or luahook refused to start (e.g. an error in a script)\n"
 "  64  bad usage: unknown option, bad option value, no PROGRAM\n"
 "  65  PROGRAM is not an ELF program of those architectures and ABIs\n"
+"      (nor a #! script whose interpreter is one)\n"
 "  66  PROGRAM or a script cannot be read\n"
 "  69  QEMU, the plugin, or luahook-attach is missing\n"
 "  70  replay: the program left the recording (the report says where)\n"
@@ -223,6 +229,9 @@ void parse_invocation(int argc, char **argv, struct invocation *inv)
             break;
         case OPT_WATCH:
             inv->watch = true;
+            break;
+        case OPT_NO_FOLLOW:
+            inv->no_follow = true;
             break;
         case 'n':
             inv->dry_run = true;

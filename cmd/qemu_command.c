@@ -1,8 +1,10 @@
 /*
  * From an invocation to QEMU's command line (invocation.h):
  *
- *   qemu-ARCH [-L SYSROOT] -plugin PLUGIN,script=...,KEY=VALUE... PROGRAM ARGS...
+ *   qemu-ARCH [-L SYSROOT] -plugin PLUGIN,script=...,KEY=VALUE... [-0 ARGV0] PROGRAM ARGS...
  *
+ * PROGRAM is the ELF program that runs: for a #! script, its interpreter,
+ * whose arguments (ARGV0 the interpreter's name) the kernel would give.
  * The plugin takes one script (or none, for break= and repl= alone). A
  * single -s script is given as it is; more scripts, -e code or --watch go
  * through loader.lua, which receives them, in order, as the plugin
@@ -96,6 +98,9 @@ static char *plugin_argument(const struct invocation *inv, const struct location
     if (inv->repl) {
         put_arg(f, "repl", inv->repl);
     }
+    if (inv->no_follow) {
+        put_arg(f, "follow_exec", "0");
+    }
     for (int i = 0; i < inv->n_script_args; i++) {
         const char *kv = inv->script_args[i];
         const char *eq = strchr(kv, '=');
@@ -108,16 +113,21 @@ static char *plugin_argument(const struct invocation *inv, const struct location
 }
 
 char **qemu_command(const struct invocation *inv, const struct locations *loc,
-                    const char *program, const char *arch)
+                    const struct lh_binfmt_program *prog)
 {
-    /* qemu, -L, SYSROOT, -plugin, ARG, PROGRAM, ARGS..., NULL */
-    char **argv = calloc((size_t)inv->n_rest + 6, sizeof(*argv));
+    int n_args = 0;
+    char **argv;
     int n = 0;
 
+    while (prog->argv[n_args]) {
+        n_args++;
+    }
+    /* qemu, -L, SYSROOT, -plugin, ARG, -0, ARGV0, PROGRAM, ARGS..., NULL */
+    argv = calloc((size_t)n_args + 8, sizeof(*argv));
     if (!argv) {
         cmd_fail(EXIT_FAILURE, "out of memory");
     }
-    argv[n++] = locate_qemu(loc, arch, inv->qemu);
+    argv[n++] = locate_qemu(loc, prog->elf.arch, inv->qemu);
     require_file(loc->plugin, "the luahook plugin");
     if (inv->sysroot) {
         argv[n++] = "-L";
@@ -125,9 +135,13 @@ char **qemu_command(const struct invocation *inv, const struct locations *loc,
     }
     argv[n++] = "-plugin";
     argv[n++] = plugin_argument(inv, loc);
-    argv[n++] = (char *)program;
-    for (int i = 1; i < inv->n_rest; i++) {
-        argv[n++] = inv->rest[i];
+    if (strcmp(prog->argv[0], prog->path)) {
+        argv[n++] = "-0";
+        argv[n++] = prog->argv[0];
+    }
+    argv[n++] = prog->path;
+    for (int i = 1; i < n_args; i++) {
+        argv[n++] = prog->argv[i];
     }
     argv[n] = NULL;
     return argv;

@@ -27,7 +27,7 @@ static const struct {
     { "mipsel", "mipsel-linux-gnu", "libc6-mipsel-cross" },
 };
 
-const char *default_sysroot(const struct elf_program *prog)
+const char *default_sysroot(const struct lh_elf_guest *prog)
 {
     const char *package = NULL;
 

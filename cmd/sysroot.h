@@ -5,13 +5,13 @@
 #ifndef LUAHOOK_CMD_SYSROOT_H
 #define LUAHOOK_CMD_SYSROOT_H
 
-#include "elf_arch.h"
+#include "core/elf_guest.h"
 
 /*
  * The directory to give QEMU as -L for `prog`, or NULL when it needs none
  * (static, or its loader is on the host). Ends the command
  * (EXIT_UNAVAILABLE) when the loader is nowhere, naming what to install.
  */
-const char *default_sysroot(const struct elf_program *prog);
+const char *default_sysroot(const struct lh_elf_guest *prog);
 
 #endif

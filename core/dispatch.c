@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "exec.h"
 #include "fiber.h"
 #include "luahook.h"
 #include "output.h"
@@ -140,7 +141,10 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
     int stop;
 
     if (G_UNLIKELY(!lh_gate.signals_armed)) {
+        /* the guest's first syscall (or the next after a sigaction): QEMU
+         * is set up and the program loaded */
         arm_signals();
+        lh_exec_first_syscall();
     }
     if (G_UNLIKELY(want & LH_WANT_REARM)) {
         /* QEMU is about to set a signal's action: take it back next time */

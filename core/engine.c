@@ -18,6 +18,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "exec.h"
 #include "fiber.h"
 #include "guest_lua.h"
 #include "luahook.h"
@@ -75,6 +76,13 @@ static int prim_request_exit(lua_State *L)
         core.exit_status = status;
     }
     return 0;
+}
+
+/* core.stopping(): will QEMU stop once the current event is done? */
+static int prim_stopping(lua_State *L)
+{
+    lua_pushboolean(L, core.quit_request != LH_QUIT_NONE);
+    return 1;
 }
 
 /* core.watch_returns(): return events are wanted from now on (for good). */
@@ -154,6 +162,21 @@ static const struct lh_calls ffi_calls = {
     .read_string = lh_guest_read_string,
 };
 
+/* Sets field `name` of the table on top to { KEY = "VALUE" } from "KEY=VALUE" strings. */
+static void push_pairs(lua_State *L, const char *name, GPtrArray *pairs)
+{
+    lua_newtable(L);
+    for (guint i = 0; pairs && i < pairs->len; i++) {
+        const char *kv = g_ptr_array_index(pairs, i);
+        const char *eq = strchr(kv, '=');
+
+        lua_pushlstring(L, kv, (size_t)(eq - kv));
+        lua_pushstring(L, eq + 1);
+        lua_rawset(L, -3);
+    }
+    lua_setfield(L, -2, name);
+}
+
 static void push_primitives(lua_State *L, const struct lh_config *cfg)
 {
     static const luaL_Reg fns[] = {
@@ -162,6 +185,7 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
         { "request_abort", prim_request_abort },
         { "request_exit", prim_request_exit },
         { "kill_guest", prim_kill_guest },
+        { "stopping", prim_stopping },
         { "in_event", prim_in_event },
         { "watch_returns", prim_watch_returns },
         { "realpath", prim_realpath },
@@ -207,16 +231,9 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     lua_pushinteger(L, LH_NR_MAX);
     lua_setfield(L, -2, "nr_max");
 
-    lua_newtable(L);
-    for (guint i = 0; cfg->script_args && i < cfg->script_args->len; i++) {
-        const char *kv = g_ptr_array_index(cfg->script_args, i);
-        const char *eq = strchr(kv, '=');
-
-        lua_pushlstring(L, kv, (size_t)(eq - kv));
-        lua_pushstring(L, eq + 1);
-        lua_rawset(L, -3);
-    }
-    lua_setfield(L, -2, "args");
+    lh_exec_lua_register(L);
+    push_pairs(L, "args", cfg->script_args);
+    push_pairs(L, "inherited", cfg->inherited);
 }
 
 /*
@@ -316,7 +333,7 @@ static void fork_prepare(void)
         lh_lock();
     }
     lh_output_flush();
-    lh_output_fork_prepare();
+    lh_output_copies_make(NULL, NULL);
 }
 
 static void fork_done(void)
@@ -329,7 +346,7 @@ static void fork_done(void)
 
 static void fork_parent(void)
 {
-    lh_output_fork_parent();
+    lh_output_copies_drop();
     fork_done();
 }
 
@@ -347,7 +364,7 @@ static void fork_child(void)
         lh_output_error(msg);  /* luahook's descriptors stay in the child's table */
         g_free(msg);
     }
-    lh_output_fork_child();
+    lh_output_copies_adopt();
     lh_repl_forked();
     fork_done();
 }
@@ -386,6 +403,11 @@ static void fiber_body(void)
         }
         lua_pop(L, 2);
     }
+}
+
+bool lh_arch_supported(const char *arch)
+{
+    return !strcmp(arch, "i386") || !strcmp(arch, "x86_64");
 }
 
 /* Exit status and last words for a quit request (after the exit hooks). */
@@ -476,10 +498,13 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg)
     core.word_size = strcmp(cfg->arch, "x86_64") ? 4 : 8;
     luaL_openlibs(L);
     lh_signals_init(L);
-    if (!lh_own_start(msg) || !lh_output_open(cfg->out, msg)) {
+    lh_exec_init(cfg);
+    if (!lh_own_start(msg)
+        || !(cfg->out_fd >= 0 ? lh_output_adopt(cfg->out_fd, cfg->err_fd, msg)
+                              : lh_output_open(cfg->out, msg))) {
         return false;
     }
-    if (cfg->repl && !lh_repl_open(cfg->repl, msg)) {
+    if (cfg->repl && !lh_repl_open(cfg->repl, cfg->repl_forked, msg)) {
         return false;
     }
     preload_modules(L);
@@ -494,6 +519,7 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg)
         lh_repl_close();       /* no socket left behind by a start that failed */
         return false;
     }
+    lh_exec_started();
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     return true;
 }

@@ -12,7 +12,7 @@
 #include "guest.h"
 
 struct lh_config {
-    const char *arch;          /* guest architecture: "i386" or "x86_64" */
+    const char *arch;          /* guest architecture: one of LH_ARCHES */
     const char *script;        /* path of the user's script; NULL with only break=/repl= */
     const char *out;           /* out=FILE for luahook's output, or NULL: stderr */
     const char *repl;          /* repl=tty or repl=unix:PATH, or NULL */
@@ -21,7 +21,24 @@ struct lh_config {
     GPtrArray *script_args;    /* "key=value" strings, for luahook.args */
     const struct lh_guest_ops *guest;
     void (*watch_returns)(void);  /* have lh_syscall_return called from now on */
+    /* following execve (core/exec.h) */
+    bool follow_exec;          /* follow_exec=0 turns it off */
+    int plugin_argc;           /* the plugin's arguments as QEMU gave them, to pass on */
+    char **plugin_argv;
+    const char *exec_dir;      /* exec.dir=: where the first QEMU started, or NULL */
+    const char *exec_comm;     /* exec.comm=: the process's name after the exec, or NULL */
+    int out_fd;                /* exec.out=: the output stream handed over, or -1 */
+    int err_fd;                /* exec.err=: the stderr for luahook's messages, or -1 */
+    bool repl_forked;          /* exec.repl_forked=1: listen on repl=unix:PATH's PATH.PID */
+    int exec_close;            /* exec.close=: a descriptor to close once loaded, or -1 */
+    GPtrArray *inherited;      /* exec.keep.KEY=VALUE: lh.inherited, "KEY=VALUE" */
 };
+
+/* The guest architectures the core runs (QEMU's names), as a phrase. */
+#define LH_ARCHES "i386 and x86_64"
+
+/* Whether the core runs guests of QEMU target `arch`. */
+bool lh_arch_supported(const char *arch);
 
 /*
  * Creates the Lua state, loads the runtime library and runs the user's

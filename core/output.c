@@ -2,7 +2,10 @@
  * luahook's output stream, and the stderr its own messages go to. Trace
  * lines are many and short, so they are collected in a fixed buffer and
  * written in large chunks; on a terminal a person watches, so each write
- * goes out at once.
+ * goes out at once (a call's line started at its entry shows while the call
+ * waits). The processes of a guest tree (forked, or started by a followed
+ * exec, which is handed the stream) share it, so buffered writes hold whole
+ * lines: another process's line never lands inside one of ours.
  *
  * Both descriptors are luahook's own (own_fds.h): the guest's dup2 over
  * fd 2, close_range or closing every descriptor it finds changes nothing
@@ -12,8 +15,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -25,14 +30,15 @@
 
 struct stream {
     int fd;                    /* in luahook's table; -1 once it failed */
+    bool pipe;                 /* a pipe or socket: see write_job */
 };
 
-static struct stream out = { 2 }, err = { 2 };
+static struct stream out = { 2, false }, err = { 2, false };
 static bool out_immediate = true;
 static char out_buf[OUTPUT_BUFFER_SIZE];
 static size_t out_len;
-/* copies of both in the guest's table, made for a fork's child */
-static int fork_out = -1, fork_err = -1;
+/* copies of both in the guest's table, made for a fork's child or an exec */
+static int copy_out = -1, copy_err = -1;
 
 struct write_job {
     struct stream *stream;
@@ -41,18 +47,14 @@ struct write_job {
 };
 
 /* On the keeping thread. An error ends the stream: nowhere to report it. */
-static void write_all(void *arg)
+static void write_all(struct stream *stream, const char *s, size_t len)
 {
-    struct write_job *job = arg;
-    const char *s = job->s;
-    size_t len = job->len;
-
-    while (len > 0 && job->stream->fd >= 0) {
-        ssize_t n = write(job->stream->fd, s, len);
+    while (len > 0 && stream->fd >= 0) {
+        ssize_t n = write(stream->fd, s, len);
 
         if (n < 0) {
             if (errno != EINTR) {
-                job->stream->fd = -1;
+                stream->fd = -1;
             }
             continue;
         }
@@ -61,13 +63,49 @@ static void write_all(void *arg)
     }
 }
 
+/*
+ * On the keeping thread. A pipe keeps a write in one piece only up to
+ * PIPE_BUF bytes, so there whole lines go out in writes of at most that
+ * many (or one line, if longer): other processes' writes land between
+ * lines, never inside one.
+ */
+static void write_job(void *arg)
+{
+    struct write_job *job = arg;
+    const char *s = job->s;
+    size_t len = job->len;
+
+    while (job->stream->pipe && len > PIPE_BUF) {
+        const char *end = memrchr(s, '\n', PIPE_BUF);
+        size_t piece;
+
+        if (!end) {
+            end = memchr(s, '\n', len);
+        }
+        piece = end ? (size_t)(end - s) + 1 : len;
+        write_all(job->stream, s, piece);
+        s += piece;
+        len -= piece;
+    }
+    write_all(job->stream, s, len);
+}
+
 static void write_stream(struct stream *stream, const char *s, size_t len)
 {
     struct write_job job = { stream, s, len };
 
     if (len > 0 && stream->fd >= 0) {
-        lh_own_run(write_all, &job);
+        lh_own_run(write_job, &job);
     }
+}
+
+/* Makes `fd` (in the guest's table) the stream's: it moves to luahook's. */
+static void take_stream(struct stream *stream, int fd)
+{
+    struct stat st;
+
+    stream->pipe = fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+    stream->fd = lh_own_adopt(fd);
 }
 
 bool lh_output_open(const char *path, char **msg)
@@ -85,15 +123,51 @@ bool lh_output_open(const char *path, char **msg)
         }
     }
     out_immediate = fd >= 0 && isatty(fd);
-    out.fd = fd >= 0 ? lh_own_adopt(fd) : -1;
+    if (fd >= 0) {
+        take_stream(&out, fd);
+    } else {
+        out.fd = -1;
+    }
     /* stderr as it was at start, for "luahook: ..." lines */
-    err.fd = path ? lh_own_adopt(dup(2)) : out.fd;
+    if (path) {
+        take_stream(&err, dup(2));
+    } else {
+        err = out;
+    }
+    return true;
+}
+
+bool lh_output_adopt(int out_fd, int err_fd, char **msg)
+{
+    if (fcntl(out_fd, F_GETFD) < 0 || (err_fd >= 0 && fcntl(err_fd, F_GETFD) < 0)) {
+        *msg = g_strdup_printf("exec.out=%d, exec.err=%d: %s", out_fd, err_fd,
+                               g_strerror(errno));
+        return false;
+    }
+    out_immediate = isatty(out_fd);
+    take_stream(&out, out_fd);
+    if (err_fd >= 0) {
+        take_stream(&err, err_fd);
+    } else {
+        err = out;
+    }
     return true;
 }
 
 bool lh_output_pending(void)
 {
     return __atomic_load_n(&out_len, __ATOMIC_RELAXED) > 0;
+}
+
+/* Writes the buffer's complete lines, keeping a last partial one. */
+static void flush_lines(void)
+{
+    const char *end = memrchr(out_buf, '\n', out_len);
+    size_t done = end ? (size_t)(end - out_buf) + 1 : 0;
+
+    write_stream(&out, out_buf, done);
+    memmove(out_buf, out_buf + done, out_len - done);
+    out_len -= done;
 }
 
 void lh_output_flush(void)
@@ -105,7 +179,10 @@ void lh_output_flush(void)
 void lh_output_write(const char *s, size_t len)
 {
     if (out_len + len > sizeof(out_buf)) {
-        lh_output_flush();
+        flush_lines();
+        if (out_len + len > sizeof(out_buf)) {
+            lh_output_flush();         /* a line longer than the buffer */
+        }
     }
     if (len >= sizeof(out_buf)) {
         write_stream(&out, s, len);
@@ -129,33 +206,32 @@ void lh_output_error(const char *msg)
     g_string_free(line, true);
 }
 
-void lh_output_fork_prepare(void)
+void lh_output_copies_make(int *out_fd, int *err_fd)
 {
-    fork_out = out.fd >= 0 ? lh_own_fetch(out.fd) : -1;
-    fork_err = err.fd == out.fd ? fork_out : err.fd >= 0 ? lh_own_fetch(err.fd) : -1;
-}
-
-static void drop_fork_copies(void)
-{
-    if (fork_err >= 0 && fork_err != fork_out) {
-        close(fork_err);
+    copy_out = out.fd >= 0 ? lh_own_fetch(out.fd) : -1;
+    copy_err = err.fd == out.fd ? -1 : err.fd >= 0 ? lh_own_fetch(err.fd) : -1;
+    if (out_fd) {
+        *out_fd = copy_out;
+        *err_fd = copy_err;
     }
-    if (fork_out >= 0) {
-        close(fork_out);
+}
+
+void lh_output_copies_drop(void)
+{
+    if (copy_err >= 0) {
+        close(copy_err);
     }
-    fork_out = fork_err = -1;
+    if (copy_out >= 0) {
+        close(copy_out);
+    }
+    copy_out = copy_err = -1;
 }
 
-void lh_output_fork_parent(void)
+void lh_output_copies_adopt(void)
 {
-    drop_fork_copies();
-}
+    bool shared = err.fd == out.fd;
 
-void lh_output_fork_child(void)
-{
-    bool shared = fork_err == fork_out;
-
-    out.fd = fork_out >= 0 ? lh_own_adopt(fork_out) : -1;
-    err.fd = shared ? out.fd : fork_err >= 0 ? lh_own_adopt(fork_err) : -1;
-    fork_out = fork_err = -1;
+    out.fd = copy_out >= 0 ? lh_own_adopt(copy_out) : -1;
+    err.fd = shared ? out.fd : copy_err >= 0 ? lh_own_adopt(copy_err) : -1;
+    copy_out = copy_err = -1;
 }

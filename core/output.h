@@ -1,6 +1,6 @@
 /*
  * luahook's own output stream (stderr by default), kept apart from the
- * guest's stdout and out of its reach. Buffered; flushed per write on a
+ * guest's stdout and out of its reach. Buffered; flushed per line on a
  * terminal. Callers hold the core lock, except at start-up and exit when
  * no vCPU runs Lua.
  */
@@ -17,6 +17,14 @@
  * luahook's own. On failure returns false with a message in *msg.
  */
 bool lh_output_open(const char *path, char **msg);
+/*
+ * Takes over `out_fd` (and `err_fd`, or -1 when stderr is the stream
+ * itself), inherited across a followed exec, instead of opening anything:
+ * out= is appended to, never truncated. Call after lh_own_start; false,
+ * with *msg, when they are not open.
+ */
+bool lh_output_adopt(int out_fd, int err_fd, char **msg);
+/* Buffered; written out in whole lines (on a terminal, each at once). */
 void lh_output_write(const char *s, size_t len);
 void lh_output_flush(void);
 
@@ -30,12 +38,14 @@ bool lh_output_pending(void);
 void lh_output_error(const char *msg);
 
 /*
- * Around a guest fork (the core lock held, output flushed): copies of both
- * descriptors in the guest's table for the child, which adopts them into
- * its own luahook table; the parent drops its copies.
+ * Copies of both descriptors in the guest's table (the core lock held,
+ * output flushed): around a guest fork, for the child, which adopts them
+ * into its own luahook table (the parent drops its copies); for a
+ * followed exec, which hands them to the new QEMU (out_fd, err_fd: -1 when
+ * stderr is the stream itself; NULL for a fork).
  */
-void lh_output_fork_prepare(void);
-void lh_output_fork_parent(void);
-void lh_output_fork_child(void);
+void lh_output_copies_make(int *out_fd, int *err_fd);
+void lh_output_copies_drop(void);
+void lh_output_copies_adopt(void);
 
 #endif

@@ -21,12 +21,12 @@ static const struct lh_repl_frontend *frontend;
 static GMutex waiting_lock;
 static GArray *waiting;
 
-bool lh_repl_open(const char *spec, char **msg)
+bool lh_repl_open(const char *spec, bool forked, char **msg)
 {
     if (!strcmp(spec, "tty")) {
         frontend = lh_repl_tty_open(msg);
     } else if (g_str_has_prefix(spec, "unix:") && spec[5]) {
-        frontend = lh_repl_socket_open(spec + 5, msg);
+        frontend = lh_repl_socket_open(spec + 5, forked, msg);
     } else {
         *msg = g_strdup_printf("repl=%s: expected repl=tty or repl=unix:PATH", spec);
         return false;

@@ -32,8 +32,12 @@ enum {
     LH_STOP_ATTACH,            /* a socket client attached */
 };
 
-/* repl=tty or repl=unix:PATH; false with a one-line *msg on failure. */
-bool lh_repl_open(const char *spec, char **msg);
+/*
+ * repl=tty or repl=unix:PATH; false with a one-line *msg on failure.
+ * `forked`: this process was forked from the one that listens on PATH
+ * (and has exec'd since): it listens on PATH.PID, as after the fork.
+ */
+bool lh_repl_open(const char *spec, bool forked, char **msg);
 void lh_repl_close(void);
 
 /* In a forked child, after luahook's descriptor thread started again. */
@@ -61,6 +65,13 @@ static inline void lh_repl_wait_if_stopped(uint32_t tid, unsigned int vcpu, int6
 
 /* Front ends. */
 const struct lh_repl_frontend *lh_repl_tty_open(char **msg);
-const struct lh_repl_frontend *lh_repl_socket_open(const char *path, char **msg);
+const struct lh_repl_frontend *lh_repl_socket_open(const char *path, bool forked, char **msg);
+/*
+ * For a followed exec, whose new QEMU listens on this process's socket
+ * again: PATH as given to repl=unix: (absolute; g_free it), and whether
+ * this process listens on PATH.PID (forked from the one on PATH). NULL
+ * without a socket.
+ */
+char *lh_repl_socket_path(bool *forked);
 
 #endif

@@ -333,6 +333,12 @@ static bool listen_here(char **msg)
     return true;
 }
 
+/* PATH.PID: the socket of a process forked from the one listening on PATH. */
+static char *forked_name(void)
+{
+    return g_strdup_printf("%s.%ld", given_name, (long)getpid());
+}
+
 static void socket_forked(void)
 {
     char *msg = NULL;
@@ -342,11 +348,20 @@ static void socket_forked(void)
     g_mutex_init(&client_lock);
     g_cond_init(&client_arrived);
     g_free(socket_name);
-    socket_name = g_strdup_printf("%s.%ld", given_name, (long)getpid());
+    socket_name = forked_name();
     if (!listen_here(&msg)) {
         lh_output_error(msg);
         g_free(msg);
     }
+}
+
+char *lh_repl_socket_path(bool *forked)
+{
+    if (!given_name || !dir_path) {
+        return NULL;
+    }
+    *forked = strcmp(socket_name, given_name) != 0;
+    return g_build_filename(dir_path, given_name, NULL);
 }
 
 static const struct lh_repl_frontend socket_frontend = {
@@ -357,13 +372,13 @@ static const struct lh_repl_frontend socket_frontend = {
     .forked = socket_forked,
 };
 
-const struct lh_repl_frontend *lh_repl_socket_open(const char *path, char **msg)
+const struct lh_repl_frontend *lh_repl_socket_open(const char *path, bool forked, char **msg)
 {
     char *dir = g_path_get_dirname(path);
     char *resolved = realpath(dir, NULL);
 
     given_name = g_path_get_basename(path);
-    socket_name = g_strdup(given_name);
+    socket_name = forked ? forked_name() : g_strdup(given_name);
     if (!resolved) {
         *msg = g_strdup_printf("repl=unix:%s: %s: %s", path, dir, g_strerror(errno));
         g_free(dir);

@@ -8,7 +8,8 @@
 return {
     syscalls = {
         default = "allow",
-        -- an exec'd program would run outside QEMU, so outside the sandbox
+        -- no other programs: exec'd, they would stay in the sandbox, but
+        -- their #! interpreter and loader are not judged (docs/scripts.md)
         deny = { "execve", "execveat", "ptrace", "%ipc", "mount", "umount2" },
     },
     paths = {

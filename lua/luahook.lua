@@ -166,14 +166,61 @@ end
 --- (QEMU_ERESTARTSYS); the entry's after-hooks do not run for it.
 lh.AGAIN = context.AGAIN
 
---- Runs `fn()` when QEMU exits, after the guest's last syscall.
----@param fn fun()
+--- Runs `fn(how, sc, program)` when this program image ends: `how` is
+--- "exit" when QEMU exits, after the guest's last syscall, or "exec" when a
+--- followed execve is about to replace it (`sc` is that call, `program`
+--- what it runs: { path, arch, argv }).
+---@param fn fun(how: "exit"|"exec", sc?: luahook.Syscall, program?: luahook.ExecProgram)
 function lh.on_exit(fn)
     if type(fn) ~= "function" then
         error("on_exit(): expected a function, got " .. type(fn), 2)
     end
     lh._exit_hooks[#lh._exit_hooks + 1] = fn
 end
+
+---@class luahook.ExecProgram
+---@field path string the ELF program QEMU runs (after #! scripts: the interpreter)
+---@field arch string its QEMU target: "i386", "x86_64", ...
+---@field argv string[] its arguments (a script's rewritten as the kernel does)
+
+--- Runs `fn(sc, program)` when a followed execve `sc` is about to replace
+--- this image with `program` (as lh.on_exit's "exec"; in the same order as
+--- the exit hooks). Never for an exec that fails, or with follow_exec=0.
+---@param fn fun(sc: luahook.Syscall, program: luahook.ExecProgram)
+function lh.on_exec(fn)
+    if type(fn) ~= "function" then
+        error("on_exec(): expected a function, got " .. type(fn), 2)
+    end
+    lh._exit_hooks[#lh._exit_hooks + 1] = function(how, sc, program)
+        if how == "exec" then fn(sc, program) end
+    end
+end
+
+--- Whether execve is followed (plugin argument follow_exec, default 1).
+---@type boolean
+lh.follow_exec = context.core.follow_exec
+
+--- Strings kept across a followed execve: what a script stores here, the
+--- scripts of the program it starts find here (a forked child has a copy).
+--- Keys are letters, digits, "_", "." and "-"; values strings without NUL
+--- bytes (numbers are stored as strings). Read it by key: pairs() does not
+--- see the values.
+---@type table<string, string>
+lh.inherited = setmetatable({}, {
+    __index = context.inherited,
+    __newindex = function(_, key, value)
+        if type(key) ~= "string" or not key:match("^[%w_.-]+$") then
+            error("inherited: keys are names of letters, digits, '_', '.' and '-'", 2)
+        end
+        if value ~= nil and type(value) ~= "string" and type(value) ~= "number" then
+            error("inherited." .. key .. ": values are strings, not " .. type(value), 2)
+        end
+        if type(value) == "string" and value:find("\0", 1, true) then
+            error("inherited." .. key .. ": a value cannot hold a NUL byte (it travels as an argument)", 2)
+        end
+        context.inherited[key] = value ~= nil and tostring(value) or nil
+    end,
+})
 
 --- The number of the syscall called `name` on this guest, or nil.
 ---@param name string

@@ -4,10 +4,11 @@
  * plugin/qemu_compat.h, which adapts it to the header built against.
  *
  *   -plugin luahook.so,script=FILE[,out=FILE][,onerror=report|abort]
- *                     [,break=SYSCALL...][,repl=tty|unix:PATH][,KEY=VALUE...]
+ *                     [,break=SYSCALL...][,repl=tty|unix:PATH][,follow_exec=0]
+ *                     [,KEY=VALUE...]
  *
  * KEY=VALUE pairs that are not luahook's own reach the script as
- * luahook.args.
+ * luahook.args. A followed execve adds exec.* arguments (core/exec.h).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -79,6 +80,45 @@ static void fail(const char *fmt, ...)
     exit(EXIT_FAILURE);
 }
 
+/* A descriptor number: the whole of `text`, 0 or more. */
+static int parse_fd(const char *arg, const char *text)
+{
+    char *end;
+    long n = strtol(text, &end, 10);
+
+    if (!*text || *end || n < 0 || n > INT32_MAX) {
+        fail("%s: expected a descriptor number", arg);
+    }
+    return (int)n;
+}
+
+/*
+ * The arguments a followed exec adds for the QEMU it starts (core/exec.h):
+ * not for users, but checked as strictly.
+ */
+static void parse_exec_arg(const char *arg, const char *eq, struct lh_config *cfg)
+{
+    if (g_str_has_prefix(arg, "exec.dir=")) {
+        cfg->exec_dir = eq + 1;
+    } else if (g_str_has_prefix(arg, "exec.comm=")) {
+        cfg->exec_comm = eq + 1;
+    } else if (g_str_has_prefix(arg, "exec.out=")) {
+        cfg->out_fd = parse_fd(arg, eq + 1);
+    } else if (g_str_has_prefix(arg, "exec.err=")) {
+        cfg->err_fd = parse_fd(arg, eq + 1);
+    } else if (!strcmp(arg, "exec.repl_forked=1")) {
+        cfg->repl_forked = true;
+    } else if (g_str_has_prefix(arg, "exec.close=")) {
+        cfg->exec_close = parse_fd(arg, eq + 1);
+    } else if (g_str_has_prefix(arg, "exec.keep.") && eq > arg + strlen("exec.keep.")) {
+        g_ptr_array_add(cfg->inherited, (gpointer)(arg + strlen("exec.keep.")));
+    } else {
+        fail("plugin argument '%s': exec.* arguments are luahook's own (exec.dir=, "
+             "exec.comm=, exec.out=, exec.err=, exec.repl_forked=1, exec.close=, "
+             "exec.keep.KEY=)", arg);
+    }
+}
+
 static void parse_args(int argc, char **argv, struct lh_config *cfg)
 {
     for (int i = 0; i < argc; i++) {
@@ -108,6 +148,13 @@ static void parse_args(int argc, char **argv, struct lh_config *cfg)
                 fail("break= is empty; give a syscall name, number or class");
             }
             g_ptr_array_add(cfg->breaks, (gpointer)(eq + 1));
+        } else if (g_str_has_prefix(arg, "follow_exec=")) {
+            if (strcmp(eq + 1, "0") && strcmp(eq + 1, "1")) {
+                fail("follow_exec=%s: expected follow_exec=1 or follow_exec=0", eq + 1);
+            }
+            cfg->follow_exec = eq[1] == '1';
+        } else if (g_str_has_prefix(arg, "exec.")) {
+            parse_exec_arg(arg, eq, cfg);
         } else if (g_str_has_prefix(arg, "onerror=")) {
             if (!strcmp(eq + 1, "abort")) {
                 cfg->abort_on_error = true;
@@ -137,6 +184,13 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
         .breaks = g_ptr_array_new(),
         .guest = &lh_qemu_guest_ops,
         .watch_returns = watch_returns,
+        .follow_exec = true,
+        .plugin_argc = argc,
+        .plugin_argv = argv,
+        .out_fd = -1,
+        .err_fd = -1,
+        .exec_close = -1,
+        .inherited = g_ptr_array_new(),
     };
     char *msg = NULL;
 
@@ -157,9 +211,8 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
     if (info->system_emulation) {
         fail("needs QEMU's user-mode emulation (qemu-i386, qemu-x86_64), not qemu-system");
     }
-    if (strcmp(info->target_name, "i386") && strcmp(info->target_name, "x86_64")) {
-        fail("guest architecture '%s' is not supported (i386 and x86_64 are)",
-             info->target_name);
+    if (!lh_arch_supported(info->target_name)) {
+        fail("guest architecture '%s' is not supported (" LH_ARCHES " are)", info->target_name);
     }
     plugin_id = id;
     cfg.arch = info->target_name;
@@ -169,6 +222,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
     }
     g_ptr_array_free(cfg.script_args, true);
     g_ptr_array_free(cfg.breaks, true);
+    g_ptr_array_free(cfg.inherited, true);
 
     lh_qemu_register_filter(id, on_syscall_filter);
     qemu_plugin_register_atexit_cb(id, on_qemu_exit, NULL);

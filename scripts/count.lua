@@ -1,5 +1,6 @@
--- count.lua: a summary of the guest's syscalls at exit, like `strace -c`:
--- calls, errors and time spent per syscall, sorted by time.
+-- count.lua: a summary of the guest's syscalls at exit, like `strace -c -f`:
+-- calls, errors and time spent per syscall, sorted by time, for the whole
+-- process tree (forked children and the programs execs start).
 --
 --   qemu-i386 -plugin build/luahook.so,script=scripts/count.lua[,sort=calls][,histogram=1] ./prog
 --
@@ -7,6 +8,7 @@
 -- latency=1) adds a log2 histogram of each syscall's latency.
 -- The time of a call runs from its entry to its return on the monotonic
 -- clock: what the guest waited, QEMU's own work and the hooks' included.
+local ffi = require "ffi"
 local lh = require "luahook"
 local clock = require "luahook.clock"
 local options = require "luahook.options"
@@ -22,7 +24,6 @@ local ERROR_MIN = -4095 -- results -4095..-1 are errors, as the kernel returns t
 
 local stats    -- [name] = { name, calls, errors, seconds, buckets = { [b] = n } }
 local pid = lh.pid()
-local forked = false
 
 local function reset()
     stats = {}
@@ -86,7 +87,7 @@ end)
 lh.after("*", function(sc, ret)
     local seconds = clock.now() - sc.t0
     if forks[sc.nr] and lh.pid() ~= pid then
-        pid, forked = lh.pid(), true
+        pid = lh.pid()
         reset()
         return
     end
@@ -146,16 +147,84 @@ local function print_histogram(s)
     end
 end
 
-lh.on_exit(function()
+-- The process tree ------------------------------------------------------
+
+-- Every process image but the first process's last one adds its counts to
+-- a file the first process made, as it ends (an exit, or a followed exec:
+-- the first process may exec too); the first process adds them to its own
+-- at its exit and prints the sum. lh.inherited carries the first process's
+-- id and the file across execs; a forked child has them already.
+local TREE = "count.tree"
+local root_pid, tree_file = (lh.inherited[TREE] or ""):match("^(%d+) (.+)$")
+root_pid = tonumber(root_pid)
+if not root_pid then
+    root_pid, tree_file = pid, os.tmpname()
+    lh.inherited[TREE] = root_pid .. " " .. tree_file
+end
+
+ffi.cdef [[
+int lh_count_open(const char *path, int flags) __asm__("open");
+long lh_count_write(int fd, const char *buf, size_t len) __asm__("write");
+int lh_count_close(int fd) __asm__("close");
+]]
+local O_WRONLY, O_APPEND = 1, 0x400   -- the host's (x86_64) values
+
+local function row_line(s)
+    local buckets = {}
+    for b, n in pairs(s.buckets) do buckets[#buckets + 1] = b .. ":" .. n end
+    return string.format("%s %d %d %.9f %s\n", s.name, s.calls, s.errors, s.seconds,
+                         table.concat(buckets, ","))
+end
+
+-- Adds this image's counts to the file in one write, which O_APPEND keeps
+-- whole beside other processes' (never creating it: after the first
+-- process has printed, nobody reads it).
+local function deposit()
+    local lines = {}
+    for _, s in pairs(stats) do lines[#lines + 1] = row_line(s) end
+    local text = table.concat(lines)
+    local fd = ffi.C.lh_count_open(tree_file, O_WRONLY + O_APPEND)
+    if fd >= 0 then
+        ffi.C.lh_count_write(fd, text, #text)
+        ffi.C.lh_count_close(fd)
+    end
+end
+
+-- Adds the other images' counts to this one's, and removes the file.
+local function gather()
+    local f = io.open(tree_file, "rb")
+    if not f then return end
+    for line in f:lines() do
+        local name, calls, errors, seconds, buckets = line:match("^(%S+) (%d+) (%d+) (%S+) (%S*)$")
+        if name then
+            local s = entry_for(name)
+            s.calls, s.errors = s.calls + tonumber(calls), s.errors + tonumber(errors)
+            s.seconds = s.seconds + tonumber(seconds)
+            for b, n in buckets:gmatch("(%d+):(%d+)") do
+                b = tonumber(b)
+                s.buckets[b] = (s.buckets[b] or 0) + tonumber(n)
+            end
+        end
+    end
+    f:close()
+    os.remove(tree_file)
+end
+
+lh.on_exit(function(how, sc)
+    if how == "exec" then
+        record(sc.name, nil, false) -- it never returns: counted, not timed
+    end
+    if how == "exec" or lh.pid() ~= root_pid then
+        deposit()
+        return
+    end
+    gather()
     local rows = sorted_rows()
     local total = { calls = 0, errors = 0, seconds = 0 }
     for _, s in ipairs(rows) do
         total.calls = total.calls + s.calls
         total.errors = total.errors + s.errors
         total.seconds = total.seconds + s.seconds
-    end
-    if forked then
-        lh.printf("count: forked child process %d\n", pid)
     end
     lh.printf("%% time     seconds  usecs/call     calls    errors syscall\n")
     lh.out(RULE)

@@ -5,8 +5,9 @@
 --   openat(AT_FDCWD, "/etc/passwd", O_RDONLY) = 3
 --     # Opens /etc/passwd for reading; the kernel answers with file descriptor 3, ...
 -- It follows the process's descriptors and memory mappings as it runs and
--- prints a summary when the process ends: files named, bytes through each
--- descriptor, memory mapped, child processes, exit status.
+-- prints a summary when the program ends (its exit, or an execve that
+-- replaces it): files named, bytes through each descriptor, memory
+-- mapped, child processes, exit status.
 --
 --   qemu-i386 -plugin build/luahook.so,script=scripts/explain.lua[,OPTION=VALUE...] ./prog
 --
@@ -100,6 +101,9 @@ lh.on("*", function(sc)
     else
         return
     end
+    if EXEC[sc.name] and lh.follow_exec then
+        return -- its line when it is sure to succeed (on_exec), or once it failed
+    end
     if visible(sc, call) then
         local tail = NEVER_RETURN[sc.name] and ") = ?" or " <unfinished ...>"
         emit(sc, call.name .. "(" .. decode.args_text(call) .. tail, call, nil)
@@ -107,6 +111,15 @@ lh.on("*", function(sc)
     if EXEC[sc.name] and opts.summary then
         -- a successful exec replaces QEMU, so the summary cannot wait for the end
         lh.out(summary.text(state))
+    end
+end)
+
+-- A followed exec: its line, before the summary (an exit hook) and the new
+-- program's lines.
+lh.on_exec(function(sc)
+    local call = sc.explain
+    if call and visible(sc, call) then
+        emit(sc, call.name .. "(" .. decode.args_text(call) .. ") = 0", call, 0)
     end
 end)
 
@@ -127,7 +140,7 @@ lh.after("*", function(sc, ret)
         state:executing(nil) -- it returned: it failed
     end
     if visible(sc, call) then
-        if EXEC[sc.name] then
+        if EXEC[sc.name] and not lh.follow_exec then
             emit(sc, "<... " .. call.name .. " resumed>) = " .. result, call, ret)
         else
             emit(sc, call.name .. "(" .. decode.args_text(call) .. ") = " .. result, call, ret)

@@ -9,8 +9,10 @@
 --
 -- The recording is luahook's output stream (out=FILE, which it needs), a
 -- binary format described in docs/scripts.md, written as the run goes: a
--- run that crashes leaves a recording up to the crash. Other scripts that
--- print to luahook's output would mix their text into it. No options.
+-- run that crashes leaves a recording up to the crash. Forked processes
+-- and the programs they exec (luahook follows them) go on in the same
+-- recording, unless a program is of another architecture. Other scripts
+-- that print to luahook's output would mix their text into it. No options.
 local lh = require "luahook"
 local options = require "luahook.options"
 

@@ -15,7 +15,8 @@
 -- results checked. Threads make their calls in the recorded order. A call
 -- that differs stops the guest (exit status 70) with a report naming the
 -- call and showing both, decoded as trace.lua does; with break= or repl=,
--- the REPL opens there first. What runs for real and what stays
+-- the REPL opens there first. A program the guest execs goes on with the
+-- recorded calls of its process. What runs for real and what stays
 -- nondeterministic: docs/scripts.md.
 local lh = require "luahook"
 local options = require "luahook.options"

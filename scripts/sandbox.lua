@@ -11,7 +11,9 @@
 -- copy of the path: the object the kernel reaches is pinned, judged by its
 -- name and by what it is (device and inode), and the call then acts on
 -- that pinned object, so no other thread can change what is reached after
--- the judgement. The policy format, what is guaranteed and the limits (a
+-- the judgement (an exec luahook follows is made by its follower, from the
+-- sandbox's copy: the new program runs under the same policy). The policy
+-- format, what is guaranteed and the limits (with follow_exec=0 a
 -- successful execve leaves the sandbox) are in docs/scripts.md.
 local lh = require "luahook"
 local context = require "luahook.context"

@@ -23,12 +23,15 @@
 -- line come between (another thread's or process's: a call that blocks),
 -- the start ends with " <unfinished ...>" and the rest follows later as
 -- "<... NAME resumed>...". While the guest is one thread, only the calls
--- that may block start at entry (nothing can come between the others'). exit and exit_group print "= ?" at entry, and
--- an execve the host says will succeed "= 0" at entry (the process is
--- replaced); should it fail after all, "<... execve resumed>) = -1 ..."
--- follows. With failed=1 and in JSON, a call is written whole when it
--- returns. Once the guest has a second thread or process, lines start
--- with "[pid TID] " as under strace -f.
+-- that may block start at entry (nothing can come between the others').
+-- exit and exit_group print "= ?" at entry, and an execve that succeeds
+-- "= 0" before the new program's lines, which follow (the new program runs
+-- under luahook with this script). With follow_exec=0 the line comes at
+-- entry when the host says the exec will succeed; should it fail after
+-- all, "<... execve resumed>) = -1 ..." follows. With failed=1 and in
+-- JSON, a call is written whole when it returns. Once the guest has a
+-- second thread or process, lines start with "[pid TID] " as under
+-- strace -f, in the programs its processes exec too.
 local ffi = require "ffi"
 local lh = require "luahook"
 local clock = require "luahook.clock"
@@ -541,14 +544,24 @@ lh.on(selector, function(sc)
         return
     elseif special == "exit" or special == "exit_group" then
         emit(sc, call, "?", nil, special == "exit_group")
-    elseif exec.call_will_succeed(sc) then
-        -- a successful exec never returns: its line, as strace ends it, now
+    elseif not lh.follow_exec and exec.call_will_succeed(sc) then
+        -- a successful exec never returns, and unfollowed nothing is told
+        -- when it succeeds: its line, as strace ends it, now; the program
+        -- runs without luahook
         emit(sc, call, "0", 0)
         call.printed = true
         order.leave()
     end
     -- an exec that will fail is written whole when it returns: it cannot
     -- block, and luahook flushes its output at an exec's entry
+end)
+
+-- A followed exec: its line once it is sure to succeed, before the new
+-- program's lines (which the new image prints, under the same pid).
+lh.on_exec(function(sc)
+    if sc.trace and not only_failed then
+        emit(sc, sc.trace, "0", 0)
+    end
 end)
 
 lh.after(selector, function(sc, ret)

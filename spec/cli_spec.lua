@@ -18,11 +18,18 @@ local function temp_file(text, suffix)
     return path
 end
 
+-- A temporary file the kernel would try to run (execute permission).
+local function temp_program(text)
+    local path = temp_file(text)
+    os.execute("chmod 755 " .. path)
+    return path
+end
+
 -- The ELF header of `from` with another e_machine (bytes 18-19, little-endian).
 local function with_machine(from, machine)
     local data = command.slurp(from)
-    return temp_file(data:sub(1, 18) .. string.char(machine % 256, math.floor(machine / 256))
-                     .. data:sub(21))
+    return temp_program(data:sub(1, 18) .. string.char(machine % 256, math.floor(machine / 256))
+                        .. data:sub(21))
 end
 
 describe("luahook --version and --help", function()
@@ -38,7 +45,8 @@ describe("luahook --version and --help", function()
         assert.are.equal(0, r.status)
         for _, word in ipairs({ "-s, --script", "-e, --eval", "-o, --output", "-a, --arg",
                                 "--break", "--repl tty|unix:PATH", "--qemu", "-L, --sysroot",
-                                "--watch", "-n, --dry-run", "--list-syscalls", "luahook attach",
+                                "--watch", "--no-follow", "-n, --dry-run", "--list-syscalls",
+                                "luahook attach",
                                 "LUAHOOK_QEMU_DIR", "64", "65", "66", "69" }) do
             assert.matches(word, r.stdout, 1, true)
         end
@@ -267,7 +275,7 @@ describe("luahook without -L", function()
                 -- the same program asking for its loader in /nil/ instead of /lib/
                 local data = command.slurp(guest("getpid-dynamic", a.qemu))
                 local at = data:find("/lib/ld", 1, true)
-                local odd = temp_file(data:sub(1, at - 1) .. "/nil/" .. data:sub(at + 5))
+                local odd = temp_program(data:sub(1, at - 1) .. "/nil/" .. data:sub(at + 5))
                 local r = run("-n", "-e", "", odd)
                 os.remove(odd)
                 assert.are.equal(69, r.status)
@@ -288,7 +296,7 @@ describe("luahook without -L", function()
         -- the same program naming a loader path no system has (same length)
         local data = command.slurp(dynamic)
         local at = data:find("/lib/ld-linux.so.2", 1, true)
-        local odd = temp_file(data:sub(1, at - 1) .. "/lib/ld-nowhere.so" .. data:sub(at + 18))
+        local odd = temp_program(data:sub(1, at - 1) .. "/lib/ld-nowhere.so" .. data:sub(at + 18))
         local r = run("-e", "", odd)
         os.remove(odd)
         assert.are.equal(69, r.status)
@@ -357,8 +365,8 @@ describe("luahook's usage errors", function()
           "cannot open program /nonexistent/prog: No such file or directory" },
         { "a program not in PATH", { "-e", "", "nosuchprogram-luahook" }, 66,
           "program 'nosuchprogram-luahook' not found in PATH" },
-        { "a file that is not ELF", { "-e", "", "./meson.build" }, 65,
-          "./meson.build is not an ELF program" },
+        { "a file without execute permission", { "-e", "", "./meson.build" }, 66,
+          "cannot open program ./meson.build: Permission denied" },
     }
     for _, case in ipairs(cases) do
         local what, argv, status, message = case[1], case[2], case[3], case[4]
@@ -370,6 +378,23 @@ describe("luahook's usage errors", function()
             assert.matches(message, r.stderr, 1, true)
         end)
     end
+
+    it("gives status 65 and one line for an executable file in no format a kernel runs", function()
+        local text = temp_program("not a program\n")
+        local r = run("-e", "", text)
+        os.remove(text)
+        assert.are.equal(65, r.status)
+        assert.are.equal("luahook: " .. text .. " is not an ELF program or a #! script\n", r.stderr)
+    end)
+
+    it("gives status 66 and one line for a script whose interpreter is missing", function()
+        local script = temp_program("#!/nonexistent/interpreter -x\n")
+        local r = run("-e", "", script)
+        os.remove(script)
+        assert.are.equal(66, r.status)
+        assert.are.equal("luahook: cannot run " .. script .. ": its interpreter /nonexistent/interpreter: "
+                         .. "No such file or directory\n", r.stderr)
+    end)
 
     it("gives status 65 for an ELF program of another architecture", function()
         local sparc = with_machine(guest("getpid", "x86_64"), 2)   -- EM_SPARC
@@ -384,7 +409,7 @@ describe("luahook's usage errors", function()
     -- The guest `from` with `bytes` at 0-based `offset` of its ELF header.
     local function patched(from, offset, bytes)
         local data = command.slurp(guest("getpid", from))
-        return temp_file(data:sub(1, offset) .. bytes .. data:sub(offset + #bytes + 1))
+        return temp_program(data:sub(1, offset) .. bytes .. data:sub(offset + #bytes + 1))
     end
     local function le32(n)
         return string.char(n % 256, math.floor(n / 256) % 256, math.floor(n / 65536) % 256,
@@ -424,12 +449,40 @@ describe("luahook's usage errors", function()
     end
 
     it("gives status 65 for an ELF file that is not a program", function()
-        local obj = temp_file(command.slurp(guest("getpid")):sub(1, 16) .. "\1\0"
-                              .. command.slurp(guest("getpid")):sub(19))   -- ET_REL
+        local obj = temp_program(command.slurp(guest("getpid")):sub(1, 16) .. "\1\0"
+                                 .. command.slurp(guest("getpid")):sub(19))   -- ET_REL
         local r = run("-e", "", obj)
         os.remove(obj)
         assert.are.equal(65, r.status)
         assert.matches("is an ELF file but not a program (ELF type 1)", r.stderr, 1, true)
+    end)
+end)
+
+describe("luahook with a #! script as PROGRAM", function()
+    it("runs the script's interpreter as the kernel would, with the kernel's arguments", function()
+        local busybox = command.build .. "/foreign/busybox.i386"
+        local script = temp_program("#!" .. busybox .. " sh\necho \"$0 got $1\"\n")
+        local dry = run("-n", "-e", "", script, "one")
+        local r = run("-s", "trace", "-a", "trace=write", script, "one")
+        os.remove(script)
+        assert.are.equal(0, dry.status)
+        assert.matches("/qemu%-i386 %-plugin [^ ]+ " .. busybox:gsub("%p", "%%%0") .. " sh "
+                       .. script:gsub("%p", "%%%0") .. " one\n$", dry.stdout)
+        assert.are.equal(0, r.status, r.stderr)
+        assert.are.equal(script .. " got one\n", r.stdout)
+        assert.are.equal('write(1, "' .. script .. ' got one\\n", ' .. #script + 9 .. ") = "
+                         .. #script + 9 .. "\n", r.stderr)
+    end)
+
+end)
+
+describe("luahook with a PROGRAM found in PATH", function()
+    it("gives it its name as typed as argv[0] (QEMU's -0), as a shell would", function()
+        local dry = run("-n", "-e", "", "true")
+        assert.matches(" %-0 true /[^ ]*/true\n$", dry.stdout)
+        local r = run("-e", "", "sh", "-c", 'echo "$0"')
+        assert.are.equal(0, r.status, r.stderr)
+        assert.are.equal("sh\n", r.stdout)
     end)
 end)
 

@@ -125,11 +125,11 @@ describe("luahook's output", function()
         assert.are.equal("luahook: out=/nonexistent/dir/log: No such file or directory\n", r.stderr)
     end)
 
-    it("is flushed before a successful exec replaces the process", function()
+    it("is flushed before an exec it does not follow (follow_exec=0) replaces the process", function()
         local out = qemu.tmppath()
         local r = qemu.run {
             guest = "signals", args = { "exec", "/bin/echo", "exec-ok" },
-            plugin_args = { "out=" .. out },
+            plugin_args = { "out=" .. out, "follow_exec=0" },
             lua = [[luahook.on("*", function(sc) print("saw " .. sc.name) end)]],
         }
         local text = slurp(out)

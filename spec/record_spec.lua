@@ -151,6 +151,29 @@ for _, arch in ipairs({ "i386", "x86_64" }) do
             os.remove(rec)
         end)
 
+        it("follows the programs a shell execs, into one recording, and replays them too",
+           function()
+            local file = temp_file("read by an exec'd cat\n")
+            local rec = qemu.tmppath()
+            local shell = { "sh", "-c", "od -An -N8 -tx1 /dev/urandom; cat " .. file .. "; echo $$" }
+            local busybox = qemu.build .. "/foreign/busybox." .. arch
+            local recorded = qemu.run { arch = arch, program = busybox, args = shell,
+                                        script = RECORD, plugin_args = { "out=" .. rec } }
+            assert.are.equal(0, recorded.status, recorded.stderr)
+            assert.matches("read by an exec'd cat\n", recorded.stdout, 1, true)
+            -- the exec'd programs' calls go on in the one recording
+            local _, headers = slurp(rec):gsub("luahook%-recording ", "")
+            assert.are.equal(1, headers)
+            os.remove(file)
+            local replayed = qemu.run { arch = arch, program = busybox, args = shell,
+                                        script = REPLAY, plugin_args = { "in=" .. rec },
+                                        wrap = "timeout 60" }
+            assert.are.equal(0, replayed.status, replayed.stderr)
+            -- the same random bytes, the gone file's text, the recorded pid
+            assert.are.equal(recorded.stdout, replayed.stdout)
+            os.remove(rec)
+        end)
+
         it("replays a run that killed itself with a signal to the same end", function()
             local rec = qemu.tmppath()
             local recorded = record(arch, rec, "exitwith", { "kill", "11" })
@@ -297,6 +320,24 @@ describe("luahook record and luahook replay", function()
         local replayed = command.run({ luahook, "replay", rec, program })
         assert.are.equal(0, replayed.status, replayed.stderr)
         assert.are.equal(recorded.stdout, replayed.stdout)
+        os.remove(rec)
+    end)
+
+    it("records an exec into another architecture up to the exec, and replays it so, the new "
+       .. "program running for real", function()
+        local rec = qemu.tmppath()
+        local argv = { qemu.guest("execer"), "exec", qemu.guest("execer", "x86_64"), "ZERO", "show" }
+        local recorded = command.run({ luahook, "record", "-o", rec, unpack(argv) })
+        assert.are.equal(0, recorded.status, recorded.stderr)
+        assert.matches("^argv%[0%]=ZERO\n", recorded.stdout)
+        assert.matches("luahook: record: [^\n]*execer%.x86_64 is an x86_64 program, which this "
+                       .. "i386 recording cannot hold: process %d+ is recorded up to its exec\n",
+                       recorded.stderr)
+        local replayed = command.run({ luahook, "replay", rec, unpack(argv) })
+        assert.are.equal(0, replayed.status, replayed.stderr)
+        assert.are.equal(recorded.stdout, replayed.stdout)
+        assert.matches("luahook: replay: [^\n]*execer%.x86_64 runs for real: a recording of "
+                       .. "i386 calls has none of x86_64 programs\n", replayed.stderr)
         os.remove(rec)
     end)
 

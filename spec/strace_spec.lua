@@ -93,10 +93,10 @@ local function breakdown(list)
         table.sort(enosys)
         out[#out + 1] = string.format(
             "%-18s %4d/%-4d %6.2f%%  order: %d/%d (timing: %d); later work: %s; "
-                .. "left out: vDSO %d, after exec %d, loader's memory %d; ENOSYS under QEMU: %s",
+                .. "left out: vDSO %d, loader's memory %d; ENOSYS under QEMU: %s",
             run.name, s.identical, s.total, percent(s.identical, s.total), s.in_order, s.pairs,
             s.timing,
-            #later > 0 and table.concat(later, ", ") or "none", s.vdso, s.after_exec,
+            #later > 0 and table.concat(later, ", ") or "none", s.vdso,
             s.loader, #enosys > 0 and table.concat(enosys, " ") or "none")
         if s.identical < s.total then out[#out + 1] = reference.describe(s) end
         for _, pair in ipairs(s.out_of_order) do
@@ -203,5 +203,21 @@ describe("trace.lua against strace 6.1 on the same programs run natively", funct
         both_print("refcalls exec",
                    'execve("/nonexistent", ["x", "y"], 0xADDR /* 1 var */) = -1 ENOENT (No such file or directory)')
         both_print("refcalls exec", 'execve("/bin/true", ["x", "y"], 0xADDR /* 1 var */) = 0')
+    end)
+
+    it("follows the program an execve starts, as strace -f does: every line of it the same", function()
+        local native, emulated = lines_of("refcalls exec")
+        local function after_exec(lines)
+            for i, line in ipairs(lines) do
+                if line:match('^execve%("/bin/true", .*%) = 0$') then
+                    return { unpack(lines, i + 1) }
+                end
+            end
+            return {}
+        end
+        local expected = after_exec(native)
+        -- /bin/true is dynamically linked: its loader's calls, then its own
+        assert.is_true(#expected > 30, table.concat(native, "\n"))
+        assert.are.same(expected, after_exec(emulated))
     end)
 end)

@@ -442,7 +442,7 @@ describe("trace.lua's options", function()
                        r.stderr)
     end)
 
-    it("prints a successful execve at entry, as = 0, before the program is replaced", function()
+    it("prints a successful execve as = 0, before the program is replaced", function()
         local r = trace { arch = "i386", guest = "signals", options = { "trace=execve" },
                           args = { "exec", "/bin/echo", "replaced" } }
         assert.are.equal(0, r.status)
@@ -451,12 +451,13 @@ describe("trace.lua's options", function()
                        r.stderr)
     end)
 
-    it("gives an execve's real result after all when one expected to succeed fails", function()
+    it("with follow_exec=0, gives an execve's real result after all when one expected to succeed fails",
+       function()
         -- executable, but in no format the kernel runs: only the exec finds out
         local path = qemu.tmppath()
         qemu.write_file(path, "not a program\n")
         os.execute("chmod 755 " .. path)
-        local r = trace { arch = "x86_64", guest = "signals", options = { "trace=execve" },
+        local r = trace { arch = "x86_64", guest = "signals", options = { "trace=execve", "follow_exec=0" },
                           args = { "exec", path, "x" } }
         os.remove(path)
         local lines = qemu.lines(r.stderr)
@@ -592,11 +593,11 @@ end
 
 -- Runs a guest with format=perfetto into a file; returns the run and the
 -- checked timeline (helpers/timeline.lua).
-local function timeline_of(arch, guest, args)
+local function timeline_of(arch, guest, args, option)
     local path = qemu.tmppath()
     local from = timeline.now_us()
     local r = trace { arch = arch, guest = guest, args = args,
-                      options = { "format=perfetto", "out=" .. path } }
+                      options = { "format=perfetto", "out=" .. path, option } }
     local to = timeline.now_us()
     local text = qemu.slurp(path) or ""
     os.remove(path)
@@ -670,13 +671,33 @@ describe("trace.lua's timeline (format=perfetto)", function()
         assert.are.same({ "refcalls.x86_64", "refcalls-name" }, t.thread_names[pid])
     end)
 
-    it("ends the array when the last process execs", function()
-        local r, t = timeline_of("i386", "signals", { "exec", "/bin/echo", "replaced" })
+    it("ends the array when the last process execs a program left to the host (follow_exec=0)",
+       function()
+        local r, t = timeline_of("i386", "signals", { "exec", "/bin/echo", "replaced" },
+                                 "follow_exec=0")
         assert.are.equal(0, r.status)
         local slices = t.slices[t.events[#t.events].tid]
         assert.are.equal('execve("/bin/echo", ["/bin/echo", "replaced"], ',
                          slices[#slices].args.line:match('^execve%(.-%], '))
         assert.are.equal("0", slices[#slices].args.result)
+    end)
+
+    it("goes on in the program a followed exec starts, named as the kernel names it", function()
+        local r, t = timeline_of("i386", "signals", { "exec", "/bin/echo", "replaced" })
+        assert.are.equal(0, r.status)
+        assert.are.equal("handled\nreplaced\n", r.stdout)
+        local pid = t.slices[next(t.slices)][1].pid
+        local slices, exec = t.slices[pid], nil
+        for i, e in ipairs(slices) do
+            if e.name == "execve" then exec = i end
+        end
+        assert.are.equal("0", slices[exec].args.result)
+        local wrote = false
+        for i = exec + 1, #slices do
+            wrote = wrote or slices[i].args.line == 'write(1, "replaced\\n", 9) = 9'
+        end
+        assert.is_true(wrote)
+        assert.are.same({ comm("signals", "i386"), "echo" }, t.names[pid])
     end)
 end)
 

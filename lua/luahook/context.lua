@@ -13,6 +13,7 @@ function context.init(core)
     context.arch = core.arch
     context.word_size = core.arch == "x86_64" and 8 or 4
     context.args = core.args
+    context.inherited = core.inherited
     context.script = core.script
     context.event = ffi.cast("struct lh_event *", core.event)
     -- C functions to call through FFI (see struct lh_calls in core/state.h)

@@ -260,7 +260,7 @@ E.calls = {
     execve = { does = "replaces this program by {path:1} with arguments {arg:2}, keeping the process id "
                    .. "and the open descriptors not marked close-on-exec",
                ok = "if it works the call never returns: the new program starts from scratch "
-                   .. "(and runs without QEMU's plugin, so it is not traced)" },
+                   .. "(and luahook goes on with it, unless follow_exec=0)" },
     exit_group = { does = "ends the process, every thread of it, with exit status {int:1}",
                    ok = "the call never returns, and the parent can collect the status with wait4" },
     exit = { does = "ends this thread with exit status {int:1}",

@@ -77,12 +77,22 @@ local function refresh()
     chains = no_chains()
 end
 
---- Adds a hook; `selection` comes from syscalls.select. `first` puts it
---- before every other hook (the REPL's stepping must see calls first).
+--- Adds a hook; `selection` comes from syscalls.select. `place` "first"
+--- puts it before every other hook (the REPL's stepping must see calls
+--- first); "last" after every other, those added later included (following
+--- an exec must come after every hook that could answer it).
+---@param place? "first"|"last"
 ---@return table record
-function hooks.add(kind, selection, fn, site, first)
-    local rec = { kind = kind, selection = selection, fn = fn, site = site, errors = 0 }
-    table.insert(registered, first and 1 or #registered + 1, rec)
+function hooks.add(kind, selection, fn, site, place)
+    local rec = { kind = kind, selection = selection, fn = fn, site = site, errors = 0,
+                  last = place == "last" }
+    local at = #registered + 1
+    if place == "first" then
+        at = 1
+    elseif place ~= "last" then
+        while at > 1 and registered[at - 1].last do at = at - 1 end
+    end
+    table.insert(registered, at, rec)
     refresh()
     return rec
 end

@@ -17,6 +17,7 @@ local fds = require "luahook.decode.fds"
 local hooks = require "luahook.hooks"
 local int = require "luahook.int"
 local memory = require "luahook.memory"
+local qemu_options = require "luahook.qemu_options"
 local syscalls = require "luahook.syscalls"
 
 local modmap = {}
@@ -103,33 +104,7 @@ local function map_loaded(path, info, bias)
     end
 end
 
----------------------------------------------------------------- -L sysroot
-
--- QEMU's -L (or QEMU_LD_PREFIX): where it looks first for the files the
--- guest names. Read from QEMU's own command line, skipping the values of
--- the options that take one, up to the program.
-local OPTIONS_WITH_VALUE = { g = true, L = true, s = true, cpu = true, E = true, U = true,
-                             ["0"] = true, r = true, B = true, R = true, d = true,
-                             dfilter = true, D = true, p = true, seed = true, trace = true,
-                             plugin = true }
-local sysroot_found, sysroot
-
-local function find_sysroot()
-    local f = io.open("/proc/self/cmdline", "rb")
-    local args = {}
-    if f then
-        for arg in f:read("*a"):gmatch("([^%z]*)%z") do args[#args + 1] = arg end
-        f:close()
-    end
-    local root = os.getenv("QEMU_LD_PREFIX")
-    local i = 2
-    while args[i] and args[i]:sub(1, 1) == "-" and args[i] ~= "--" do
-        local name = args[i]:gsub("^%-%-?", "")
-        if name == "L" then root = args[i + 1] end
-        i = i + (OPTIONS_WITH_VALUE[name] and 2 or 1)
-    end
-    return root ~= "" and root or nil
-end
+---------------------------------------------------------------- host paths
 
 -- under names of their own, so that a script may declare the C ones
 ffi.cdef [[
@@ -146,11 +121,10 @@ local function real(path)
     return text
 end
 
--- The host file for a path the guest names, as QEMU resolves it.
+-- The host file for a path the guest names, as QEMU resolves it: under
+-- its -L sysroot first.
 local function host_path(path)
-    if not sysroot_found then
-        sysroot, sysroot_found = find_sysroot(), true
-    end
+    local sysroot = qemu_options.sysroot()
     if sysroot and path:sub(1, 1) == "/" then
         local f = io.open(sysroot .. path, "rb")
         if f then
@@ -297,7 +271,7 @@ function modmap.track()
     local function watch(name, fn)
         local selection = syscalls.number(name) and syscalls.select(name)
         -- first: a script's own after-hook on mmap sees the new module
-        if selection then hooks.add("after", selection, fn, "module map (" .. name .. ")", true) end
+        if selection then hooks.add("after", selection, fn, "module map (" .. name .. ")", "first") end
     end
     watch("mmap", on_mmap)
     watch("mmap2", on_mmap)

@@ -16,12 +16,23 @@
 --
 -- A process counts from its parent's fork (counted at the fork's entry,
 -- before the child can run) until it exits, dies of a signal luahook sees
--- (on_exit), or execs: the program exec'd runs without this page. One
--- killed by SIGKILL is never subtracted: the others then keep writing at
--- once, which is slower, never wrong.
+-- (on_exit), or execs a program that runs without luahook (follow_exec=0;
+-- the caller says so: leave). One killed by SIGKILL is never subtracted:
+-- the others then keep writing at once, which is slower, never wrong.
+--
+-- A program a followed exec starts is the same process, still counted: its
+-- own order.start attaches the same page again. The page is a System V
+-- shared memory segment, found by its id (lh.inherited carries it across
+-- the exec, with a cookie that tells it from another segment given the id
+-- since): such a segment needs no descriptor in the guest's table, and,
+-- marked for removal at once, is gone with the last process attached.
+-- Should the exec'ing process have been the last, the new program makes
+-- a page of its own (alone, it orders nothing), knowing whether the run's
+-- first text was written.
 local bit = require "bit"
 local ffi = require "ffi"
 local lh = require "luahook"
+local clock = require "luahook.clock"
 local context = require "luahook.context"
 local memory = require "luahook.memory"
 local tasks = require "luahook.tasks"
@@ -36,8 +47,12 @@ struct lh_order_page {
     int32_t open_serial;
     int32_t processes;
     int32_t started;
+    uint64_t cookie;
 };
-void *lh_order_mmap(void *addr, size_t len, int prot, int flags, int fd, long offset) __asm__("mmap");
+int lh_order_shmget(int key, size_t size, int flags) __asm__("shmget");
+void *lh_order_shmat(int id, const void *addr, int flags) __asm__("shmat");
+int lh_order_shmdt(const void *addr) __asm__("shmdt");
+int lh_order_shmctl(int id, int cmd, void *buf) __asm__("shmctl");
 int lh_order_mutexattr_init(void *attr) __asm__("pthread_mutexattr_init");
 int lh_order_mutexattr_setpshared(void *attr, int shared) __asm__("pthread_mutexattr_setpshared");
 int lh_order_mutexattr_setrobust(void *attr, int robust) __asm__("pthread_mutexattr_setrobust");
@@ -48,7 +63,7 @@ int lh_order_mutex_unlock(void *mutex) __asm__("pthread_mutex_unlock");
 ]]
 
 local C = ffi.C
-local PROT_READ_WRITE, MAP_SHARED_ANONYMOUS = 3, 0x21
+local IPC_PRIVATE, IPC_CREAT_0600, IPC_RMID = 0, 0x380, 0
 local PTHREAD_PROCESS_SHARED, PTHREAD_MUTEX_ROBUST = 1, 1
 local EOWNERDEAD = 130
 local CLONE_THREAD = 0x10000
@@ -57,13 +72,23 @@ local UNFINISHED = " <unfinished ...>\n"
 local out = lh.out
 local flush = context.core.flush
 
+-- The page with System V id `id`, attached, or nil.
+local function attach(id)
+    local p = C.lh_order_shmat(id, nil, 0)
+    if ffi.cast("intptr_t", p) == -1 then return nil end
+    return ffi.cast("struct lh_order_page *", p)
+end
+
+-- A new page (and its id), shared with every process forked from this one.
 local function new_page()
-    local p = C.lh_order_mmap(nil, ffi.sizeof("struct lh_order_page"), PROT_READ_WRITE,
-                              MAP_SHARED_ANONYMOUS, -1, 0)
-    if ffi.cast("intptr_t", p) == -1 then
-        error("luahook.order: cannot map a page shared with forked processes", 3)
+    local id = C.lh_order_shmget(IPC_PRIVATE, ffi.sizeof("struct lh_order_page"), IPC_CREAT_0600)
+    local page = id >= 0 and attach(id)
+    if id >= 0 then C.lh_order_shmctl(id, IPC_RMID, nil) end
+    if not page then
+        error("luahook.order: cannot make a page shared with forked processes", 3)
     end
-    local page = ffi.cast("struct lh_order_page *", p)
+    -- this process and this instant: no other segment has both
+    page.cookie = ffi.new("uint64_t", lh.pid()) * 2 ^ 32 + math.floor(clock.now() * 1e9) % 2 ^ 32
     local attr = ffi.new("int64_t[2]")
     C.lh_order_mutexattr_init(attr)
     C.lh_order_mutexattr_setpshared(attr, PTHREAD_PROCESS_SHARED)
@@ -73,7 +98,24 @@ local function new_page()
         error("luahook.order: cannot make a mutex shared with forked processes", 3)
     end
     page.processes = 1
-    return page
+    return page, id
+end
+
+-- lh.inherited's key: "ID COOKIE STARTED" of the page, for a followed exec.
+local PAGE_KEY = "order.page"
+
+-- The page a followed exec left this process, attached again, or nil;
+-- and whether the run's first text was written.
+local function inherited_page()
+    local text = lh.inherited[PAGE_KEY]
+    local id, cookie, started = (text or ""):match("^(%d+) (%d+) ([01])$")
+    if not id then return nil, nil, false end
+    local page = attach(tonumber(id))
+    if page and tostring(page.cookie):match("^%d+") ~= cookie then
+        C.lh_order_shmdt(page)   -- another segment, given the id since
+        page = nil
+    end
+    return page, tonumber(id), started == "1"
 end
 
 -- The page, once order.start() has mapped it; this process's count of the
@@ -149,12 +191,20 @@ end
 
 local order = {}
 
---- Starts ordering output: maps the shared page and follows the guest's
---- forks and exits (execs are the caller's to report: leave, rejoin).
---- Call it once, while the script loads (before the guest runs), and
---- before registering the hooks that print.
+--- Starts ordering output: maps the shared page (in a program a followed
+--- exec started, the one its process had) and follows the guest's forks,
+--- exits and followed execs (those left to QEMU are the caller's to
+--- report: leave, rejoin). Call it once, while the script loads (before
+--- the guest runs), and before registering the hooks that print.
 function order.start()
-    page = new_page()
+    local id, started
+    page, id, started = inherited_page()
+    if page then
+        if page.processes > 1 then move_state(page) end
+    else
+        page, id = new_page()
+        page.started = started and 1 or 0
+    end
     local calls = tasks.fork_calls()
     -- a process is counted before it exists, so that neither it nor its
     -- parent ever writes as if alone while the other runs
@@ -177,7 +227,16 @@ function order.start()
             unlock()
         end
     end)
-    lh.on_exit(function() order.leave() end)
+    lh.on_exit(function(how)
+        if how == "exec" then
+            -- the process goes on in the new program, which attaches the page again
+            flush()
+            lh.inherited[PAGE_KEY] = string.format("%d %s %d", id,
+                                                   tostring(page.cookie):match("^%d+"), page.started)
+        else
+            order.leave()
+        end
+    end)
 end
 
 --- Before an event's text that starts something new (a line, a line's
@@ -242,8 +301,9 @@ function order.on_last_exit(fn)
     on_last = fn
 end
 
---- This process stops writing: it exits, or execs (`rejoin()` if that
---- fails after all). What it wrote is flushed first.
+--- This process stops writing: it exits, or execs a program that runs
+--- without luahook (`rejoin()` if that fails after all). What it wrote is
+--- flushed first.
 function order.leave()
     lock()
     flush()

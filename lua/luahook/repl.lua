@@ -434,7 +434,7 @@ local function arm_step(sc, action)
             if next_sc.tid ~= tid then return nil end
             disarm()
             return repl.stop(next_sc, "step")
-        end, "step", true)
+        end, "step", "first")
     end
     after_hook = hooks.add("after", action == "step" and { all = true } or { [nr] = true },
         function(done_sc, ret)
@@ -442,7 +442,7 @@ local function arm_step(sc, action)
             if done_sc.tid ~= tid then return end
             disarm()
             repl.stop_at_return(done_sc, ret)
-        end, action, true)
+        end, action, "first")
 end
 
 local function act(sc, action, value)

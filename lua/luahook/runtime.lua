@@ -248,10 +248,19 @@ local function exit_hook_error(message)
     return traceback(message)
 end
 
-local function exit()
+-- The end of this program image, once: at QEMU's exit (`how` "exit"), or
+-- when a followed exec replaces it ("exec", with the exec call and what it
+-- runs). An exec that fails after this leaves the image running, its exit
+-- hooks done.
+local image_ended = false
+local function end_image(how, sc, program)
+    if image_ended then
+        return
+    end
+    image_ended = true
     local lh = require "luahook"
     for _, fn in ipairs(lh._exit_hooks) do
-        local ok, err = xpcall(fn, exit_hook_error)
+        local ok, err = xpcall(fn, exit_hook_error, how, sc, program)
         if not ok and err ~= context.EXIT then
             core.error("exit hook failed: " .. err)
             if context.core.abort_on_error then
@@ -309,7 +318,7 @@ local function serve()
             end
             dispatch_return(ev.nr, ev.vcpu, result)
         else
-            exit()
+            end_image("exit")
         end
         yield()
     end
@@ -322,6 +331,14 @@ function runtime.current()
         return nil
     end
     return current_sc, current_phase, current_result
+end
+
+--- Ends this program image for a followed exec: the exit hooks run with
+--- "exec", the exec call `sc` and the program it runs.
+---@param sc luahook.Syscall
+---@param program table
+function runtime.end_for_exec(sc, program)
+    end_image("exec", sc, program)
 end
 
 -- Where `require` looks: the directories of the scripts, never the
@@ -417,6 +434,9 @@ function runtime.boot(primitives)
         error(context.EXIT, 0)
     end
     runtime.search_beside(primitives.script ~= "" and { primitives.script } or {})
+    if primitives.follow_exec then
+        require("luahook.follow").start()
+    end
     return serve, on_loop_error
 end
 

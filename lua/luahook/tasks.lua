@@ -22,6 +22,7 @@ function tasks.fork_calls()
 end
 
 local PREFIX_SLOTS = 64
+local INHERITED = "luahook.tasks"  -- lh.inherited's key
 
 local Tasks = {}
 Tasks.__index = Tasks
@@ -32,8 +33,12 @@ Tasks.__index = Tasks
 ---@return table  with .several (more than one thread or process), .pid
 ---               (this process's id, the child's own after a fork) and :prefix(sc)
 function tasks.track()
-    local self = setmetatable({ several = false, pid = lh.pid(), first_tid = false,
-                                prefix_tids = {}, prefix_texts = {} }, Tasks)
+    -- a program a followed exec started is one of several if its caller was
+    local self = setmetatable({ several = lh.inherited[INHERITED] == "several", pid = lh.pid(),
+                                first_tid = false, prefix_tids = {}, prefix_texts = {} }, Tasks)
+    lh.on_exec(function()
+        if self.several then lh.inherited[INHERITED] = "several" end
+    end)
     local calls = tasks.fork_calls()
     lh.on(calls, function(sc)
         sc.tasks_was_single = not self.several

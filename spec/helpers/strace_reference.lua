@@ -337,7 +337,7 @@ end
 -- in the whole log; lines of later work are counted in stats.later.
 -- `first`: the native process strace started with an execve, a line QEMU
 -- has no counterpart for (it loads the program itself).
-local function normalise(proc, labels, side, first, stats)
+local function normalise(proc, labels, first, stats)
     local lines, spans = {}, {}
     if not proc then return lines, spans end
     local named = false
@@ -348,14 +348,11 @@ local function normalise(proc, labels, side, first, stats)
         elseif not (first and i == 1 and name_of(line) == "execve") then
             line = initial_name(common(line, labels), named)
             named = named or line:match("^prctl%(PR_SET_NAME,") ~= nil
+            if name_of(line) == "execve" and result_of(line) == "0" then
+                named = false -- a new program: named after its file again
+            end
             lines[#lines + 1] = line
             spans[#lines] = proc.spans[i]
-            if side == "native" and name_of(line) == "execve" and result_of(line) == "0" then
-                -- QEMU hands a program the guest execs to the host kernel
-                -- (same architecture): it runs natively, untraced
-                stats.after_exec = stats.after_exec + (#proc.lines - i)
-                break
-            end
         end
     end
     return lines, spans
@@ -468,13 +465,12 @@ local function prepare(result, again)
         first_other = result.emulated_pid
     end
     local list, labels_n, labels_o = reference.pair(native, other, first_other)
-    local stats = { identical = 0, total = 0, later = {}, vdso = 0, after_exec = 0, loader = 0,
+    local stats = { identical = 0, total = 0, later = {}, vdso = 0, loader = 0,
                     hunks = {}, enosys = {}, split_calls = native.split_calls }
     local sides = {}
     for k, p in ipairs(list) do
-        local a, pa = normalise(native.by_pid[p.native], labels_n, "native", k == 1, stats)
-        local b, pb = normalise(other.by_pid[p.emulated], labels_o, again and "native" or "emulated",
-                                again and k == 1, stats)
+        local a, pa = normalise(native.by_pid[p.native], labels_n, k == 1, stats)
+        local b, pb = normalise(other.by_pid[p.emulated], labels_o, again and k == 1, stats)
         drop_loader_memory(a, pa, b, pb, stats)
         sides[k] = { p.label, a, b, pa, pb }
         add_enosys(stats.enosys, a, b)
@@ -553,8 +549,7 @@ end
 --- identical and total (lines compared; a changed line counts once), hunks
 --- (the differences, per process label), later (lines of later work left
 --- out, by kind), vdso (trace.lua's lines of calls the vDSO answers
---- natively), after_exec (strace's lines of programs the guest exec'd),
---- loader (the loader's mappings left out, both sides), enosys (names of
+--- natively), loader (the loader's mappings left out, both sides), enosys (names of
 --- calls QEMU does not implement), split_calls (calls strace split with
 --- <unfinished ...>), and the order of the identical lines across
 --- processes (see compare_order): pairs, in_order, timing, out_of_order.

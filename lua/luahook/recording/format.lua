@@ -11,7 +11,8 @@
 --                args:word[nargs] [result:i64 if flags & RESULT]
 --                nregions:u16, each role:u8 addr:u64 len:u32 hash:u32 kept:u32 bytes[kept]
 --   'R' the result of a thread's call recorded without one   tid:u32 result:i64
---   'E' a process ended (QEMU exited)   pid:u32
+--   'E' a process ended (its last program's QEMU exited, or it exec'd a
+--       program of another architecture)   pid:u32
 -- Integers are little-endian; a word is the guest's (4 bytes on i386, 8 on
 -- x86_64).
 local bit = require "bit"
@@ -26,7 +27,7 @@ local MAGIC = "luahook-recording"
 --- Flags of a call record.
 format.RESULT = 1       -- the result follows (calls that never return have none)
 format.PENDING = 2      -- written at entry: its result is in an 'R' record that follows
-                        -- (none for an execve that succeeded)
+                        -- (none for an execve that succeeded: the new program's calls do)
 
 local WORD_SIZES = { i386 = 4, x86_64 = 8 }
 local REGS = 6

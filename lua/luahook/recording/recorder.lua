@@ -6,6 +6,10 @@
 -- process had ended when it began (its lag), so that a replay can let a
 -- thread go on from a call when the others have got as far as they had.
 --
+-- A program the process execs (luahook follows it) goes on with the same
+-- recording, from its own recorder, as long as it is of the same
+-- architecture.
+--
 -- luahook's output is buffered and flushed when QEMU exits, the guest
 -- execs or forks, or dies of a signal. A QEMU killed from outside
 -- (SIGKILL) runs none of that, so the recorder also flushes before a call
@@ -49,12 +53,25 @@ local function special_calls()
     return special
 end
 
---- Starts recording into luahook's output, which must be a file.
+-- lh.inherited keys: the architecture of the recording a followed exec
+-- goes on with ("off": none), and the process's real descriptors then.
+local ARCH_KEY, FDS_KEY = "record.arch", "record.fds"
+
+--- Starts recording into luahook's output, which must be a file. In a
+--- program a followed exec started, the process's recording goes on
+--- (no new header) when the program is of the recording's architecture;
+--- one of another is not recorded, nor what it execs.
 function recorder.start()
     if not context.core.out then
         error("record.lua writes the recording to luahook's output: give it a file with "
               .. "out=FILE (luahook record -o FILE)", 0)
     end
+    local recording_arch = lh.inherited[ARCH_KEY]
+    if recording_arch and recording_arch ~= lh.arch then
+        lh.inherited[ARCH_KEY] = "off"
+        return
+    end
+    lh.inherited[ARCH_KEY] = lh.arch
     local write, flush = context.calls.write, context.core.flush
     local unflushed, flushed_at, since_check = false, clock.now(), 0
     local function flush_now()
@@ -71,12 +88,12 @@ function recorder.start()
             if clock.now() - flushed_at >= FLUSH_EVERY then flush_now() end
         end
     end)
-    lh.out(format.header(lh.arch))
+    if not recording_arch then lh.out(format.header(lh.arch)) end
     local special = special_calls()
     local minding = {}                -- rules.minding by name
     local ended = 0                   -- calls of this process recorded so far
     local entries = context.by_vcpu() -- what each vCPU's call read at its entry
-    local fds = rules.descriptors()
+    local fds = rules.descriptors(lh.inherited[FDS_KEY])
     -- Calls that must run alone (rules.serialized) take tickets, served in
     -- turn (core/turns.c); a thread holds its ticket until its next return.
     local tickets = turns.current()
@@ -181,7 +198,18 @@ function recorder.start()
         end
     end)
 
-    lh.on_exit(function() writer:process_end(lh.pid()) end)
+    lh.on_exit(function(how, _, program)
+        if how == "exec" then
+            lh.inherited[FDS_KEY] = fds:carry()
+            -- the process's calls go on in the new program's recorder
+            if program.arch == lh.arch then return end
+            context.core.error(string.format(
+                "record: %s is an %s program, which this %s recording cannot hold: "
+                .. "process %d is recorded up to its exec", program.path, program.arch,
+                lh.arch, lh.pid()))
+        end
+        writer:process_end(lh.pid())
+    end)
 end
 
 return recorder

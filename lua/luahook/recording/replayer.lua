@@ -131,30 +131,66 @@ local function index(recording)
             end
         end
     end
-    return streams, waits
+    return streams, waits, process_of
 end
 
 -- Replaying -----------------------------------------------------------------
 
+-- lh.inherited keys, for the program a followed exec starts: where the
+-- process stands ("PID CALL": the recorded process and the call number of
+-- its exec; "off": not replayed), its recorded ids and their live ones
+-- ("RECORDED:LIVE,..."), and its real descriptors (rules.descriptors).
+local AT_KEY, IDS_KEY, FDS_KEY = "replay.at", "replay.ids", "replay.fds"
+
+-- Where the program a followed exec started goes on in the recording: the
+-- recorded process's stream and the first of its calls after the exec;
+-- nil when the recording has none (the program then runs for real).
+local function continuation(streams, at)
+    local pid, call = at:match("^(%d+) (%d+)$")
+    local stream = streams[tonumber(pid)] or {}
+    for pos, rec in ipairs(stream) do
+        if rec.call > tonumber(call) then return tonumber(pid), pos, rec end
+    end
+end
+
 --- Replays the recording at `path`: from the next syscall on, the guest's
 --- calls are checked against it and answered from it. opts.partial: accept
---- a recording whose run did not end (up to its last call).
+--- a recording whose run did not end (up to its last call). In a program a
+--- followed exec started, the replay goes on with the process's calls
+--- after that exec, if the recording has them.
 ---@param path string
 ---@param opts { partial: boolean }
 function replayer.start(path, opts)
-    local recording = load(path, opts.partial)
-    local streams, waits = index(recording)
     local core = context.core
+    local at = lh.inherited[AT_KEY]
+    if at == "off" then return end
+    local recording = load(path, opts.partial)
+    local streams, waits, process_of = index(recording)
     local turns = require("luahook.recording.turns").calls
 
-    local main_tid = recording.records[1].tid
+    local main_tid, first_pos = recording.records[1].tid, 1
+    if at then
+        local first
+        main_tid, first_pos, first = continuation(streams, at)
+        if not first then
+            core.error(string.format("replay: %s has no calls of process %s after its exec: "
+                                     .. "the program it started runs for real", path,
+                                     at:match("^%d+")))
+            lh.inherited[AT_KEY] = "off"
+            return
+        end
+        turns.reset(first.rank)
+    end
     -- A thread's clear: the word its exit clears, { live = addr, recorded = addr }.
     local threads = {}      -- [live tid] = { rtid, stream, pos, pending, clear }
     local ids = {}          -- [recorded tid or pid] = live one
     local born = {}         -- [live tid] = { rtid, clear }: made, not seen yet
     local cloning = {}      -- [turn] = { rtid, clear }: a clone under way
     local started = false
-    local fds = rules.descriptors()
+    local fds = rules.descriptors(at and lh.inherited[FDS_KEY])
+    for rid, live in (at and lh.inherited[IDS_KEY] or ""):gmatch("(%d+):(%d+)") do
+        ids[tonumber(rid)] = tonumber(live)
+    end
     local function live_id(rid) return ids[rid] end
 
     -- The thread making `sc`'s call: the first one is the recording's
@@ -163,7 +199,7 @@ function replayer.start(path, opts)
     local function thread_of(sc)
         local t = threads[sc.tid]
         if t then return t end
-        local made = { rtid = not started and main_tid or nil }
+        local made = { rtid = not started and main_tid or nil, pos = first_pos }
         if not started then
             started = true
         elseif born[sc.tid] then
@@ -173,7 +209,7 @@ function replayer.start(path, opts)
         end
         local rtid = made.rtid
         if not rtid then return nil end
-        t = { rtid = rtid, stream = streams[rtid] or {}, pos = 1, clear = made.clear }
+        t = { rtid = rtid, stream = streams[rtid] or {}, pos = made.pos or 1, clear = made.clear }
         threads[sc.tid], ids[rtid] = t, sc.tid
         return t
     end
@@ -320,6 +356,26 @@ function replayer.start(path, opts)
         turns.request(first.rank, next_entered(t), 1)
     end
 
+    -- A followed exec: the new program's replayer goes on from here.
+    lh.on_exec(function(sc, program)
+        local t = threads[sc.tid]
+        local rec = t and t.stream[t.pos - 1]
+        if program.arch ~= lh.arch or not rec or not rules.is_exec(lh.name(rec.nr)) then
+            core.error(string.format("replay: %s runs for real: %s", program.path,
+                                     program.arch ~= lh.arch
+                                     and "a recording of " .. lh.arch .. " calls has none of "
+                                         .. program.arch .. " programs"
+                                     or "the recording has no exec here"))
+            lh.inherited[AT_KEY] = "off"
+            return
+        end
+        local pairs_text = {}
+        for rid, live in pairs(ids) do pairs_text[#pairs_text + 1] = rid .. ":" .. live end
+        lh.inherited[AT_KEY] = string.format("%d %d", process_of[t.rtid] or t.rtid, rec.call)
+        lh.inherited[IDS_KEY] = table.concat(pairs_text, ",")
+        lh.inherited[FDS_KEY] = fds:carry()
+    end)
+
     lh.on("*", function(sc)
         local t = thread_of(sc)
         if not t then
@@ -332,6 +388,7 @@ function replayer.start(path, opts)
         if why then return diverge(sc, t, rec, why, "entry") end
         local name = plan.name
         local action = rules.action(name, a, fds.real, rec.pending and rec.result ~= nil)
+
         if action == "answer_output" then
             if turns.current() ~= rec.rank then
                 -- its output goes out in its turn: wait for it, then the

@@ -146,6 +146,13 @@ function rules.minding(name)
     }
 end
 
+--- Whether `name` is an exec (execve, execveat).
+---@param name string
+---@return boolean
+function rules.is_exec(name)
+    return EXEC[name] == true
+end
+
 --- Whether `name` makes a thread or a process.
 ---@param name string
 ---@return boolean
@@ -186,15 +193,28 @@ Descriptors.__index = Descriptors
 
 --- The descriptors the program started with (those of 0, 1 and 2 that are
 --- open now), which it keeps, closes or copies; `.real(fd)` says whether fd
---- is one of them.
+--- is one of them. In a program a followed exec started, `carried` lists
+--- them as the process had them (Descriptors:carry), those the exec
+--- closed left out.
+---@param carried? string
 ---@return luahook.RealDescriptors
-function rules.descriptors()
+function rules.descriptors(carried)
     local self = setmetatable({ fds = {} }, Descriptors)
-    for fd = 0, 2 do
+    for fd in (carried or "0,1,2"):gmatch("%d+") do
+        fd = tonumber(fd)
         if host.is_open(fd) then self.fds[fd] = true end
     end
     self.real = function(fd) return self.fds[tonumber(fd)] == true end
     return self
+end
+
+--- The descriptors as rules.descriptors takes them back: "0,1,5".
+---@return string
+function Descriptors:carry()
+    local list = {}
+    for fd in pairs(self.fds) do list[#list + 1] = fd end
+    table.sort(list)
+    return table.concat(list, ",")
 end
 
 --- Follows call `name` with arguments `a` and result `ret`: a descriptor

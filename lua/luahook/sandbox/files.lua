@@ -21,6 +21,7 @@ local pin = require "luahook.pin"
 local abi = require "luahook.sandbox.abi"
 local call_describe = require("luahook.sandbox.call").describe
 local fdguard = require "luahook.sandbox.fdguard"
+local follow = require "luahook.follow"
 
 local E = require("luahook.errno").codes
 local AGAIN = require("luahook.context").AGAIN
@@ -736,9 +737,12 @@ local function string_array(addr)
     return list
 end
 
--- The program is judged by what it is; it then runs outside QEMU, so the
--- exec itself is made with the path as the guest wrote it (a pin would
--- change the new program's name), from the sandbox's copy.
+-- The program is judged by what it is; the exec itself then names it by
+-- the path as the guest wrote it (a pin would change the new program's
+-- name), from the sandbox's copy. Followed (the default), luahook's
+-- follower makes it, from that copy, after every other hook: the new
+-- program runs under QEMU and this sandbox. Not followed, the sandbox
+-- makes it, and the program runs outside QEMU.
 local function exec(path_arg_i, at, flags_arg)
     return function(c)
         local argv, r = string_array(c.args[path_arg_i + 1])
@@ -751,6 +755,7 @@ local function exec(path_arg_i, at, flags_arg)
         if not text then return r end
         local flags = flags_arg and c:int(flags_arg) or 0
         local dirfd = at and c:int(at) or AT_FDCWD
+        local given = text
         if linuxuser.is_proc_myself(text, "exe") then
             text, dirfd = linuxuser.program(), AT_FDCWD
         end
@@ -758,6 +763,11 @@ local function exec(path_arg_i, at, flags_arg)
         t, r = c:object(dirfd, text, { follow = not has(flags, AT_SYMLINK_NOFOLLOW),
                                        empty = has(flags, AT_EMPTY_PATH) })
         if not t then return r end
+        if context.core.follow_exec then
+            follow.judged(c.sc, { path = given, argv = argv, envp = envp,
+                                  dirfd = at and c:int(at) or AT_FDCWD, flags = flags })
+            return nil
+        end
         context.core.flush() -- the process is about to be replaced
         local _, err
         if at then

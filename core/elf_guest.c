@@ -4,18 +4,23 @@
  * cannot run: which machine, class, byte order and ABI run where is the
  * table `guests` (arm and mips programs must have the ABI, in e_flags,
  * that QEMU's arm and mips targets give: arm EABI5 hard-float, mips o32).
+ * The luahook command uses it to start a program, the plugin to follow
+ * the guest's execve (core/binfmt.c).
  */
 #include <elf.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "cmd.h"
-#include "elf_arch.h"
+#include "elf_guest.h"
+
+#define N_GUESTS (sizeof(guests) / sizeof(guests[0]))
 
 /* mips e_flags: the 32-bit ABI field (0 in old o32 programs); n32 is a flag. */
 #define MIPS_ABI_FIELD 0x0000f000u
@@ -68,14 +73,31 @@ static const struct {
     { EM_MIPS, ELFCLASS32, ELFDATA2LSB, "mipsel", mips_abi_refusal, "mips o32 programs" },
 };
 
-/* The longest program interpreter path we accept (PATH_MAX). */
+/* The longest program interpreter path accepted (PATH_MAX). */
 #define INTERP_MAX 4096
 
 struct elf_file {
-    FILE *f;
+    int fd;
     const char *path;
     int data;                  /* ELFDATA2LSB or ELFDATA2MSB */
+    char **why;
 };
+
+/* Sets *why to a formatted reason; returns `code`. */
+static int refuse(char **why, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int refuse(char **why, int code, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    if (vasprintf(why, fmt, ap) < 0) {
+        *why = NULL;
+        code = ENOMEM;
+    }
+    va_end(ap);
+    return code;
+}
 
 static uint64_t decode(const unsigned char *p, size_t size, int data)
 {
@@ -87,12 +109,13 @@ static uint64_t decode(const unsigned char *p, size_t size, int data)
     return v;
 }
 
-/* Reads len bytes at offset, or ends the command naming the truncation. */
-static void read_at(const struct elf_file *e, uint64_t offset, void *buf, size_t len)
+/* Reads len bytes at offset: 0, or ENOEXEC naming the truncation. */
+static int read_at(const struct elf_file *e, uint64_t offset, void *buf, size_t len)
 {
-    if (fseeko(e->f, (off_t)offset, SEEK_SET) != 0 || fread(buf, 1, len, e->f) != len) {
-        cmd_fail(EXIT_BAD_PROGRAM, "%s is a truncated ELF program", e->path);
+    if (offset > INT64_MAX || pread(e->fd, buf, len, (off_t)offset) != (ssize_t)len) {
+        return refuse(e->why, ENOEXEC, "%s is a truncated ELF program", e->path);
     }
+    return 0;
 }
 
 static const char *supported_list(void)
@@ -100,49 +123,51 @@ static const char *supported_list(void)
     static char text[256];
     size_t n = 0;
 
-    for (size_t i = 0; i < N_ELEMENTS(guests); i++) {
+    for (size_t i = 0; i < N_GUESTS; i++) {
         n += (size_t)snprintf(text + n, sizeof(text) - n, "%s%s (%u)",
-                              i ? (i + 1 == N_ELEMENTS(guests) ? " and " : ", ") : "",
+                              i ? (i + 1 == N_GUESTS ? " and " : ", ") : "",
                               guests[i].arch, guests[i].machine);
     }
     return text;
 }
 
-static const char *guest_arch(const char *path, unsigned int machine, int cls, int data,
-                              uint32_t flags)
+static int guest_arch(const struct elf_file *e, unsigned int machine, int cls,
+                      uint32_t flags, const char **arch)
 {
     const char *known = NULL, *refusal;
 
-    for (size_t i = 0; i < N_ELEMENTS(guests); i++) {
+    for (size_t i = 0; i < N_GUESTS; i++) {
         if (guests[i].machine != machine) {
             continue;
         }
         if (!known) {
             known = guests[i].arch;     /* the machine's first name: "mips" */
         }
-        if (guests[i].elf_class == cls && guests[i].data == data) {
+        if (guests[i].elf_class == cls && guests[i].data == e->data) {
             refusal = guests[i].abi_refusal ? guests[i].abi_refusal(flags) : NULL;
             if (refusal) {
-                cmd_fail(EXIT_BAD_PROGRAM, "%s is %s, which luahook does not run (it runs %s)",
-                         path, refusal, guests[i].abi);
+                return refuse(e->why, ENOEXEC, "%s is %s, which luahook does not run (it runs %s)",
+                              e->path, refusal, guests[i].abi);
             }
-            return guests[i].arch;
+            *arch = guests[i].arch;
+            return 0;
         }
     }
     if (machine == EM_X86_64 && cls == ELFCLASS32) {
-        cmd_fail(EXIT_BAD_PROGRAM, "%s is an x32 program, which luahook does not run", path);
+        return refuse(e->why, ENOEXEC, "%s is an x32 program, which luahook does not run",
+                      e->path);
     }
     if (known) {
-        cmd_fail(EXIT_BAD_PROGRAM, "%s is a %s-bit %s-endian program for ELF machine %u (%s), "
-                 "which luahook does not run", path, cls == ELFCLASS64 ? "64" : "32",
-                 data == ELFDATA2MSB ? "big" : "little", machine, known);
+        return refuse(e->why, ENOEXEC, "%s is a %s-bit %s-endian program for ELF machine %u "
+                      "(%s), which luahook does not run", e->path, cls == ELFCLASS64 ? "64" : "32",
+                      e->data == ELFDATA2MSB ? "big" : "little", machine, known);
     }
-    cmd_fail(EXIT_BAD_PROGRAM, "%s is for ELF machine %u; only %s programs run",
-             path, machine, supported_list());
+    return refuse(e->why, ENOEXEC, "%s is for ELF machine %u; only %s programs run",
+                  e->path, machine, supported_list());
 }
 
-/* PT_INTERP's path, or NULL for a statically linked program. */
-static char *interpreter(const struct elf_file *e, const unsigned char *eh, int cls)
+/* PT_INTERP's path into *interp, left NULL for a statically linked program. */
+static int interpreter(const struct elf_file *e, const unsigned char *eh, int cls, char **interp)
 {
     bool wide = cls == ELFCLASS64;
     uint64_t phoff = decode(eh + (wide ? offsetof(Elf64_Ehdr, e_phoff)
@@ -153,15 +178,18 @@ static char *interpreter(const struct elf_file *e, const unsigned char *eh, int 
                                      : offsetof(Elf32_Ehdr, e_phnum)), 2, e->data);
     size_t want = wide ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr);
 
+    *interp = NULL;
     if (phnum && phentsize < want) {
-        cmd_fail(EXIT_BAD_PROGRAM, "%s has malformed program headers", e->path);
+        return refuse(e->why, ENOEXEC, "%s has malformed program headers", e->path);
     }
     for (size_t i = 0; i < phnum; i++) {
         unsigned char ph[sizeof(Elf64_Phdr)];
         uint64_t offset, size;
-        char *interp;
+        int err = read_at(e, phoff + i * phentsize, ph, want);
 
-        read_at(e, phoff + i * phentsize, ph, want);
+        if (err) {
+            return err;
+        }
         if (decode(ph, 4, e->data) != PT_INTERP) {      /* p_type comes first */
             continue;
         }
@@ -170,49 +198,48 @@ static char *interpreter(const struct elf_file *e, const unsigned char *eh, int 
         size = decode(ph + (wide ? offsetof(Elf64_Phdr, p_filesz)
                                  : offsetof(Elf32_Phdr, p_filesz)), wide ? 8 : 4, e->data);
         if (size < 2 || size > INTERP_MAX) {
-            cmd_fail(EXIT_BAD_PROGRAM, "%s names a malformed program interpreter", e->path);
+            return refuse(e->why, ENOEXEC, "%s names a malformed program interpreter", e->path);
         }
-        interp = calloc(1, (size_t)size + 1);
-        if (!interp) {
-            cmd_fail(EXIT_FAILURE, "out of memory");
+        *interp = calloc(1, (size_t)size + 1);
+        if (!*interp) {
+            return ENOMEM;
         }
-        read_at(e, offset, interp, (size_t)size);
-        return interp;
+        err = read_at(e, offset, *interp, (size_t)size);
+        if (err) {
+            free(*interp);
+            *interp = NULL;
+        }
+        return err;
     }
-    return NULL;
+    return 0;
 }
 
-void elf_read_program(const char *path, struct elf_program *out)
+int lh_elf_guest_read(int fd, const char *path, struct lh_elf_guest *out, char **why)
 {
     unsigned char eh[sizeof(Elf64_Ehdr)] = { 0 };
-    struct elf_file e = { .path = path };
-    size_t got;
+    struct elf_file e = { .fd = fd, .path = path, .why = why };
+    ssize_t got = pread(fd, eh, sizeof(eh), 0);
     unsigned int type, machine;
     uint32_t flags;
-    int cls;
+    int cls, err;
 
-    e.f = fopen(path, "rb");
-    if (!e.f) {
-        cmd_fail(EXIT_NO_INPUT, "cannot open program %s: %s", path, strerror(errno));
-    }
-    got = fread(eh, 1, sizeof(eh), e.f);
+    *why = NULL;
     if (got < EI_NIDENT || memcmp(eh, ELFMAG, SELFMAG)) {
-        cmd_fail(EXIT_BAD_PROGRAM, "%s is not an ELF program", path);
+        return refuse(why, ENOEXEC, "%s is not an ELF program", path);
     }
     cls = eh[EI_CLASS];
     e.data = eh[EI_DATA];
-    if (got < (cls == ELFCLASS64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr))) {
-        cmd_fail(EXIT_BAD_PROGRAM, "%s is a truncated ELF program", path);
+    if ((size_t)got < (cls == ELFCLASS64 ? sizeof(Elf64_Ehdr) : sizeof(Elf32_Ehdr))) {
+        return refuse(why, ENOEXEC, "%s is a truncated ELF program", path);
     }
     type = (unsigned int)decode(eh + offsetof(Elf32_Ehdr, e_type), 2, e.data);
     machine = (unsigned int)decode(eh + offsetof(Elf32_Ehdr, e_machine), 2, e.data);
     if (type != ET_EXEC && type != ET_DYN) {
-        cmd_fail(EXIT_BAD_PROGRAM, "%s is an ELF file but not a program (ELF type %u)",
-                 path, type);
+        return refuse(why, ENOEXEC, "%s is an ELF file but not a program (ELF type %u)",
+                      path, type);
     }
     flags = (uint32_t)decode(eh + (cls == ELFCLASS64 ? offsetof(Elf64_Ehdr, e_flags)
                                                     : offsetof(Elf32_Ehdr, e_flags)), 4, e.data);
-    out->arch = guest_arch(path, machine, cls, e.data, flags);
-    out->interp = interpreter(&e, eh, cls);
-    fclose(e.f);
+    err = guest_arch(&e, machine, cls, flags, &out->arch);
+    return err ? err : interpreter(&e, eh, cls, &out->interp);
 }
