@@ -57,7 +57,11 @@ void lh_run_lua(void)
     /* 0 means no event: skipped when the count wraps */
     events = events + 1 ? events + 1 : 1;
     __atomic_store_n(&lh_gate.lua_event, events, __ATOMIC_RELAXED);
-    lh_fiber_run();
+    if (G_UNLIKELY(!lh_fiber_run())) {
+        /* never seen: the core lock keeps a second event out while one runs */
+        lh_output_error("an event came while the Lua side ran another: "
+                        "left to QEMU unhooked");
+    }
     __atomic_store_n(&lh_gate.lua_event, 0, __ATOMIC_RELAXED);
     if (G_UNLIKELY(__atomic_load_n(&lh_sigint_deferred, __ATOMIC_RELAXED))) {
         lh_signals_replay();

@@ -6,7 +6,17 @@
  * call. That keeps the dispatcher and the hooks it calls JIT-compiled.
  *
  * Only one thread runs on the fiber at a time (the caller holds the core lock),
- * but not always the same one: whichever vCPU has an event resumes it.
+ * but not always the same one: whichever vCPU has an event resumes it. So
+ * code on the fiber must not keep, across a yield, anything that belongs
+ * to the thread: the address of a thread-local variable (the compiler may
+ * keep it in a register: the fiber's C code reads them only in functions
+ * that never yield), errno (read it before yielding), the thread's id.
+ * Sanitizers (ASan, TSan) are not told of the switch and misreport; build
+ * them with -Dfiber=ucontext, whose switch they know. The x86_64 switch
+ * jumps rather than returns, so it cannot run under a CET shadow stack:
+ * the object carries no SHSTK property note (Debian builds without
+ * -fcf-protection), so a loader enforcing shadow stacks refuses or
+ * disables them, never runs it half-protected.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -39,6 +49,13 @@ static void (*fiber_body)(void);
  */
 void lh_fiber_switch(void **save, void *to) __attribute__((visibility("hidden")));
 void lh_fiber_first(void) __attribute__((visibility("hidden")));
+/*
+ * The unwind info holds at every instruction, the stack switch included:
+ * both stacks hold the same frame (six registers above the return address),
+ * so a profiler or debugger stopping inside reads the frame of whichever
+ * side is current. The frame ends in the pops, where the return address
+ * moves to %rcx.
+ */
 __asm__(
     "    .text\n"
     "    .p2align 4\n"
@@ -46,30 +63,64 @@ __asm__(
     "    .hidden lh_fiber_switch\n"
     "    .type lh_fiber_switch, @function\n"
     "lh_fiber_switch:\n"
+    "    .cfi_startproc\n"
     "    pushq %rbp\n"
+    "    .cfi_adjust_cfa_offset 8\n"
+    "    .cfi_rel_offset rbp, 0\n"
     "    pushq %rbx\n"
+    "    .cfi_adjust_cfa_offset 8\n"
+    "    .cfi_rel_offset rbx, 0\n"
     "    pushq %r12\n"
+    "    .cfi_adjust_cfa_offset 8\n"
+    "    .cfi_rel_offset r12, 0\n"
     "    pushq %r13\n"
+    "    .cfi_adjust_cfa_offset 8\n"
+    "    .cfi_rel_offset r13, 0\n"
     "    pushq %r14\n"
+    "    .cfi_adjust_cfa_offset 8\n"
+    "    .cfi_rel_offset r14, 0\n"
     "    pushq %r15\n"
+    "    .cfi_adjust_cfa_offset 8\n"
+    "    .cfi_rel_offset r15, 0\n"
     "    movq %rsp, (%rdi)\n"
     "    movq %rsi, %rsp\n"
     "    popq %r15\n"
+    "    .cfi_adjust_cfa_offset -8\n"
+    "    .cfi_restore r15\n"
     "    popq %r14\n"
+    "    .cfi_adjust_cfa_offset -8\n"
+    "    .cfi_restore r14\n"
     "    popq %r13\n"
+    "    .cfi_adjust_cfa_offset -8\n"
+    "    .cfi_restore r13\n"
     "    popq %r12\n"
+    "    .cfi_adjust_cfa_offset -8\n"
+    "    .cfi_restore r12\n"
     "    popq %rbx\n"
+    "    .cfi_adjust_cfa_offset -8\n"
+    "    .cfi_restore rbx\n"
     "    popq %rbp\n"
+    "    .cfi_adjust_cfa_offset -8\n"
+    "    .cfi_restore rbp\n"
     "    popq %rcx\n"
+    "    .cfi_adjust_cfa_offset -8\n"
+    "    .cfi_register rip, rcx\n"
     "    jmpq *%rcx\n"
+    "    .cfi_endproc\n"
     "    .size lh_fiber_switch, .-lh_fiber_switch\n"
-    /* the fiber's first instruction: call the body with an aligned stack */
+    /*
+     * The fiber's first instruction: call the body with an aligned stack.
+     * Its frame ends every unwind; the nop before it puts the address an
+     * unwinder looks up for a return to lh_fiber_first (one byte less)
+     * inside that frame's unwind info too.
+     */
     "    .globl lh_fiber_first\n"
     "    .hidden lh_fiber_first\n"
     "    .type lh_fiber_first, @function\n"
-    "lh_fiber_first:\n"
     "    .cfi_startproc\n"
     "    .cfi_undefined rip\n"
+    "    nop\n"
+    "lh_fiber_first:\n"
     "    callq *%r12\n"
     "    ud2\n"
     "    .cfi_endproc\n"
@@ -77,6 +128,7 @@ __asm__(
 
 static void *fiber_sp;
 static void *caller_sp;
+static bool fiber_busy;
 
 /* A stack lh_fiber_switch can switch to, whose first stop is the body. */
 static void prepare_stack(void *top)
@@ -93,9 +145,15 @@ static void prepare_stack(void *top)
     fiber_sp = sp;
 }
 
-void lh_fiber_run(void)
+bool lh_fiber_run(void)
 {
+    if (fiber_busy) {
+        return false;
+    }
+    fiber_busy = true;
     lh_fiber_switch(&caller_sp, fiber_sp);
+    fiber_busy = false;
+    return true;
 }
 
 void lh_fiber_yield(void)
@@ -114,6 +172,7 @@ void lh_fiber_yield(void)
 
 static ucontext_t fiber_context;
 static ucontext_t caller_context;
+static bool fiber_busy;
 
 static void prepare_stack(void *top)
 {
@@ -124,9 +183,15 @@ static void prepare_stack(void *top)
     makecontext(&fiber_context, fiber_body, 0);
 }
 
-void lh_fiber_run(void)
+bool lh_fiber_run(void)
 {
+    if (fiber_busy) {
+        return false;
+    }
+    fiber_busy = true;
     swapcontext(&caller_context, &fiber_context);
+    fiber_busy = false;
+    return true;
 }
 
 void lh_fiber_yield(void)
@@ -147,7 +212,11 @@ bool lh_fiber_init(void (*body)(void), char **msg)
         return false;
     }
     /* a guard page below: an overflow faults instead of corrupting memory */
-    mprotect(base, page, PROT_NONE);
+    if (mprotect(base, page, PROT_NONE) != 0) {
+        *msg = g_strdup_printf("cannot guard the Lua side's stack: %s", g_strerror(errno));
+        munmap(base, FIBER_STACK_SIZE + page);
+        return false;
+    }
     fiber_body = body;
     prepare_stack(base + page + FIBER_STACK_SIZE);
     return true;

@@ -14,8 +14,12 @@
  */
 bool lh_fiber_init(void (*body)(void), char **msg);
 
-/* Runs the fiber until it yields. Callers hold the core lock. */
-void lh_fiber_run(void);
+/*
+ * Runs the fiber until it yields. Callers hold the core lock. False, doing
+ * nothing, when the fiber is running already: an event that came on the
+ * fiber itself must not resume it over its own frames.
+ */
+bool lh_fiber_run(void);
 
 /* On the fiber: back to the lh_fiber_run that resumed it. */
 void lh_fiber_yield(void);
