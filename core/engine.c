@@ -484,6 +484,30 @@ void lh_quit_qemu(void)
     exit(quit_status(core.quit_request));
 }
 
+void lh_config_init(struct lh_config *cfg, const char *arch,
+                    const struct lh_guest_ops *guest, void (*watch_returns)(void))
+{
+    *cfg = (struct lh_config){
+        .arch = arch,
+        .script_args = g_ptr_array_new(),
+        .breaks = g_ptr_array_new(),
+        .guest = guest,
+        .watch_returns = watch_returns,
+        .follow_exec = true,
+        .out_fd = -1,
+        .err_fd = -1,
+        .exec_close = -1,
+        .inherited = g_ptr_array_new(),
+    };
+}
+
+void lh_config_free(struct lh_config *cfg)
+{
+    g_ptr_array_free(cfg->script_args, true);
+    g_ptr_array_free(cfg->breaks, true);
+    g_ptr_array_free(cfg->inherited, true);
+}
+
 bool lh_engine_start(const struct lh_config *cfg, char **msg)
 {
     lua_State *L = luaL_newstate();

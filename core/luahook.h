@@ -34,6 +34,17 @@ struct lh_config {
     GPtrArray *inherited;      /* exec.keep.KEY=VALUE: lh.inherited, "KEY=VALUE" */
 };
 
+/*
+ * A configuration with every default (follow execs, report hook errors, no
+ * descriptors handed over) for guest `arch` reached through `guest`; the
+ * lists are empty and the caller's to free (lh_config_free).
+ */
+void lh_config_init(struct lh_config *cfg, const char *arch,
+                    const struct lh_guest_ops *guest, void (*watch_returns)(void));
+
+/* Frees the lists lh_config_init made; the strings are the caller's. */
+void lh_config_free(struct lh_config *cfg);
+
 /* The guest architectures the core runs (QEMU's names), as a phrase. */
 #define LH_ARCHES "i386 and x86_64"
 

@@ -179,19 +179,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
                                            const qemu_info_t *info,
                                            int argc, char **argv)
 {
-    struct lh_config cfg = {
-        .script_args = g_ptr_array_new(),
-        .breaks = g_ptr_array_new(),
-        .guest = &lh_qemu_guest_ops,
-        .watch_returns = watch_returns,
-        .follow_exec = true,
-        .plugin_argc = argc,
-        .plugin_argv = argv,
-        .out_fd = -1,
-        .err_fd = -1,
-        .exec_close = -1,
-        .inherited = g_ptr_array_new(),
-    };
+    struct lh_config cfg;
     char *msg = NULL;
 
     /*
@@ -215,14 +203,14 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
         fail("guest architecture '%s' is not supported (" LH_ARCHES " are)", info->target_name);
     }
     plugin_id = id;
-    cfg.arch = info->target_name;
+    lh_config_init(&cfg, info->target_name, &lh_qemu_guest_ops, watch_returns);
+    cfg.plugin_argc = argc;
+    cfg.plugin_argv = argv;
     parse_args(argc, argv, &cfg);
     if (!lh_engine_start(&cfg, &msg)) {
         fail("%s", msg);
     }
-    g_ptr_array_free(cfg.script_args, true);
-    g_ptr_array_free(cfg.breaks, true);
-    g_ptr_array_free(cfg.inherited, true);
+    lh_config_free(&cfg);
 
     lh_qemu_register_filter(id, on_syscall_filter);
     qemu_plugin_register_atexit_cb(id, on_qemu_exit, NULL);
