@@ -1,6 +1,6 @@
 -- watch.lua: `luahook --watch`. Reloads a script when its file changes,
--- while the guest keeps running: the new version runs, then the hooks and
--- on_exit functions of the old one are removed. If the new version fails
+-- while the guest keeps running: the new version runs, then the hooks (exit
+-- hooks included) of the old one are removed. If the new version fails
 -- to load, what it registered is removed instead and the old one stays.
 -- Files are compared at the guest's syscalls, at most every
 -- CHECK_INTERVAL seconds: a guest blocked in one long syscall picks up an
@@ -13,7 +13,7 @@ local CHECK_INTERVAL = 0.2
 
 local watch = {}
 
--- { path, text = last text seen, hooks = set, exits = set } in load order
+-- { path, text = last text seen, hooks = set } in load order
 local files = {}
 local next_check = 0
 
@@ -41,34 +41,21 @@ local function added_since(before, list)
     return added
 end
 
-local function remove_exits(unwanted)
-    local kept = {}
-    for _, fn in ipairs(lh._exit_hooks) do
-        if not unwanted[fn] then kept[#kept + 1] = fn end
-    end
-    for i = 1, math.max(#kept, #lh._exit_hooks) do
-        lh._exit_hooks[i] = kept[i]
-    end
-end
-
--- Runs `text` as the script at `path`: the hook records and exit functions
--- it registered, or nil and the error, having removed them again.
+-- Runs `text` as the script at `path`: the set of hook records it
+-- registered, or nil and the error, having removed them again.
 local function run(path, text)
     local hooks_before = as_set(hooks.all())
-    local exits_before = as_set(lh._exit_hooks)
     local chunk, err = loadstring(text, "@" .. path)
     local ok = chunk ~= nil
     if ok then
         ok, err = pcall(chunk)
     end
     local new_hooks = added_since(hooks_before, hooks.all())
-    local new_exits = added_since(exits_before, lh._exit_hooks)
     if not ok then
         for rec in pairs(new_hooks) do lh.off(rec) end
-        remove_exits(new_exits)
         return nil, tostring(err)
     end
-    return new_hooks, new_exits
+    return new_hooks
 end
 
 local function defined_in(fn, path)
@@ -79,22 +66,19 @@ end
 -- What the running version of `file` registered: while it loaded, or
 -- later from a function defined in it (a hook adding a hook).
 local function owned(file)
-    local recs, exits = {}, {}
+    local recs = {}
     for _, rec in ipairs(hooks.all()) do
         if file.hooks[rec] or defined_in(rec.fn, file.path) then recs[#recs + 1] = rec end
     end
-    for _, fn in ipairs(lh._exit_hooks) do
-        if file.exits[fn] or defined_in(fn, file.path) then exits[fn] = true end
-    end
-    return recs, exits
+    return recs
 end
 
 local function reload(file, text)
-    local old_hooks, old_exits = owned(file)
-    local new_hooks, new_exits_or_err = run(file.path, text)
+    local old_hooks = owned(file)
+    local new_hooks, err = run(file.path, text)
     if not new_hooks then
         lh.printf("luahook: reload of %s failed, keeping the previous version: %s\n",
-                  file.path, new_exits_or_err)
+                  file.path, err)
         return
     end
     for _, rec in ipairs(old_hooks) do
@@ -102,8 +86,7 @@ local function reload(file, text)
         -- the syscall being dispatched holds its chain of hooks already
         rec.fn = function() end
     end
-    remove_exits(old_exits)
-    file.hooks, file.exits = new_hooks, new_exits_or_err
+    file.hooks = new_hooks
     lh.printf("luahook: reloaded %s\n", file.path)
 end
 
@@ -137,11 +120,11 @@ function watch.load(path)
     if not text then
         error("cannot read " .. path .. ": " .. tostring(err), 0)
     end
-    local new_hooks, new_exits_or_err = run(path, text)
+    local new_hooks, err = run(path, text)
     if not new_hooks then
-        error(new_exits_or_err, 0)
+        error(err, 0)
     end
-    files[#files + 1] = { path = path, text = text, hooks = new_hooks, exits = new_exits_or_err }
+    files[#files + 1] = { path = path, text = text, hooks = new_hooks }
 end
 
 return watch

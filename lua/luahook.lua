@@ -70,13 +70,13 @@ function lh.pid()
     return ffi.C.getpid()
 end
 
-lh._exit_hooks = {}
-
 ---@alias luahook.Selector string|integer|(string|integer)[]
 
 -- "file:line" of the script line that called lh.on or lh.after (via register).
-local function caller_site()
-    local info = debug.getinfo(4, "Sl")
+-- `level`: the script's frame counted from caller_site's (default: a
+-- script calling lh.on, which calls register, which calls this).
+local function caller_site(level)
+    local info = debug.getinfo(level or 4, "Sl")
     if not info or info.currentline < 0 then
         return "?"
     end
@@ -171,11 +171,12 @@ lh.AGAIN = context.AGAIN
 --- followed execve is about to replace it (`sc` is that call, `program`
 --- what it runs: { path, arch, argv }).
 ---@param fn fun(how: "exit"|"exec", sc?: luahook.Syscall, program?: luahook.ExecProgram)
+---@return table handle for lh.off
 function lh.on_exit(fn)
     if type(fn) ~= "function" then
         error("on_exit(): expected a function, got " .. type(fn), 2)
     end
-    lh._exit_hooks[#lh._exit_hooks + 1] = fn
+    return hooks.add("exit", nil, fn, caller_site(3))
 end
 
 ---@class luahook.ExecProgram
@@ -187,13 +188,14 @@ end
 --- this image with `program` (as lh.on_exit's "exec"; in the same order as
 --- the exit hooks). Never for an exec that fails, or with follow_exec=0.
 ---@param fn fun(sc: luahook.Syscall, program: luahook.ExecProgram)
+---@return table handle for lh.off
 function lh.on_exec(fn)
     if type(fn) ~= "function" then
         error("on_exec(): expected a function, got " .. type(fn), 2)
     end
-    lh._exit_hooks[#lh._exit_hooks + 1] = function(how, sc, program)
+    return hooks.add("exit", nil, function(how, sc, program)
         if how == "exec" then fn(sc, program) end
-    end
+    end, caller_site(3))
 end
 
 --- Whether execve is followed (plugin argument follow_exec, default 1).

@@ -115,6 +115,19 @@ for _, arch in ipairs({ "i386", "x86_64" }) do
             assert.are.equal("bye\n", r.stderr)
         end)
 
+        it("keeps exit hooks in the one registry: in order, and removed with lh.off", function()
+            local r = fake(arch, [[
+                local lh = require "luahook"
+                lh.on_exit(function(how) print("first", how) end)
+                local h = lh.on_exit(function() print("removed") end)
+                lh.on_exec(function() print("not an exec") end)
+                lh.on_exit(function() print("last") end)
+                lh.on("getpid", function() print(lh.off(h), lh.off(h)) end)
+            ]], { "entry " .. nr.getpid })
+            assert.are.equal(0, r.status, r.stderr)
+            assert.are.equal("true\tfalse\nfirst\texit\nlast\n", r.stderr)
+        end)
+
         it("refuses a script that does not compile, with one line, before any event", function()
             local r = fake(arch, "x = ", { "entry " .. nr.getpid })
             assert.are.equal(1, r.status)

@@ -1,6 +1,9 @@
--- The registry of hooks, in registration order, and the two things derived
--- from it: per-syscall chains (cached) and the want table C reads on every
--- syscall to decide, without entering Lua, whether a syscall is wanted.
+-- The registry of every hook, in registration order: entry and after
+-- hooks of syscalls, and exit hooks (lh.on_exit, lh.on_exec), which run
+-- when the program image ends. Derived from it: per-syscall chains (cached)
+-- and the want table C reads on every syscall to decide, without entering
+-- Lua, whether a syscall is wanted. runtime.boot calls hooks.init() before
+-- anything registers.
 local bit = require "bit"
 local context = require "luahook.context"
 local syscalls = require "luahook.syscalls"
@@ -25,14 +28,20 @@ local function mark(names, bit_value)
         if nr then fixed_bits[nr] = bit.bor(fixed_bits[nr] or 0, bit_value) end
     end
 end
-mark({ "execve", "execveat" }, context.WANT_FLUSH)
-mark({ "rt_sigaction", "sigaction", "signal" }, context.WANT_REARM)
--- The REPL adds after-hooks at any call (fin, ret) and needs their return:
--- returns are watched from the start.
-if context.core.repl_kind then
-    context.core.watch_returns()
+
+--- Sets up what holds before any hook: the bits some syscalls always carry,
+--- and returns watched from the start when there is a REPL (it adds
+--- after-hooks at any call: fin, ret). Needs the guest's architecture
+--- (context.init).
+function hooks.init()
+    mark({ "execve", "execveat" }, context.WANT_FLUSH)
+    mark({ "rt_sigaction", "sigaction", "signal" }, context.WANT_REARM)
+    if context.core.repl_kind then
+        context.core.watch_returns()
+    end
 end
 
+-- The want bits of each kind; exit hooks want no syscall.
 local KIND_BITS = {
     entry = context.WANT_ENTRY,
     -- an after-hook needs the entry too, to capture the arguments
@@ -53,7 +62,9 @@ local function refresh()
     local bits = {}
     for _, rec in ipairs(registered) do
         local b = KIND_BITS[rec.kind]
-        if rec.selection.all then
+        if not b then
+            -- an exit hook
+        elseif rec.selection.all then
             for nr = 0, nr_max do bits[nr] = bit.bor(bits[nr] or 0, b) end
         else
             for nr in pairs(rec.selection) do
@@ -77,7 +88,8 @@ local function refresh()
     chains = no_chains()
 end
 
---- Adds a hook; `selection` comes from syscalls.select. `place` "first"
+--- Adds a hook of `kind` ("entry", "after" or "exit"); `selection` comes
+--- from syscalls.select (nil for "exit"). `place` "first"
 --- puts it before every other hook (the REPL's stepping must see calls
 --- first); "last" after every other, those added later included (following
 --- an exec must come after every hook that could answer it).
@@ -129,6 +141,16 @@ end
 --- Every registered record, oldest first (for reports at exit).
 function hooks.all()
     return registered
+end
+
+--- The exit hooks' functions, oldest first: a list of its own, so hooks
+--- added or removed while they run change nothing.
+function hooks.exits()
+    local fns = {}
+    for _, rec in ipairs(registered) do
+        if rec.kind == "exit" then fns[#fns + 1] = rec.fn end
+    end
+    return fns
 end
 
 return hooks

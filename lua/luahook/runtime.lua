@@ -258,8 +258,7 @@ local function end_image(how, sc, program)
         return
     end
     image_ended = true
-    local lh = require "luahook"
-    for _, fn in ipairs(lh._exit_hooks) do
+    for _, fn in ipairs(hooks.exits()) do
         local ok, err = xpcall(fn, exit_hook_error, how, sc, program)
         if not ok and err ~= context.EXIT then
             core.error("exit hook failed: " .. err)
@@ -397,6 +396,7 @@ function runtime.boot(primitives)
     end
     event = context.event
     hooks = require "luahook.hooks"
+    hooks.init()
     chain_of = hooks.chain
     pending = context.by_vcpu()
     local syscall = require "luahook.syscall"
