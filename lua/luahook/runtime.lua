@@ -340,60 +340,36 @@ function runtime.end_for_exec(sc, program)
     end_image("exec", sc, program)
 end
 
--- Where `require` looks: the directories of the scripts, never the
--- current directory (the guest's, which it could fill with Lua of its own).
--- The real package table: `package` here is the runtime's private copy.
-local real_package = _G.package
-
---- Makes `require` in scripts search the directories of the scripts
---- `paths` (resolved now, before the guest can change directory), in that
---- order, and nothing else.
----@param paths string[]
-function runtime.search_beside(paths)
-    local lua, c, seen = {}, {}, {}
-    for _, path in ipairs(paths) do
-        -- a script that cannot be found fails to load with its own message
-        local dir = (core.realpath(path) or ""):match("^(.*)/[^/]*$")
-        if dir and not seen[dir] then
-            seen[dir] = true
-            lua[#lua + 1] = dir .. "/?.lua;" .. dir .. "/?/init.lua"
-            c[#c + 1] = dir .. "/?.so"
-        end
-    end
-    real_package.path, real_package.cpath = table.concat(lua, ";"), table.concat(c, ";")
-end
-
 --- How often C called into Lua: { entries = N, returns = N }.
 function runtime.stats()
     return { entries = entries, returns = returns }
 end
 
---- Called once by C with its primitives; returns the event loop and its
---- message handler.
-function runtime.boot(primitives)
-    -- The whole runtime is one loop, so every path through the dispatch and
-    -- the hooks is a side trace of one root trace: allow more of them, and
-    -- compile a path only once it is taken often (LuaJIT's hotexit is 10).
-    -- On a guest making 20 000 random calls this cut luahook's part by a
-    -- third; a file workload came out the same.
+-- LuaJIT's options for a runtime that is one loop: every path through the
+-- dispatch and the hooks is a side trace of one root trace, so allow more
+-- of them, and compile a path only once it is taken often (LuaJIT's
+-- hotexit is 10). On a guest making 20 000 random calls this cut luahook's
+-- part by a third; a file workload came out the same.
+local function tune_jit()
     require("jit.opt").start("hotexit=40", "maxside=400", "maxtrace=4000", "maxmcode=2048")
-    context.init(primitives)
-    core = primitives
-    WORD_BITS = context.word_size * 8
-    -- hook_timeout=MS is luahook's own, not the script's
-    local timeout = primitives.args.hook_timeout
+end
+
+-- Takes luahook's own plugin arguments out of the script's: hook_timeout=MS.
+local function take_own_arguments(args)
+    local timeout = args.hook_timeout
     if timeout ~= nil then
-        primitives.args.hook_timeout = nil
+        args.hook_timeout = nil
         local ms = tonumber(timeout)
         if not ms or ms % 1 ~= 0 or ms < 1 or ms >= 2 ^ 31 then
             error("hook_timeout=" .. timeout .. ": expected a whole number of milliseconds from 1 up", 0)
         end
         core.watch_hooks(ms)
     end
-    -- LuaJIT's profiler is luahook's: it lets compiled hooks be interrupted
-    real_package.preload["jit.profile"] = function()
-        error("jit.profile is not available: luahook runs LuaJIT's profiler to interrupt hooks", 2)
-    end
+end
+
+-- What the loop dispatches with: the registry, the syscall objects, the
+-- REPL, and the calls that never return.
+local function set_up_dispatch()
     event = context.event
     hooks = require "luahook.hooks"
     hooks.init()
@@ -409,31 +385,30 @@ function runtime.boot(primitives)
         local nr = syscalls.number(name)
         if nr then no_return[nr] = true end
     end
-    local lh = require "luahook"
-    _G.luahook = lh
-    -- break= plugin arguments come before the script's own hooks
-    for _, what in ipairs(primitives.breaks) do
+end
+
+-- break= plugin arguments, as breakpoints before the script's own hooks.
+local function add_breakpoints(breaks)
+    local syscalls = require "luahook.syscalls"
+    for _, what in ipairs(breaks) do
         local ok, err = pcall(repl.add_breakpoint, syscalls.split(what), nil, 1)
         if not ok then error("break=" .. what .. ": " .. err, 0) end
     end
-    -- print() from a hook must not land in the guest's stdout
-    _G.print = lh.print
-    -- os.exit from a hook must not call exit() in mid-event: it asks C to
-    -- stop QEMU once the event is done, and unwinds what called it
-    _G.os.exit = function(code)
-        local status = code
-        if code == nil or code == true then
-            status = 0
-        elseif code == false then
-            status = 1
-        elseif type(code) ~= "number" or code % 1 ~= 0 then
-            error("bad argument #1 to 'exit' (integer or boolean expected, got "
-                  .. type(code) .. ")", 2)
-        end
-        core.request_exit(status)
-        error(context.EXIT, 0)
-    end
-    runtime.search_beside(primitives.script ~= "" and { primitives.script } or {})
+end
+
+--- Called once by C with its primitives, before any script runs; returns
+--- the event loop and its message handler.
+function runtime.boot(primitives)
+    tune_jit()
+    context.init(primitives)
+    core = primitives
+    WORD_BITS = context.word_size * 8
+    take_own_arguments(primitives.args)
+    set_up_dispatch()
+    local script_env = require "luahook.script_env"
+    script_env.install(require "luahook")
+    add_breakpoints(primitives.breaks)
+    script_env.search_beside(primitives.script ~= "" and { primitives.script } or {})
     if primitives.follow_exec then
         require("luahook.follow").start()
     end
