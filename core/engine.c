@@ -141,17 +141,21 @@ static int prim_kill_guest(lua_State *L)
     return 0;
 }
 
+struct code {
+    const char *name;
+    int value;
+};
+
 /*
- * Sets field `table` of the table on top to { name = code }, codes counting
- * up from `first`: the runtime learns the record's codes from C, never by
- * repeating them.
+ * Sets field `table` of the table on top to { name = value }: the runtime
+ * learns the record's codes and bits from C, never by repeating them.
  */
-static void push_codes(lua_State *L, const char *table, const char *names[], int first)
+static void push_codes(lua_State *L, const char *table, const struct code codes[])
 {
     lua_newtable(L);
-    for (int i = 0; names[i]; i++) {
-        lua_pushinteger(L, first + i);
-        lua_setfield(L, -2, names[i]);
+    for (int i = 0; codes[i].name; i++) {
+        lua_pushinteger(L, codes[i].value);
+        lua_setfield(L, -2, codes[i].name);
     }
     lua_setfield(L, -2, table);
 }
@@ -221,11 +225,21 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     lua_setfield(L, -2, "calls_cdef");
     lua_pushlightuserdata(L, (void *)&ffi_calls);
     lua_setfield(L, -2, "calls");
-    push_codes(L, "events", (const char *[]){ "entry", "return", "exit", NULL },
-               LH_EVENT_ENTRY);
-    push_codes(L, "answers", (const char *[]){ "number", "ret", "host", NULL }, LH_ANSWER_NUMBER);
-    push_codes(L, "stops", (const char *[]){ "interrupt", "attach", NULL },
-               LH_STOP_INTERRUPT);
+    push_codes(L, "events", (const struct code[]){
+        { "entry", LH_EVENT_ENTRY }, { "return", LH_EVENT_RETURN }, { "exit", LH_EVENT_EXIT },
+        { NULL, 0 } });
+    push_codes(L, "answers", (const struct code[]){
+        { "number", LH_ANSWER_NUMBER }, { "ret", LH_ANSWER_RET }, { "host", LH_ANSWER_HOST },
+        { NULL, 0 } });
+    push_codes(L, "stops", (const struct code[]){
+        { "interrupt", LH_STOP_INTERRUPT }, { "attach", LH_STOP_ATTACH }, { NULL, 0 } });
+    push_codes(L, "wants", (const struct code[]){
+        { "entry", LH_WANT_ENTRY }, { "return", LH_WANT_RETURN }, { "flush", LH_WANT_FLUSH },
+        { "rearm", LH_WANT_REARM }, { NULL, 0 } });
+    lua_pushinteger(L, core.word_size);
+    lua_setfield(L, -2, "word_size");
+    lua_pushinteger(L, LH_ARG_COUNT);
+    lua_setfield(L, -2, "arg_count");
     lua_pushlightuserdata(L, lh_gate.want);
     lua_setfield(L, -2, "want");
     lua_pushinteger(L, LH_NR_MAX);

@@ -11,7 +11,11 @@ function context.init(core)
     ffi.cdef(core.calls_cdef)
     context.core = core
     context.arch = core.arch
-    context.word_size = core.arch == "x86_64" and 8 or 4
+    context.word_size = core.word_size
+    context.arg_count = core.arg_count
+    -- bits of a want-table slot
+    context.WANT_ENTRY, context.WANT_RETURN = core.wants.entry, core.wants["return"]
+    context.WANT_FLUSH, context.WANT_REARM = core.wants.flush, core.wants.rearm
     context.args = core.args
     context.inherited = core.inherited
     context.script = core.script
@@ -41,12 +45,6 @@ end
 --- What os.exit raises to unwind the hook (or the script, or the prompt)
 --- that called it: QEMU then exits once the event is done. Never reported.
 context.EXIT = setmetatable({}, { __tostring = function() return "os.exit" end })
-
--- Bits of a want-table slot; the same values as in core/state.h.
-context.WANT_ENTRY = 1
-context.WANT_RETURN = 2
-context.WANT_FLUSH = 4
-context.WANT_REARM = 8
 
 -- The answer that has QEMU make the guest's syscall instruction again, with
 -- the registers as the hook left them (lh.AGAIN, docs/api.md): a value of
