@@ -274,6 +274,30 @@ local function volatile(line)
 end
 
 -- What every line gets, both sides alike.
+-- Where a pid can stand in a line: the results of these calls, these
+-- arguments (by position) of these, and a siginfo's si_pid. Only there is
+-- a number taken for a pid: a size that happens to equal one (8192, in a
+-- pid namespace) stays a size.
+local PID_RESULTS = { clone = true, clone3 = true, fork = true, vfork = true, wait4 = true,
+                      getpid = true, gettid = true, set_tid_address = true, getpgid = true,
+                      getpgrp = true, getsid = true, setsid = true }
+local PID_ARGS = { kill = { 1 }, tkill = { 1 }, tgkill = { 1, 2 }, wait4 = { 1 }, waitid = { 2 },
+                   getpgid = { 1 }, setpgid = { 1, 2 }, getsid = { 1 }, prlimit64 = { 1 },
+                   sched_setaffinity = { 1 }, sched_getaffinity = { 1 }, pidfd_open = { 1 } }
+
+local function label_pids(line, labels)
+    local function label(n) return labels[tonumber(n)] end
+    local name = name_of(line)
+    for _, position in ipairs(name and PID_ARGS[name] or {}) do
+        local head = "^(" .. name .. "%(" .. ("[^,]*, "):rep(position - 1) .. ")(%d+)%f[%D]"
+        line = line:gsub(head, function(before, n) return before .. (label(n) or n) end)
+    end
+    if name and PID_RESULTS[name] then
+        line = line:gsub("(%) += )(%d+)$", function(eq, n) return eq .. (label(n) or n) end)
+    end
+    return (line:gsub("(si_pid=)(%d+)", function(key, n) return key .. (label(n) or n) end))
+end
+
 local function common(line, labels)
     -- strace pads a short call to column 40 before " = "
     line = line:gsub("%)  +=", ") =")
@@ -282,7 +306,7 @@ local function common(line, labels)
     -- hex number of five digits or more is taken for one
     line = line:gsub("0x%x%x%x%x%x+", "0xADDR")
     -- process ids: the pids of the two runs differ
-    line = line:gsub("%f[%w]%d%d+%f[%W]", function(n) return labels[tonumber(n)] end)
+    line = label_pids(line, labels)
     -- the first process's parent: strace natively, the spec's shell under QEMU
     line = line:gsub("^getppid%(%) = %d+$", "getppid() = (parent)")
     return volatile(line)
