@@ -1,0 +1,45 @@
+-- The runtime library's files are the one list of its modules: meson.build
+-- embeds each of them, and docs/internals.md names each (itself or by a
+-- `luahook.x.*` row), so neither can drift from the tree.
+local qemu = require "helpers.qemu"
+
+-- Every module under lua/, by name ("luahook.decode.kinds"), from the files.
+local function modules_in_tree()
+    local names = {}
+    local list = qemu.sh("find lua -name '*.lua' | sort")
+    for path in list:gmatch("[^\n]+") do
+        names[#names + 1] = path:gsub("^lua/", ""):gsub("%.lua$", ""):gsub("/", ".")
+    end
+    return names
+end
+
+describe("the runtime library's module list", function()
+    local tree = modules_in_tree()
+
+    it("has every file under lua/ embedded by meson.build, and nothing else", function()
+        local meson = qemu.slurp("meson.build")
+        local embedded = {}
+        for name, path in meson:gmatch("'(luahook[%w_.]*)': '(lua/[%w_/]+%.lua)'") do
+            assert.are.equal(path, "lua/" .. name:gsub("%.", "/") .. ".lua")
+            embedded[#embedded + 1] = name
+        end
+        table.sort(embedded)
+        assert.are.same(tree, embedded)
+    end)
+
+    it("has every module named in docs/internals.md", function()
+        local doc = qemu.slurp("docs/internals.md")
+        local missing = {}
+        for _, name in ipairs(tree) do
+            local named = doc:find("`" .. name .. "`", 1, true)
+            -- or a row for its whole folder: `luahook.decode.*`
+            local prefix = name
+            while not named and prefix:find("%.") do
+                prefix = prefix:match("^(.*)%.[^.]*$")
+                named = doc:find("`" .. prefix .. ".*`", 1, true)
+            end
+            if not named then missing[#missing + 1] = name end
+        end
+        assert.are.same({}, missing)
+    end)
+end)
