@@ -200,7 +200,10 @@ function order.start()
     local id, started
     page, id, started = inherited_page()
     if page then
-        if page.processes > 1 then move_state(page) end
+        -- the page says whose line is open, perhaps another process's
+        -- started while this one exec'd: take it as it is, not this new
+        -- image's empty own state
+        if page.processes > 1 then state = page end
     else
         page, id = new_page()
         page.started = started and 1 or 0
