@@ -1,6 +1,6 @@
 /*
  * The per-syscall path. The common case (no hook wants the syscall) ends
- * in the glue, which asks lh_syscall_needs_entry (luahook.h) first; wanted
+ * in the glue, which asks lh_syscall_needs_entry (core.h) first; wanted
  * events take the lock, fill the shared event record and resume the Lua
  * side's loop. Nothing is allocated.
  */
@@ -11,7 +11,7 @@
 
 #include "exec.h"
 #include "fiber.h"
-#include "luahook.h"
+#include "core.h"
 #include "output.h"
 #include "repl.h"
 #include "signals.h"

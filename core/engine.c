@@ -21,7 +21,7 @@
 #include "exec.h"
 #include "fiber.h"
 #include "guest_lua.h"
-#include "luahook.h"
+#include "core.h"
 #include "modules.h"
 #include "output.h"
 #include "own_fds.h"

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <lua.h>
 
-#include "luahook.h"
+#include "core.h"
 
 /*
  * Records what a followed exec passes on (the plugin's arguments, where

@@ -1,6 +1,6 @@
 /*
  * Access to the guest, behind an ops table so the core needs no QEMU header
- * (plugin/guest.c fills it from QEMU's plugin API; spec/fake/fake_guest.c
+ * (plugin/qemu_guest.c fills it from QEMU's plugin API; spec/fake/fake_guest.c
  * fakes it, to test the core without QEMU).
  * Every operation needs vCPU context: call them only while handling an event.
  */

@@ -1,6 +1,6 @@
 /*
  * State shared by the core's files. One Lua state serves every vCPU, so
- * everything here is guarded by the core lock (lh_gate, in luahook.h, is
+ * everything here is guarded by the core lock (lh_gate, in core.h, is
  * not: it is read on every syscall).
  */
 #ifndef LUAHOOK_STATE_H
@@ -12,7 +12,7 @@
 #include <lua.h>
 
 #include "guest.h"
-#include "luahook.h"
+#include "core.h"
 
 /* Syscall arguments that reach Lua: i386 and x86_64 use at most six. */
 #define LH_ARG_COUNT 6

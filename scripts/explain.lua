@@ -17,7 +17,7 @@
 --               "+"); the summary still counts every call
 --   strsize=N   bytes of strings and buffers shown in the lines (default 32)
 --   summary=0   no summary at the end
--- The explanations are data: lua/luahook/explanations.lua. Output goes to
+-- The explanations are data: lua/luahook/explain/sentences.lua. Output goes to
 -- luahook's stream (stderr, or out=FILE).
 local lh = require "luahook"
 local decode = require "luahook.decode"

@@ -107,7 +107,7 @@ describe("luahook.so for other QEMU plugin APIs", function()
     end)
 
     it("reads and writes whole registers through the compatibility layer in every shape", function()
-        -- the real plugin/guest.c with a stand-in for QEMU's functions,
+        -- the real plugin/qemu_guest.c with a stand-in for QEMU's functions,
         -- whose read_register returns true from API 6 on, not a size
         local expected = "eax 4 44332211\nrip 8 8877665544332211\n"
             .. "xmm0 16 0102030405060708090a0b0c0d0e0f10\nwrite eax ok\neax 4 efbeadde\nrc=0\n"
@@ -115,7 +115,7 @@ describe("luahook.so for other QEMU plugin APIs", function()
             local b = build_for(shape)
             local program = b.dir .. "/fake_qemu_registers"
             assert.are.equal("rc=0\n", sh(("cc -std=c11 -Wall -Wextra -Wpedantic -Werror "
-                .. "-D_GNU_SOURCE -I. -I%s -isystem %s plugin/guest.c "
+                .. "-D_GNU_SOURCE -I. -I%s -isystem %s plugin/qemu_guest.c "
                 .. "spec/helpers/fake_qemu_registers.c %s -o %s")
                 :format(b.dir, b.include, glib, program)))
             assert.are.equal(expected, sh(program), shape)

@@ -82,7 +82,7 @@ local function refresh()
         if want[nr] ~= b then want[nr] = b end
         returns = returns or bit.band(b, context.WANT_RETURN) ~= 0
     end
-    -- QEMU reports returns only once asked (see plugin/luahook.c); a return
+    -- QEMU reports returns only once asked (see plugin/plugin.c); a return
     -- asked for while a call runs may come from the next call on
     if returns then context.core.watch_returns() end
     chains = no_chains()

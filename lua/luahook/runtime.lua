@@ -375,7 +375,7 @@ local function set_up_dispatch()
     hooks.init()
     chain_of = hooks.chain
     pending = context.by_vcpu()
-    local syscall = require "luahook.syscall"
+    local syscall = require "luahook.sc"
     new_syscall, detach_syscall, resume_syscall = syscall.new, syscall.detach, syscall.resume
     restarting = context.by_vcpu()
     repl = require "luahook.repl"

@@ -26,7 +26,7 @@
 
 #include <glib.h>
 
-#include "core/luahook.h"
+#include "core/core.h"
 
 #define FAKE_BASE 0x10000u
 #define FAKE_SIZE 0x10000u

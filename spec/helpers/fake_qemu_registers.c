@@ -1,5 +1,5 @@
 /*
- * The real plugin/guest.c linked against a stand-in for the QEMU functions
+ * The real plugin/qemu_guest.c linked against a stand-in for the QEMU functions
  * it calls, compiled with the qemu-plugin.h of any plugin API shape
  * (spec/build_spec.lua): prints what the core would get from register
  * reads and writes, "NAME SIZE BYTES" per register.
@@ -15,7 +15,7 @@
 #include <glib.h>
 #include <qemu-plugin.h>
 
-#include "plugin/guest.h"
+#include "plugin/qemu_guest.h"
 
 struct fake_register {
     const char *name;

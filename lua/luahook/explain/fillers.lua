@@ -1,4 +1,4 @@
--- The placeholders of luahook.explanations: each name is a function
+-- The placeholders of luahook.explain.sentences: each name is a function
 -- (ctx, p, q, r) returning the text that replaces {name:p:q:r}, from the
 -- call being explained. ctx carries:
 --   a       the call's arguments (a multiplexed call's own, 1-based)
@@ -20,7 +20,7 @@ local result = require "luahook.explain.result"
 local structs = require "luahook.decode.structs"
 local text = require "luahook.decode.text"
 local values = require "luahook.decode.values"
-local words = require "luahook.explanations"
+local words = require "luahook.explain.sentences"
 
 local band = bit.band
 local i32, u32, dec = values.i32, values.u32, values.dec

@@ -1,11 +1,11 @@
--- Turns luahook.explanations' templates into sentences: every template is
+-- Turns luahook.explain.sentences' templates into sentences: every template is
 -- compiled once, when this module loads, into literal text and calls of
 -- luahook.explain.fillers, so a misspelt placeholder or field is an error
 -- at load time rather than a wrong sentence in the middle of a run.
 local errno = require "luahook.errno"
 local fillers = require "luahook.explain.fillers"
 local result = require "luahook.explain.result"
-local words = require "luahook.explanations"
+local words = require "luahook.explain.sentences"
 
 local render = {}
 
@@ -78,7 +78,7 @@ end
 
 local compiled = {}
 for name, entry in pairs(words.calls) do
-    compiled[name] = compile_entry(entry, "lua/luahook/explanations.lua: " .. name)
+    compiled[name] = compile_entry(entry, "lua/luahook/explain/sentences.lua: " .. name)
 end
 local default_fail = compile(DEFAULT_FAIL, "the default failure")
 

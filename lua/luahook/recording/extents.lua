@@ -13,7 +13,7 @@
 -- prints them; WRITES completes those calls.
 local bit = require "bit"
 local context = require "luahook.context"
-local dmux = require "luahook.decode.multiplex"
+local dmux = require "luahook.decode.subcalls"
 local format = require "luahook.recording.format"
 local iov = require "luahook.decode.iov"
 local kinds = require "luahook.decode.kinds"

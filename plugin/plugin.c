@@ -17,8 +17,8 @@
 
 #include <glib.h>
 
-#include "core/luahook.h"
-#include "plugin/guest.h"
+#include "core/core.h"
+#include "plugin/qemu_guest.h"
 #include "plugin/qemu_compat.h"
 
 QEMU_PLUGIN_EXPORT int qemu_plugin_version = QEMU_PLUGIN_VERSION;

@@ -7,7 +7,7 @@
 
 #include <glib.h>
 
-#include "plugin/guest.h"
+#include "plugin/qemu_guest.h"
 #include "plugin/qemu_compat.h"
 
 static GByteArray *scratch;
