@@ -18,6 +18,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "code_watch.h"
 #include "fiber.h"
 #include "guest_lua.h"
 #include "luahook.h"
@@ -116,6 +117,13 @@ static int prim_realpath(lua_State *L)
     return 1;
 }
 
+/* core.last_signal(): see lh_signals_last */
+static int prim_last_signal(lua_State *L)
+{
+    lua_pushinteger(L, lh_signals_last());
+    return 1;
+}
+
 /* core.in_event(): is a hook running for a syscall right now? */
 static int prim_in_event(lua_State *L)
 {
@@ -163,6 +171,7 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
         { "request_exit", prim_request_exit },
         { "kill_guest", prim_kill_guest },
         { "in_event", prim_in_event },
+        { "last_signal", prim_last_signal },
         { "watch_returns", prim_watch_returns },
         { "realpath", prim_realpath },
         { "watch_hooks", prim_watch_hooks },
@@ -175,6 +184,7 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     lh_repl_lua_register(L);
     lh_unwind_lua_register(L, cfg->arch);
     lh_turns_lua_register(L);
+    lh_code_lua_register(L, cfg->watch_code);
     lua_pushstring(L, cfg->arch);
     lua_setfield(L, -2, "arch");
     lua_pushboolean(L, cfg->abort_on_error);
@@ -197,7 +207,7 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     lua_setfield(L, -2, "calls_cdef");
     lua_pushlightuserdata(L, (void *)&ffi_calls);
     lua_setfield(L, -2, "calls");
-    push_codes(L, "events", (const char *[]){ "entry", "return", "exit", NULL },
+    push_codes(L, "events", (const char *[]){ "entry", "return", "exit", "code", NULL },
                LH_EVENT_ENTRY);
     push_codes(L, "answers", (const char *[]){ "number", "ret", "host", NULL }, LH_ANSWER_NUMBER);
     push_codes(L, "stops", (const char *[]){ "interrupt", "attach", NULL },

@@ -21,6 +21,7 @@ struct lh_config {
     GPtrArray *script_args;    /* "key=value" strings, for luahook.args */
     const struct lh_guest_ops *guest;
     void (*watch_returns)(void);  /* have lh_syscall_return called from now on */
+    void (*watch_code)(void);  /* have lh_code_watched asked about new blocks */
 };
 
 /*
@@ -92,5 +93,14 @@ static inline bool lh_syscall_needs_return(int64_t nr)
 
 /* The syscall's result exists (from QEMU or a hook). */
 void lh_syscall_return(unsigned int vcpu, int64_t nr, int64_t ret);
+
+/*
+ * Whether Lua watches the guest code at `addr` (core/code_watch.c): asked
+ * when QEMU translates a block starting there, from any vCPU.
+ */
+bool lh_code_watched(uint64_t addr);
+
+/* A vCPU is about to run a block starting at a watched address. */
+void lh_code_reached(unsigned int vcpu, uint64_t addr);
 
 #endif
