@@ -69,7 +69,7 @@ static void on_watched_code(unsigned int vcpu_index, void *userdata)
     lh_code_reached(vcpu_index, (uint64_t)(uintptr_t)userdata);
 }
 
-static void on_translation(G_GNUC_UNUSED qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
+static void on_translation(LH_TB_TRANS_ID_PARAM struct qemu_plugin_tb *tb LH_TB_TRANS_UDATA_PARAM)
 {
     uint64_t pc = qemu_plugin_tb_vaddr(tb);
 
@@ -83,7 +83,7 @@ static void on_translation(G_GNUC_UNUSED qemu_plugin_id_t id, struct qemu_plugin
  * luahook every block it translates. */
 static void watch_code(void)
 {
-    qemu_plugin_register_vcpu_tb_trans_cb(plugin_id, on_translation);
+    lh_qemu_register_tb_trans(plugin_id, on_translation);
 }
 
 static void on_qemu_exit(LH_ATEXIT_ID_PARAM void *userdata)

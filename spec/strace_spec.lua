@@ -203,6 +203,7 @@ describe("trace.lua against strace 6.1 on the same programs run natively", funct
         both_print("refcalls caught", "--- SIGUSR2 {si_signo=SIGUSR2, si_code=SI_TKILL, si_pid=P1, si_uid=0} ---")
         both_print("refcalls caught", "--- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_QUEUE, si_pid=P1, "
                    .. "si_uid=0, si_int=42, si_ptr=0x2a} ---")
+        both_print("refcalls caught", "--- SIGSEGV {si_signo=SIGSEGV, si_code=SEGV_MAPERR, si_addr=NULL} ---")
         both_print("refcalls caught", "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=P2, "
                    .. "si_uid=0, si_status=3, si_utime=N, si_stime=N} ---")
         both_print("refcalls caught", "--- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_KILLED, si_pid=P3, "

@@ -52,6 +52,8 @@ for _, arch in ipairs(ARCHES) do
             assert.is_true(has_line(text, string.format(
                 "--- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_QUEUE, si_pid=%s, si_uid=%s, si_int=42, "
                 .. "si_ptr=0x2a} ---", pid, uid)), text)
+            assert.is_true(has_line(text,
+                "--- SIGSEGV {si_signo=SIGSEGV, si_code=SEGV_MAPERR, si_addr=NULL} ---"), text)
         end)
 
         it("shows a child's SIGCHLD with how the child ended", function()
@@ -82,7 +84,7 @@ for _, arch in ipairs(ARCHES) do
         it("ends each handler with its sigreturn, the mask and the result it restores", function()
             local _, text = caught()
             local returns = matching(text, "sigreturn%({mask=%[%]}%) = 0$")
-            -- six handlers ran: USR1 twice, USR2, HUP, CHLD twice
+            -- six handlers returned: USR1 twice, USR2, HUP, CHLD twice (SEGV's jumped out)
             assert.are.equal(6, #returns, text)
             local plain = arch == "i386" and "sigreturn({mask=[]}) = 0" or "rt_sigreturn({mask=[]}) = 0"
             local after_hup = text:match("%-%-%- SIGHUP [^\n]*\n([^\n]*)")
@@ -123,7 +125,7 @@ for _, arch in ipairs(ARCHES) do
                 if object.signal then signals[#signals + 1] = object end
                 if object.killed_by then killed[#killed + 1] = object end
             end
-            assert.are.equal(6, #signals, r.stderr)
+            assert.are.equal(7, #signals, r.stderr)
             assert.are.equal("SIGUSR1", signals[1].signal)
             assert.matches("^{si_signo=SIGUSR1, si_code=SI_USER, si_pid=%d+, si_uid=%d+}$", signals[1].siginfo)
             assert.are.equal(1, #killed, r.stderr)
@@ -144,8 +146,8 @@ for _, arch in ipairs(ARCHES) do
             local names = {}
             for _, e in ipairs(t.instants) do names[#names + 1] = e.name end
             table.sort(names)
-            assert.are.same({ "SIGCHLD", "SIGCHLD", "SIGHUP", "SIGUSR1", "SIGUSR1", "SIGUSR2",
-                              "killed by SIGALRM" }, names)
+            assert.are.same({ "SIGCHLD", "SIGCHLD", "SIGHUP", "SIGSEGV", "SIGUSR1", "SIGUSR1",
+                              "SIGUSR2", "killed by SIGALRM" }, names)
         end)
     end)
 end
@@ -168,6 +170,7 @@ describe("lh.on_signal", function()
                               "signal 12 info 12 handler true tid true",
                               "signal 10 info 10 handler true tid true",
                               "signal 1 info nil handler true tid true",
+                              "signal 11 info 11 handler true tid true",
                               "signal 17 info 17 handler true tid true",
                               "signal 17 info 17 handler true tid true" }, lines)
         end)

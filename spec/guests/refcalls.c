@@ -16,6 +16,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -358,11 +359,24 @@ static void wait_for_kill(int fd)
     }
 }
 
-/* Signals that reach handlers: with SA_SIGINFO (the siginfo shown) and without. */
+static sigjmp_buf after_fault;
+
+static void on_fault(int sig, siginfo_t *info, void *uc)
+{
+    (void)info;
+    (void)uc;
+    siglongjmp(after_fault, sig);
+}
+
+/*
+ * Signals that reach handlers: with SA_SIGINFO (the siginfo shown) and
+ * without, and a fault's SIGSEGV that the handler jumps out of.
+ */
 static void caught(void)
 {
     struct sigaction sa;
     union sigval value = { .sival_int = 42 };
+    volatile uintptr_t nowhere = 0;  /* volatile: the compiler must not see it is 0 */
 
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_info;
@@ -381,6 +395,13 @@ static void caught(void)
     got = 0;
     check(sigqueue(getpid(), SIGUSR1, value) == 0 && got == SIGUSR1, "sigqueue");
     check(kill(getpid(), SIGHUP) == 0 && got == SIGHUP, "kill HUP");
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO;
+    check(sigaction(SIGSEGV, &sa, NULL) == 0, "sigaction SEGV");
+    if (sigsetjmp(after_fault, 1) == 0) {
+        *(volatile int *)nowhere = 1;
+        check(0, "no fault");
+    }
     child_ends(exit_three, 0, "child exits");
     check(got == SIGCHLD, "SIGCHLD after exit");
     got = 0;
