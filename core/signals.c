@@ -250,6 +250,8 @@ void lh_signals_arm(void)
     for (size_t i = 0; i < G_N_ELEMENTS(crashes); i++) {
         go_first(crashes[i], on_crash);
     }
+    /* QEMU handles it (its default dumps core): luahook only remembers it */
+    go_first(SIGQUIT, pass_on);
 }
 
 static unsigned timeout_ms;

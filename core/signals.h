@@ -49,7 +49,7 @@ extern bool (*lh_sigint_policy)(void);
 /*
  * The last signal the host sent this process that passed through
  * luahook's handlers (those above: deadly by default, crashes, SIGINT,
- * SIGTERM), or 0.
+ * SIGTERM; and SIGQUIT), or 0.
  */
 int lh_signals_last(void);
 

@@ -101,11 +101,13 @@ for _, arch in ipairs(ARCHES) do
             assert.are.equal(0, #matching(r.stderr, "^%+%+%+ exited"), r.stderr)
         end)
 
-        it("shows a death by a signal the guest sends itself", function()
-            local r = trace(arch, "exitwith", { "kill", "15" })
-            assert.are.equal(128 + 15, r.status)
-            local lines = qemu.lines(r.stderr)
-            assert.are.equal("+++ killed by SIGTERM +++", lines[#lines], r.stderr)
+        it("shows a death by a signal the guest sends itself, QEMU's own SIGQUIT too", function()
+            for signo, name in pairs({ [15] = "SIGTERM", [3] = "SIGQUIT", [10] = "SIGUSR1" }) do
+                local r = trace(arch, "exitwith", { "kill", tostring(signo) })
+                assert.are.equal(128 + signo, r.status)
+                local lines = qemu.lines(r.stderr)
+                assert.are.equal("+++ killed by " .. name .. " +++", lines[#lines], r.stderr)
+            end
         end)
 
         it("shows no death for SIGKILL, which ends QEMU before luahook can see it", function()
