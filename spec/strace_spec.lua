@@ -8,7 +8,10 @@
 local qemu = require "helpers.qemu"
 local reference = require "helpers.strace_reference"
 
-local DIR = "/tmp/luahook-strace-" .. (tonumber(tostring({}):match("0x(%x+)"), 16) or 0) % 100000
+-- Each run works in DIR, made afresh, inside a directory of its own: ls -la
+-- shows "..", which must not be /tmp, where other programs come and go.
+local HOME = "/tmp/luahook-strace-" .. (tonumber(tostring({}):match("0x(%x+)"), 16) or 0) % 100000
+local DIR = HOME .. "/run"
 local GUEST = os.getenv("PWD") .. "/" .. qemu.guest("refcalls", "x86_64")
 
 -- Files for the real programs to work on; fixed times, so that what they
@@ -73,6 +76,7 @@ local function corpus()
         local result = reference.run({ argv = case[2], setup = setup }, DIR)
         list[#list + 1] = { name = case[1], result = result, stats = reference.compare(result) }
     end
+    os.remove(HOME)
     runs = list
     return runs
 end
