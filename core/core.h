@@ -32,6 +32,7 @@ struct lh_config {
     bool repl_forked;          /* exec.repl_forked=1: listen on repl=unix:PATH's PATH.PID */
     int exec_close;            /* exec.close=: a descriptor to close once loaded, or -1 */
     GPtrArray *inherited;      /* exec.keep.KEY=VALUE: lh.inherited, "KEY=VALUE" */
+    void (*watch_code)(void);  /* have lh_code_watched asked about new blocks */
 };
 
 /*
@@ -120,5 +121,14 @@ static inline bool lh_syscall_needs_return(int64_t nr)
 
 /* The syscall's result exists (from QEMU or a hook). */
 void lh_syscall_return(unsigned int vcpu, int64_t nr, int64_t ret);
+
+/*
+ * Whether Lua watches the guest code at `addr` (core/code_watch.c): asked
+ * when QEMU translates a block starting there, from any vCPU.
+ */
+bool lh_code_watched(uint64_t addr);
+
+/* A vCPU is about to run a block starting at a watched address. */
+void lh_code_reached(unsigned int vcpu, uint64_t addr);
 
 #endif

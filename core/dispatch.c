@@ -231,3 +231,14 @@ void lh_syscall_return(unsigned int vcpu, int64_t nr, int64_t ret)
     finish();
     lh_turns_wait_if_asked();
 }
+
+void lh_code_reached(unsigned int vcpu, uint64_t addr)
+{
+    lock_unless_quitting();
+    core.event.vcpu = vcpu;
+    core.event.tid = current_tid();
+    core.event.args[0] = addr;
+    core.event.num[0] = (double)addr;
+    run_loop(LH_EVENT_CODE);
+    finish();
+}

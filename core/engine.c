@@ -19,6 +19,7 @@
 #include <lualib.h>
 
 #include "exec.h"
+#include "code_watch.h"
 #include "fiber.h"
 #include "guest_lua.h"
 #include "core.h"
@@ -124,6 +125,13 @@ static int prim_realpath(lua_State *L)
     return 1;
 }
 
+/* core.last_signal(): see lh_signals_last */
+static int prim_last_signal(lua_State *L)
+{
+    lua_pushinteger(L, lh_signals_last());
+    return 1;
+}
+
 /* core.in_event(): is a hook running for a syscall right now? */
 static int prim_in_event(lua_State *L)
 {
@@ -191,6 +199,7 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
         { "kill_guest", prim_kill_guest },
         { "stopping", prim_stopping },
         { "in_event", prim_in_event },
+        { "last_signal", prim_last_signal },
         { "watch_returns", prim_watch_returns },
         { "realpath", prim_realpath },
         { "watch_hooks", prim_watch_hooks },
@@ -203,6 +212,7 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     lh_repl_lua_register(L);
     lh_unwind_lua_register(L, cfg->arch);
     lh_turns_lua_register(L);
+    lh_code_lua_register(L, cfg->watch_code);
     lua_pushstring(L, cfg->arch);
     lua_setfield(L, -2, "arch");
     lua_pushboolean(L, cfg->abort_on_error);
@@ -227,7 +237,7 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     lua_setfield(L, -2, "calls");
     push_codes(L, "events", (const struct code[]){
         { "entry", LH_EVENT_ENTRY }, { "return", LH_EVENT_RETURN }, { "exit", LH_EVENT_EXIT },
-        { NULL, 0 } });
+        { "code", LH_EVENT_CODE }, { NULL, 0 } });
     push_codes(L, "answers", (const struct code[]){
         { "number", LH_ANSWER_NUMBER }, { "ret", LH_ANSWER_RET }, { "host", LH_ANSWER_HOST },
         { NULL, 0 } });

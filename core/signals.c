@@ -21,6 +21,9 @@
  *
  * Crash signals (SEGV, BUS, ILL, FPE, TRAP, ABRT) go through luahook too,
  * to flush its output before QEMU decides whether the process dies.
+ *
+ * Each of these signals is remembered as it passes (lh_signals_last), so
+ * that the exit hooks can tell which one ends the process.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -114,10 +117,23 @@ void lh_interrupt_hook(const char *why)
     }
 }
 
-/* Where a signal would have gone without luahook. */
+static volatile sig_atomic_t last_signal;
+
+int lh_signals_last(void)
+{
+    return last_signal;
+}
+
+/*
+ * Where a signal would have gone without luahook. Every signal luahook
+ * takes part in comes here, and is remembered: QEMU's exit path, which
+ * the exit hooks run in, does not say which signal ends the process.
+ */
 static void pass_on(int sig, siginfo_t *info, void *uc)
 {
     const struct sigaction *next = &next_action[sig];
+
+    last_signal = sig;
 
     if (next->sa_flags & SA_SIGINFO) {
         next->sa_sigaction(sig, info, uc);
@@ -227,20 +243,15 @@ void lh_signals_arm(void)
     }
     for (size_t i = 0; i < G_N_ELEMENTS(deadly); i++) {
         int sig = deadly[i];
-        struct sigaction current;
 
-        if (sig == SIGINT || sig == SIGTERM) {
-            go_first(sig, on_stop_signal);
-            continue;
-        }
-        sigaction(sig, NULL, &current);
-        if (current.sa_handler == SIG_DFL && qemu_action.sa_sigaction) {
-            sigaction(sig, &qemu_action, NULL);
-        }
+        /* the default, as QEMU does it, behind pass_on (which remembers it) */
+        go_first(sig, sig == SIGINT || sig == SIGTERM ? on_stop_signal : pass_on);
     }
     for (size_t i = 0; i < G_N_ELEMENTS(crashes); i++) {
         go_first(crashes[i], on_crash);
     }
+    /* QEMU handles it (its default dumps core): luahook only remembers it */
+    go_first(SIGQUIT, pass_on);
 }
 
 static unsigned timeout_ms;

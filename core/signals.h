@@ -46,4 +46,11 @@ void lh_signals_replay(void);
  */
 extern bool (*lh_sigint_policy)(void);
 
+/*
+ * The last signal the host sent this process that passed through
+ * luahook's handlers (those above: deadly by default, crashes, SIGINT,
+ * SIGTERM; and SIGQUIT), or 0.
+ */
+int lh_signals_last(void);
+
 #endif

@@ -69,6 +69,7 @@ enum {
     LH_EVENT_ENTRY = 1,
     LH_EVENT_RETURN,
     LH_EVENT_EXIT,             /* QEMU is exiting: run the exit hooks */
+    LH_EVENT_CODE,             /* a watched code address is reached (args[0]) */
 };
 
 /* A hook's answer to an entry. */

@@ -224,6 +224,30 @@ lh.inherited = setmetatable({}, {
     end,
 })
 
+--- Calls fn(signal) each time the guest's handler of a signal starts: a
+--- signal delivered. `signal`: signo (its number), info (the address of
+--- the siginfo QEMU wrote into the handler's frame, for an action with
+--- SA_SIGINFO; nil otherwise), handler, vcpu, tid. Signals that reach no
+--- handler of the guest (ignored, or taken by their default action) are
+--- not seen (docs/api.md).
+---@param fn fun(signal: table)
+function lh.on_signal(fn)
+    if type(fn) ~= "function" then
+        error("on_signal(): expected a function, got " .. type(fn), 2)
+    end
+    require("luahook.delivery").listen(fn)
+end
+
+--- In an on_exit function: the number of the signal ending the process,
+--- and whether it dumps core (as the kernel reports it to the parent); nil
+--- when the process ends otherwise, or of a signal luahook cannot see
+--- (docs/api.md, "Signals").
+---@return integer? signo
+---@return boolean? core_dumped
+function lh.killed_by()
+    return require("luahook.delivery").death()
+end
+
 --- The number of the syscall called `name` on this guest, or nil.
 ---@param name string
 ---@return integer?

@@ -60,6 +60,33 @@ static void watch_returns(void)
     lh_qemu_register_return(plugin_id, on_syscall_return);
 }
 
+/*
+ * A block starting at an address Lua watches (a signal handler's first
+ * instruction: how luahook sees a signal delivered, docs/internals.md)
+ * gets a callback run each time before it; no other block gets one.
+ */
+static void on_watched_code(unsigned int vcpu_index, void *userdata)
+{
+    lh_code_reached(vcpu_index, (uint64_t)(uintptr_t)userdata);
+}
+
+static void on_translation(LH_TB_TRANS_ID_PARAM struct qemu_plugin_tb *tb LH_TB_TRANS_UDATA_PARAM)
+{
+    uint64_t pc = qemu_plugin_tb_vaddr(tb);
+
+    if (lh_code_watched(pc)) {
+        qemu_plugin_register_vcpu_tb_exec_cb(tb, on_watched_code, QEMU_PLUGIN_CB_R_REGS,
+                                             (void *)(uintptr_t)pc);
+    }
+}
+
+/* Registered only when Lua first watches an address: QEMU then shows
+ * luahook every block it translates. */
+static void watch_code(void)
+{
+    lh_qemu_register_tb_trans(plugin_id, on_translation);
+}
+
 static void on_qemu_exit(LH_ATEXIT_ID_PARAM void *userdata)
 {
     (void)userdata;
@@ -204,6 +231,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
     }
     plugin_id = id;
     lh_config_init(&cfg, info->target_name, &lh_qemu_guest_ops, watch_returns);
+    cfg.watch_code = watch_code;
     cfg.plugin_argc = argc;
     cfg.plugin_argv = argv;
     parse_args(argc, argv, &cfg);

@@ -16,6 +16,9 @@
  *   LH_QEMU_RET_UDATA      1: return (vcpu, num, ret, userdata) (API 7);
  *                          0: (id, vcpu, num, ret)
  *   LH_QEMU_ATEXIT_UDATA   1: atexit (userdata) (API 7); 0: (id, userdata)
+ *   LH_QEMU_TB_TRANS_UDATA 1: translation (tb, userdata), registered with
+ *                          userdata (API 7, as its patch series has it);
+ *                          0: (id, tb)
  *   LH_QEMU_REGISTER_BOOL  1: read/write_register return bool (API 6);
  *                          0: a byte count (API 5)
  */
@@ -64,6 +67,16 @@ typedef uint64_t lh_sysret_t;
 #define LH_RET_ID_PARAM G_GNUC_UNUSED qemu_plugin_id_t lh_id,
 #define LH_RET_UDATA_PARAM
 #define lh_qemu_register_return(id, cb) qemu_plugin_register_vcpu_syscall_ret_cb(id, cb)
+#endif
+
+#if LH_QEMU_TB_TRANS_UDATA
+#define LH_TB_TRANS_ID_PARAM
+#define LH_TB_TRANS_UDATA_PARAM , G_GNUC_UNUSED void *lh_userdata
+#define lh_qemu_register_tb_trans(id, cb) qemu_plugin_register_vcpu_tb_trans_cb(id, cb, NULL)
+#else
+#define LH_TB_TRANS_ID_PARAM G_GNUC_UNUSED qemu_plugin_id_t lh_id,
+#define LH_TB_TRANS_UDATA_PARAM
+#define lh_qemu_register_tb_trans(id, cb) qemu_plugin_register_vcpu_tb_trans_cb(id, cb)
 #endif
 
 /* The atexit callback always had userdata; from API 7 on, only that. */

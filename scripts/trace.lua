@@ -31,7 +31,10 @@
 -- all, "<... execve resumed>) = -1 ..." follows. With failed=1 and in
 -- JSON, a call is written whole when it returns. Once the guest has a
 -- second thread or process, lines start with "[pid TID] " as under
--- strace -f, in the programs its processes exec too.
+-- strace -f, in the programs its processes exec too. Signals delivered to
+-- the guest's handlers show as "--- SIGUSR1 {si_signo=SIGUSR1, ...} ---",
+-- a death by a signal as "+++ killed by SIGSEGV +++" (docs/scripts.md
+-- says which signals QEMU lets luahook see).
 local ffi = require "ffi"
 local lh = require "luahook"
 local clock = require "luahook.clock"
@@ -41,6 +44,7 @@ local exec = require "luahook.decode.exec"
 local fds = require "luahook.decode.fds"
 local memory = require "luahook.memory"
 local options = require "luahook.options"
+local sigframe = require "luahook.decode.sigframe"
 local syscalls = require "luahook.syscalls"
 local values = require "luahook.decode.values"
 
@@ -143,6 +147,9 @@ end
 local tasks = require "luahook.tasks"
 local family = tasks.track()
 local order = require "luahook.order"
+-- exit hooks that must write before luahook.order lets go of the output
+local before_leaving = {}
+lh.on_exit(function(how) for _, fn in ipairs(before_leaving) do fn(how) end end)
 order.start()
 
 -- Stacks (k=1) ---------------------------------------------------------------
@@ -540,7 +547,14 @@ lh.on(selector, function(sc)
         -- its line starts before the task it makes exists (luahook.tasks
         -- counts that one from the fork's entry): no prefix yet, as strace
         if streaming then text_entry(sc, call, sc.tasks_was_single and "" or family:prefix(sc)) end
-    elseif special == "sigreturn" or only_failed then
+    elseif special == "sigreturn" then
+        -- it returns to where the signal came: its result is what it restores
+        local value = sigframe.result(sc.name)
+        if value and (not only_failed or failed(value)) then
+            if with_time then call.stop = clock.now() end
+            emit(sc, call, decoder:finish(call, value), value)
+        end
+    elseif only_failed then
         return
     elseif special == "exit" or special == "exit_group" then
         emit(sc, call, "?", nil, special == "exit_group")
@@ -597,4 +611,54 @@ if opts.y then
             decoder:observe(sc, ret)
         end
     end)
+end
+
+-- Signals --------------------------------------------------------------------
+
+-- A signal delivered to one of the guest's handlers, and the process's
+-- death by a signal, in each format.
+local siginfo = require "luahook.decode.siginfo"
+local exited = false
+
+-- The siginfo as strace prints it; only the signal when QEMU wrote none
+-- (an action without SA_SIGINFO).
+local function signal_info(signal)
+    return signal.info and siginfo.text(signal.info)
+           or "{si_signo=" .. values.signal(signal.signo) .. ", ...}"
+end
+
+-- One event that is no call: `text` the line's text; the JSON object's and
+-- the instant's fields. `scope`: the thread ("t") or the process ("p").
+local function signal_event(who, text, json_fields, name, scope, args)
+    local locked = new_text()
+    if format == "text" then
+        out(family:prefix(who), with_stamp and (wall_clock() .. " ") or "", text, "\n")
+    elseif format == "json" then
+        out('{"pid":', family.pid, ',"tid":', who.tid, json_fields,
+            with_stamp and (',"time":"' .. wall_clock() .. '"') or "", "}\n")
+    else
+        name_events(who.tid)
+        timeline_event(string.format('{"name":%s,"cat":"signal","ph":"i","s":"%s","ts":%.3f,'
+                                     .. '"pid":%d,"tid":%d,"args":{%s}}', json_string(name),
+                                     scope, clock.now() * 1e6, family.pid, who.tid, args))
+    end
+    ended(locked)
+end
+
+lh.on_signal(function(signal)
+    local name, info = values.signal(signal.signo), signal_info(signal)
+    signal_event(signal, "--- " .. name .. " " .. info .. " ---",
+                 ',"signal":"' .. name .. '","siginfo":' .. json_string(info), name, "t",
+                 '"siginfo":' .. json_string(info))
+end)
+
+lh.on("exit_group", function() exited = true end)
+before_leaving[#before_leaving + 1] = function(how)
+    if how ~= "exit" or exited then return end   -- a followed exec goes on
+    local signo, core_dumped = lh.killed_by()
+    if not signo then return end
+    local name, dumped = values.signal(signo), core_dumped and " (core dumped)" or ""
+    signal_event({ tid = family.pid }, "+++ killed by " .. name .. dumped .. " +++",
+                 ',"killed_by":"' .. name .. '","core_dumped":' .. tostring(core_dumped),
+                 "killed by " .. name .. dumped, "p", "")
 end

@@ -91,10 +91,10 @@ describe("luahook.so for other QEMU plugin APIs", function()
 
     it("finds each callback's and register function's shape in the header, not by its version", function()
         local expected = {
-            reference = "ATEXIT_UDATA 0 FILTER_UDATA 0 REGISTER_BOOL 0 RET_UDATA 0",
-            ["6"] = "ATEXIT_UDATA 0 FILTER_UDATA 0 REGISTER_BOOL 1 RET_UDATA 0",
-            ["7-early"] = "ATEXIT_UDATA 1 FILTER_UDATA 0 REGISTER_BOOL 1 RET_UDATA 0",
-            ["7"] = "ATEXIT_UDATA 1 FILTER_UDATA 1 REGISTER_BOOL 1 RET_UDATA 1",
+            reference = "ATEXIT_UDATA 0 FILTER_UDATA 0 REGISTER_BOOL 0 RET_UDATA 0 TB_TRANS_UDATA 0",
+            ["6"] = "ATEXIT_UDATA 0 FILTER_UDATA 0 REGISTER_BOOL 1 RET_UDATA 0 TB_TRANS_UDATA 0",
+            ["7-early"] = "ATEXIT_UDATA 1 FILTER_UDATA 0 REGISTER_BOOL 1 RET_UDATA 0 TB_TRANS_UDATA 0",
+            ["7"] = "ATEXIT_UDATA 1 FILTER_UDATA 1 REGISTER_BOOL 1 RET_UDATA 1 TB_TRANS_UDATA 0",
         }
         for shape, answers in pairs(expected) do
             local header = qemu.slurp(build_for(shape).dir .. "/qemu_shapes.h")

@@ -278,6 +278,20 @@ end
 
 local EXACT = 2 ^ 53 -- doubles hold integers exactly below this
 
+-- What to call when a vCPU reaches a watched code address: [addr] = fn.
+local code_hooks = {}
+
+--- Calls fn(addr, vcpu, tid) each time a vCPU starts running a block of
+--- guest code at `addr` that QEMU translates from now on (a block it has
+--- already translated is not seen). For luahook.delivery: one fn per
+--- address.
+---@param addr integer
+---@param fn fun(addr: integer, vcpu: integer, tid: integer)
+function runtime.watch_code(addr, fn)
+    code_hooks[addr] = fn
+    core.watch_code(addr)
+end
+
 -- Argument `i` of the event (0-based): the record's double when exact,
 -- else its uint64_t.
 local function argument(ev, i)
@@ -295,7 +309,7 @@ end
 local function serve()
     local ev = event
     local yield = context.calls.yield
-    local ENTRY, RETURN = core.events.entry, core.events["return"]
+    local ENTRY, RETURN, CODE = core.events.entry, core.events["return"], core.events.code
     ANSWER_NUMBER, ANSWER_RET = core.answers.number, core.answers.ret
     local stops = {}
     for name, code in pairs(core.stops) do stops[code] = name end
@@ -316,6 +330,9 @@ local function serve()
                 result = ev.ret
             end
             dispatch_return(ev.nr, ev.vcpu, result)
+        elseif kind == CODE then
+            local addr = argument(ev, 0)
+            code_hooks[addr](addr, ev.vcpu, ev.tid)
         else
             end_image("exit")
         end

@@ -2,7 +2,8 @@
  * Makes one kind of syscalls, chosen by its argument, so that
  * spec/strace_spec.lua can compare trace.lua's lines with strace's for the
  * same calls run natively: files, dirs, links, perms, pipes, fork,
- * signals, sockets, time, memory, pty, proc, exec, events. Works in the
+ * signals, caught (signals delivered to handlers), crash (a death by
+ * SIGSEGV), sockets, time, memory, pty, proc, exec, events. Works in the
  * current directory (a fresh one the spec makes). Calls a vDSO would
  * answer natively are made with syscall() so that strace sees them too.
  * Exits 0 when every step behaved as expected, else says what did not.
@@ -15,7 +16,9 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sched.h>
+#include <setjmp.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,6 +305,121 @@ static void signals(void)
     check(alarm(0) > 0, "alarm off");
 }
 
+static void on_info(int sig, siginfo_t *info, void *uc)
+{
+    (void)info;
+    (void)uc;
+    got = sig;
+}
+
+/*
+ * Forks a child that says it runs (on a pipe) and ends as `end` says,
+ * killed with SIGALRM first if `kill_it` (not SIGTERM: that one also
+ * interrupts a luahook hook the child may be running); its SIGCHLD is
+ * taken once it is reaped, so that it comes at the same place natively
+ * and under QEMU.
+ */
+static void child_ends(void (*end)(int), int kill_it, const char *what)
+{
+    sigset_t chld;
+    int status, p[2];
+    char byte;
+    pid_t child;
+
+    sigemptyset(&chld);
+    sigaddset(&chld, SIGCHLD);
+    check(sigprocmask(SIG_BLOCK, &chld, NULL) == 0, "block SIGCHLD");
+    check(pipe(p) == 0, "pipe");
+    fflush(stdout);
+    child = fork();
+    if (child == 0) {
+        end(p[1]);
+    }
+    check(read(p[0], &byte, 1) == 1, what);
+    if (kill_it) {
+        check(kill(child, SIGALRM) == 0, "kill child");
+    }
+    check(waitpid(child, &status, 0) == child, what);
+    close(p[0]);
+    close(p[1]);
+    check(sigprocmask(SIG_UNBLOCK, &chld, NULL) == 0, "unblock SIGCHLD");
+}
+
+static void exit_three(int fd)
+{
+    write(fd, "x", 1);
+    _exit(3);
+}
+
+static void wait_for_kill(int fd)
+{
+    write(fd, "x", 1);
+    for (;;) {
+        pause();
+    }
+}
+
+static sigjmp_buf after_fault;
+
+static void on_fault(int sig, siginfo_t *info, void *uc)
+{
+    (void)info;
+    (void)uc;
+    siglongjmp(after_fault, sig);
+}
+
+/*
+ * Signals that reach handlers: with SA_SIGINFO (the siginfo shown) and
+ * without, and a fault's SIGSEGV that the handler jumps out of.
+ */
+static void caught(void)
+{
+    struct sigaction sa;
+    union sigval value = { .sival_int = 42 };
+    volatile uintptr_t nowhere = 0;  /* volatile: the compiler must not see it is 0 */
+
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_info;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    check(sigaction(SIGUSR1, &sa, NULL) == 0, "sigaction USR1");
+    check(sigaction(SIGUSR2, &sa, NULL) == 0, "sigaction USR2");
+    check(sigaction(SIGCHLD, &sa, NULL) == 0, "sigaction CHLD");
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    check(sigaction(SIGHUP, &sa, NULL) == 0, "sigaction HUP");
+    on_info(SIGUSR1, NULL, NULL);   /* a handler the program calls: no signal */
+    check(kill(getpid(), SIGUSR1) == 0 && got == SIGUSR1, "kill USR1");
+    check(syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGUSR2) == 0 && got == SIGUSR2,
+          "tgkill USR2");
+    got = 0;
+    check(sigqueue(getpid(), SIGUSR1, value) == 0 && got == SIGUSR1, "sigqueue");
+    check(kill(getpid(), SIGHUP) == 0 && got == SIGHUP, "kill HUP");
+    sa.sa_sigaction = on_fault;
+    sa.sa_flags = SA_SIGINFO;
+    check(sigaction(SIGSEGV, &sa, NULL) == 0, "sigaction SEGV");
+    if (sigsetjmp(after_fault, 1) == 0) {
+        *(volatile int *)nowhere = 1;
+        check(0, "no fault");
+    }
+    child_ends(exit_three, 0, "child exits");
+    check(got == SIGCHLD, "SIGCHLD after exit");
+    got = 0;
+    child_ends(wait_for_kill, 1, "child killed");
+    check(got == SIGCHLD, "SIGCHLD after kill");
+}
+
+/* A few calls, then a write to address 0: the guest dies of SIGSEGV. */
+static void crash(void)
+{
+    volatile uintptr_t nowhere = 0;  /* volatile: the compiler must not see it is 0 */
+
+    for (int i = 0; i < 10; i++) {
+        syscall(SYS_getppid);
+    }
+    *(volatile int *)nowhere = 1;
+}
+
 static void sockets(void)
 {
     struct sockaddr_in addr;
@@ -517,7 +635,8 @@ static const struct {
     void (*run)(void);
 } modes[] = {
     { "files", files }, { "dirs", dirs }, { "links", links }, { "perms", perms },
-    { "pipes", pipes }, { "fork", fork_wait }, { "signals", signals },
+    { "pipes", pipes }, { "fork", fork_wait }, { "signals", signals }, { "caught", caught },
+    { "crash", crash },
     { "sockets", sockets }, { "time", time_calls }, { "memory", memory }, { "pty", pty },
     { "proc", proc }, { "exec", exec_calls }, { "events", events },
 };
@@ -535,7 +654,7 @@ int main(int argc, char **argv)
             return 0;
         }
     }
-    fprintf(stderr, "usage: refcalls files|dirs|links|perms|pipes|fork|signals|sockets|"
+    fprintf(stderr, "usage: refcalls files|dirs|links|perms|pipes|fork|signals|caught|crash|sockets|"
                     "time|memory|pty|proc|exec|events\n");
     return 2;
 }

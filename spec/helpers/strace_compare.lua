@@ -67,8 +67,8 @@ local IPC_NAMES = { [1] = "semop", [2] = "semget", [3] = "semctl", [4] = "semtim
                     [21] = "shmat", [22] = "shmdt", [23] = "shmget", [24] = "shmctl" }
 
 --- QEMU's -D log as a list of { name, args, result }. sigreturn lines are
---- dropped: a sigreturn never returns to the guest's caller, so luahook's
---- after-hooks (and trace.lua) never see it.
+--- dropped: QEMU logs the registers, trace.lua the frame (parse_trace
+--- drops them too).
 function compare.parse_qemu(text)
     local calls = {}
     for line in text:gmatch("[^\n]+") do
@@ -89,12 +89,14 @@ function compare.parse_qemu(text)
     return calls
 end
 
---- trace.lua's lines as a list of { name, args, result }; "+++" lines are
---- left out. Every other line must be a call.
+--- trace.lua's lines as a list of { name, args, result }; "+++" and
+--- "---" lines (exits, deaths and signals) and sigreturn calls are left
+--- out. Every other line must be a call.
 function compare.parse_trace(text)
     local calls = {}
     for line in text:gmatch("[^\n]+") do
-        if not line:match("^%+%+%+") then
+        local other = line:match("^%+%+%+") or line:match("^%-%-%-") or line:match("^[%w_]*sigreturn%(")
+        if not other then
             local name, args, result = call_parts(line)
             assert(name and result, "not a trace line: " .. line)
             calls[#calls + 1] = { name = name, args = split_args(args, false),

@@ -6,7 +6,8 @@
 -- why. Lines are compared process by process; then the order across
 -- processes of the identical ones (each call's start and end an event at
 -- its place in the whole log), where a second native run of strace orders
--- them alike. The lines of signals are later work: left out, and counted.
+-- them alike. strace's lines of signals that QEMU does not let a plugin
+-- see are left out, and counted.
 local qemu = require "helpers.qemu"
 
 local reference = {}
@@ -220,18 +221,52 @@ end
 
 -- Normalising ---------------------------------------------------------------
 
--- Lines of later work, left out of the comparison and counted apart:
--- signals (strace's "--- SIGCHLD ... ---" and "+++ killed by ... +++"; the
--- rt_sigreturn that ends a handler, which trace.lua never sees return; a
--- call the kernel restarts after a handler).
-local function later_work(line)
-    if line:match("^%-%-%- ") or line:match("^%+%+%+ killed by ") then
-        return "signals"
+-- The signals' actions strace's log shows a process setting: [SIGX] =
+-- "siginfo" (a handler with SA_SIGINFO) or "plain" (a handler without);
+-- none for the default or ignored. Children inherit them: the whole log's
+-- calls count, in the order of its processes.
+local function handlers_of(trace)
+    local handlers = {}
+    for _, pid in ipairs(trace.pids) do
+        for _, line in ipairs(trace.by_pid[pid].lines) do
+            local sig, handler, flags = line:match(
+                "^rt_sigaction%((SIG%w+), {sa_handler=([^,]+), sa_mask=~?%b[], sa_flags=([^,}]+)")
+            if sig and result_of(line) == "0" then
+                handlers[sig] = handler:match("^0x") and (flags:match("SA_SIGINFO") and "siginfo"
+                                                          or "plain") or nil
+            end
+        end
     end
-    local name = name_of(line)
-    if name == "rt_sigreturn" or name == "restart_syscall" then
-        return "signals"
+    return handlers
+end
+
+-- Deaths by a signal that never passes through luahook's handlers: SIGKILL
+-- ends QEMU at once; QEMU sends the guest's SIGABRT as another signal.
+local UNSEEN_DEATHS = { SIGKILL = true, SIGABRT = true }
+
+-- A line of strace's about a signal as trace.lua can show it (docs/
+-- scripts.md says what QEMU lets it see): a delivery to a handler of the
+-- guest, whose siginfo QEMU writes only for an action with SA_SIGINFO; a
+-- death by a signal that passes through the host. Nil: one it cannot see,
+-- or the kernel's restart_syscall, which QEMU never has the guest make (it
+-- restarts calls itself). Other lines as they are.
+local function as_seen(line, handlers)
+    if name_of(line) == "restart_syscall" then
+        return nil
     end
+    local sig = line:match("^%-%-%- (SIG%w+) ")
+    if sig then
+        local handler = handlers[sig]
+        if handler == "plain" then
+            return "--- " .. sig .. " {si_signo=" .. sig .. ", ...} ---"
+        end
+        return handler and line or nil
+    end
+    local killer = line:match("^%+%+%+ killed by (SIG%w+)")
+    if killer and UNSEEN_DEATHS[killer] then
+        return nil
+    end
+    return line
 end
 
 -- The calls a vDSO answers natively without a syscall; under QEMU the
@@ -278,12 +313,21 @@ end
 -- arguments (by position) of these, and a siginfo's si_pid. Only there is
 -- a number taken for a pid: a size that happens to equal one (8192, in a
 -- pid namespace) stays a size.
+-- (A sigreturn's result is the register it restores: a pid when the
+-- signal came into a wait4.)
 local PID_RESULTS = { clone = true, clone3 = true, fork = true, vfork = true, wait4 = true,
-                      getpid = true, gettid = true, set_tid_address = true, getpgid = true,
-                      getpgrp = true, getsid = true, setsid = true }
-local PID_ARGS = { kill = { 1 }, tkill = { 1 }, tgkill = { 1, 2 }, wait4 = { 1 }, waitid = { 2 },
-                   getpgid = { 1 }, setpgid = { 1, 2 }, getsid = { 1 }, prlimit64 = { 1 },
-                   sched_setaffinity = { 1 }, sched_getaffinity = { 1 }, pidfd_open = { 1 } }
+                      waitpid = true, getpid = true, gettid = true, set_tid_address = true,
+                      getpgid = true, getpgrp = true, getsid = true, setsid = true,
+                      rt_sigreturn = true, sigreturn = true }
+local PID_ARGS = { kill = { 1 }, tkill = { 1 }, tgkill = { 1, 2 }, wait4 = { 1 }, waitpid = { 1 },
+                   waitid = { 2 }, getpgid = { 1 }, setpgid = { 1, 2 }, getsid = { 1 },
+                   prlimit64 = { 1 }, sched_setaffinity = { 1 }, sched_getaffinity = { 1 },
+                   sched_getparam = { 1 }, sched_setparam = { 1 }, sched_getscheduler = { 1 },
+                   sched_setscheduler = { 1 }, sched_rr_get_interval = { 1 },
+                   getpriority = { 2 }, setpriority = { 2 }, rt_sigqueueinfo = { 1 },
+                   rt_tgsigqueueinfo = { 1, 2 }, pidfd_open = { 1 }, ptrace = { 2 },
+                   process_vm_readv = { 1 }, process_vm_writev = { 1 }, kcmp = { 1, 2 },
+                   get_robust_list = { 1 } }
 
 local function label_pids(line, labels)
     local function label(n) return labels[tonumber(n)] end
@@ -358,19 +402,20 @@ local function initial_name(line, named)
 end
 
 -- The lines of one process, normalised for comparing, with their spans
--- in the whole log; lines of later work are counted in stats.later.
+-- in the whole log; strace's lines of signals trace.lua cannot see are
+-- counted in stats.unseen.
 -- `first`: the native process strace started with an execve, a line QEMU
 -- has no counterpart for (it loads the program itself).
-local function normalise(proc, labels, first, stats)
+local function normalise(proc, labels, side, first, stats, handlers)
     local lines, spans = {}, {}
     if not proc then return lines, spans end
     local named = false
     for i, line in ipairs(proc.lines) do
-        local later = later_work(line)
-        if later then
-            stats.later[later] = (stats.later[later] or 0) + 1
+        local seen = side ~= "native" and line or as_seen(line, handlers)
+        if not seen then
+            stats.unseen = stats.unseen + 1
         elseif not (first and i == 1 and name_of(line) == "execve") then
-            line = initial_name(common(line, labels), named)
+            line = initial_name(common(seen, labels), named)
             named = named or line:match("^prctl%(PR_SET_NAME,") ~= nil
             if name_of(line) == "execve" and result_of(line) == "0" then
                 named = false -- a new program: named after its file again
@@ -489,12 +534,14 @@ local function prepare(result, again)
         first_other = result.emulated_pid
     end
     local list, labels_n, labels_o = reference.pair(native, other, first_other)
-    local stats = { identical = 0, total = 0, later = {}, vdso = 0, loader = 0,
+    local stats = { identical = 0, total = 0, unseen = 0, vdso = 0, loader = 0,
                     hunks = {}, enosys = {}, split_calls = native.split_calls }
     local sides = {}
+    local handlers, other_handlers = handlers_of(native), handlers_of(other)
     for k, p in ipairs(list) do
-        local a, pa = normalise(native.by_pid[p.native], labels_n, k == 1, stats)
-        local b, pb = normalise(other.by_pid[p.emulated], labels_o, again and k == 1, stats)
+        local a, pa = normalise(native.by_pid[p.native], labels_n, "native", k == 1, stats, handlers)
+        local b, pb = normalise(other.by_pid[p.emulated], labels_o, again and "native" or "emulated",
+                                again and k == 1, stats, other_handlers)
         drop_loader_memory(a, pa, b, pb, stats)
         sides[k] = { p.label, a, b, pa, pb }
         add_enosys(stats.enosys, a, b)
@@ -571,8 +618,8 @@ end
 
 --- Compares a run's logs (as reference.run returns them). Returns stats:
 --- identical and total (lines compared; a changed line counts once), hunks
---- (the differences, per process label), later (lines of later work left
---- out, by kind), vdso (trace.lua's lines of calls the vDSO answers
+--- (the differences, per process label), unseen (strace's lines of
+--- signals QEMU does not let trace.lua see, left out), vdso (trace.lua's lines of calls the vDSO answers
 --- natively), loader (the loader's mappings left out, both sides), enosys (names of
 --- calls QEMU does not implement), split_calls (calls strace split with
 --- <unfinished ...>), and the order of the identical lines across

@@ -59,6 +59,11 @@ local function check_event(e, i, problems)
         if args.result:match("^%-1 E") and args.errno ~= args.result:match("^%-1 (E%w+)") then
             problem("errno does not match the result")
         end
+    elseif e.ph == "i" then
+        if e.cat ~= "signal" or type(e.name) ~= "string" or (e.s ~= "t" and e.s ~= "p") then
+            problem("not a signal's instant")
+        end
+        if type(e.ts) ~= "number" then problem("bad ts") end
     else
         problem("unexpected phase " .. tostring(e.ph))
     end
@@ -68,14 +73,15 @@ end
 --- and ended at `to` (timeline.now_us()). Returns the events, and a list
 --- of what is wrong (empty when all is well). The result has, besides:
 --- names[pid] = the process's names in order, thread_names[tid] = the
---- thread's, slices[tid] = its calls in order of time.
+--- thread's, slices[tid] = its calls in order of time, instants = the
+--- signals' instant events (a delivery, a death) in the file's order.
 function timeline.check(text, from, to)
     local events, _, err = json.decode(text, 1, json.null)
     if type(events) ~= "table" then
         return nil, { "not JSON: " .. tostring(err) }
     end
     local problems = {}
-    local result = { events = events, names = {}, thread_names = {}, slices = {} }
+    local result = { events = events, names = {}, thread_names = {}, slices = {}, instants = {} }
     for i, e in ipairs(events) do
         check_event(e, i, problems)
         if type(e) == "table" and e.ph == "M" and type(e.args) == "table" then
@@ -83,6 +89,11 @@ function timeline.check(text, from, to)
             local key = e.name == "process_name" and e.pid or e.tid
             list[key] = list[key] or {}
             table.insert(list[key], e.args.name)
+        elseif type(e) == "table" and e.ph == "i" then
+            result.instants[#result.instants + 1] = e
+            if type(e.ts) == "number" and (e.ts < from or e.ts > to + ROUNDING) then
+                problems[#problems + 1] = string.format("event %d at %.3f is outside the run", i, e.ts)
+            end
         elseif type(e) == "table" and e.ph == "X" then
             result.slices[e.tid] = result.slices[e.tid] or {}
             table.insert(result.slices[e.tid], e)

@@ -130,9 +130,6 @@ return {
         { 0x1000000, "SHORT_INODE" }, { 0x2000000, "WHOLE_SECONDS" },
         { 0x4000000, "STICKY_TIMEOUTS" }, { 0x8000000, "ADDR_LIMIT_3GB" },
     },
-    -- si_code of a SIGCHLD
-    cld_code = { enum = { "CLD_EXITED", "CLD_KILLED", "CLD_DUMPED", "CLD_TRAPPED",
-                          "CLD_STOPPED", "CLD_CONTINUED" } },
     arch_prctl = {
         enum = { [0x1001] = "ARCH_SET_GS", [0x1002] = "ARCH_SET_FS", [0x1003] = "ARCH_GET_FS",
                  [0x1004] = "ARCH_GET_GS", [0x1011] = "ARCH_GET_CPUID",

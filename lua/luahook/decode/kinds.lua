@@ -24,6 +24,7 @@ local bit = require "bit"
 local context = require "luahook.context"
 local format = require "luahook.format"
 local iov = require "luahook.decode.iov"
+local sigframe = require "luahook.decode.sigframe"
 local sockaddr = require "luahook.decode.sockaddr"
 local structs = require "luahook.decode.structs"
 local text = require "luahook.decode.text"
@@ -47,6 +48,9 @@ kinds.ptr = { enter = function(_, a, i) return ptr(a[i]) end }
 kinds.oct = { enter = function(_, a, i) return string.format("%#03o", u32(a[i])) end }
 kinds.mode = { enter = function(_, a, i) return structs.mode(a[i]) end }
 kinds.signal = { enter = function(_, a, i) return values.signal(a[i]) end }
+-- the mask a sigreturn restores, from the frame at the stack pointer:
+-- "sigframe:rt_sigreturn"
+kinds.sigframe = { param = "name", enter = function(_, _, _, p) return sigframe.mask(p) end }
 kinds.fd = { enter = function(self, a, i) return self:fd(i32(a[i])) end }
 kinds.dirfd = {
     enter = function(self, a, i)

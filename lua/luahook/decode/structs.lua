@@ -337,37 +337,9 @@ function structs.winsize(_, addr)
     return string.format("{ws_row=%d, ws_col=%d, ws_xpixel=%d, ws_ypixel=%d}", v[0], v[1], v[2], v[3])
 end
 
-local cld_code = values.formatter("cld_code")
-local CLOCK_TICKS = 100 -- USER_HZ: the unit of si_utime and si_stime
-
--- A CPU time in clock ticks, with seconds in a comment when not zero.
-local function ticks(v)
-    v = values.exact(v)
-    if v == 0 then return "0" end
-    return string.format("%s /* %d.%02d s */", dec(v), math.floor(v / CLOCK_TICKS), v % CLOCK_TICKS)
-end
-
 --- The siginfo_t waitid fills at `addr`: a child's SIGCHLD, spelt out.
 function structs.siginfo(_, addr)
-    local head = structs.int_values(addr, 3)
-    if not head then return nil end
-    local signo, code = head[1], head[3]
-    if signo == 0 then
-        return "{}"
-    end
-    local parts = { "{si_signo=" .. values.signal(signo), "si_code=" .. cld_code(code) }
-    -- the union starts at the first word boundary after three ints
-    local union = addr + (WORD == 8 and 16 or 12)
-    local child = structs.int_values(union, 3)
-    local times = structs.words(union + (WORD == 8 and 16 or 12), 2)
-    if signo == 17 and child and times then
-        parts[#parts + 1] = "si_pid=" .. child[1]
-        parts[#parts + 1] = "si_uid=" .. child[2] % 2 ^ 32
-        parts[#parts + 1] = "si_status=" .. (code == 1 and tostring(child[3]) or values.signal(child[3]))
-        parts[#parts + 1] = "si_utime=" .. ticks(values.long(times[1]))
-        parts[#parts + 1] = "si_stime=" .. ticks(values.long(times[2]))
-    end
-    return table.concat(parts, ", ") .. "}"
+    return require("luahook.decode.siginfo").text(addr)
 end
 
 --- `count` group ids of `size` bytes (2 for i386's old calls, else 4) at

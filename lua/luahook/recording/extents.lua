@@ -219,7 +219,7 @@ local SKIPPED = { "ptr", "hex", "fd_set", "timespec", "timespec64", "timeval", "
                   "rlimit64", "sigset", "old_sigset", "sigaction", "old_sigaction", "stack",
                   "sembuf", "pollfd", "epoll_event", "cpu_set", "gids", "gids16", "argv",
                   "envp", "mremap_addr", "fcntl_arg", "futex_rest", "prctl_rest", "clone", "clone_tids",
-                  "ioctl_arg", "prctl_arg", "socklen" }
+                  "ioctl_arg", "prctl_arg", "socklen", "sigframe", "siginfo" }
 local ROLE = {}
 for _, k in ipairs(VALUES) do ROLE[k] = "value" end
 for _, k in ipairs(SKIPPED) do ROLE[k] = "skip" end

@@ -1,0 +1,152 @@
+-- Signals delivered to the guest's handlers, seen from a plugin.
+--
+-- QEMU 10.2's linux-user delivers a signal by writing a frame on the
+-- guest's stack and setting the pc to the handler; no plugin callback
+-- says so (the discontinuity callbacks exist, but no code of 10.2 calls
+-- them). What a plugin can see is the handler starting: the guest's
+-- handlers are learnt from its rt_sigaction, sigaction and signal calls,
+-- and the core is asked to report each handler's first block
+-- (core.watch_code, docs/internals.md). A handler reached with the return
+-- address the frame holds and its own signal's number as argument is a
+-- delivery; the same function called by the program is not. That return
+-- address is the action's sa_restorer, or without one (i386's glibc sets
+-- none) QEMU's own trampoline, known by its code: sigreturn's or
+-- rt_sigreturn's number moved to eax, then int $0x80.
+--
+-- The handler's arguments give the signal and, for an action with
+-- SA_SIGINFO, the siginfo QEMU wrote into the frame; QEMU writes none for
+-- an action without it, so then only the signal is known.
+local bit = require "bit"
+local ffi = require "ffi"
+local context = require "luahook.context"
+local memory = require "luahook.memory"
+local registers = require "luahook.registers"
+local structs = require "luahook.decode.structs"
+local syscalls = require "luahook.syscalls"
+
+local delivery = {}
+
+local WORD = context.word_size
+local SA_SIGINFO, SA_RESTORER, SA_RESETHAND = 4, 0x04000000, 0x80000000
+local SIG_IGN = 1
+-- QEMU's trampolines for actions without a restorer (i386 only: x86_64
+-- requires one): popl %eax; movl $119, %eax; int $0x80, and movl $173,
+-- %eax; int $0x80.
+local TRAMPOLINES = { ["\x58\xb8\x77\x00\x00\x00\xcd\x80"] = true,
+                      ["\xb8\xad\x00\x00\x00\xcd\x80"] = true }
+
+-- The guest's action of each signal: { handler, flags, restorer }.
+local actions = {}
+local listeners = {}
+local watched = {}
+
+-- Runs the listeners; one that fails is reported and the others run.
+local function tell(signal)
+    for _, fn in ipairs(listeners) do
+        local ok, err = xpcall(fn, debug.traceback, signal)
+        if not ok then context.core.error("signal hook failed: " .. tostring(err)) end
+    end
+end
+
+-- A watched handler's first block is about to run on `vcpu`.
+local function reached(addr, vcpu, tid)
+    local sp = registers.get(WORD == 8 and "rsp" or "esp")
+    local frame = structs.words(sp, 3)
+    if not frame then return end
+    local signo = WORD == 8 and tonumber(registers.get("rdi")) or frame[2]
+    local action = actions[signo]
+    if not action or action.handler ~= addr then return end
+    local back = frame[1]
+    if action.restorer then
+        if back ~= action.restorer then return end
+    elseif not (TRAMPOLINES[memory.read(back, 8) or ""] or TRAMPOLINES[memory.read(back, 7) or ""]) then
+        return
+    end
+    if bit.band(action.flags, SA_RESETHAND) ~= 0 then
+        actions[signo] = { handler = 0, flags = 0 }
+    end
+    local info
+    if bit.band(action.flags, SA_SIGINFO) ~= 0 then
+        info = WORD == 8 and tonumber(registers.get("rsi")) or frame[3]
+    end
+    tell({ signo = signo, info = info, handler = addr, vcpu = vcpu, tid = tid })
+end
+
+-- The action a call set: signal `signo` to `handler`.
+local function set_action(signo, handler, flags, restorer)
+    if signo < 1 or signo > 64 then return end
+    actions[signo] = { handler = handler, flags = flags,
+                       restorer = bit.band(flags, SA_RESTORER) ~= 0 and restorer or nil }
+    if handler > SIG_IGN and not watched[handler] then
+        watched[handler] = true
+        require("luahook.runtime").watch_code(handler, reached)
+    end
+end
+
+-- The calls that set an action, and where their new action is: the
+-- kernel's struct sigaction (handler, flags, restorer), i386's old one
+-- (handler, mask, flags, restorer), or signal's handler alone.
+local function track(lh)
+    lh.after("rt_sigaction", function(sc, ret)
+        local w = ret == 0 and sc.args[2] ~= 0 and structs.words(sc.args[2], 3)
+        if w then set_action(sc.args[1], w[1], w[2], w[3]) end
+    end)
+    if syscalls.number("sigaction") then
+        lh.after("sigaction", function(sc, ret)
+            local w = ret == 0 and sc.args[2] ~= 0 and structs.words(sc.args[2], 4)
+            if w then set_action(sc.args[1], w[1], w[3], w[4]) end
+        end)
+    end
+    if syscalls.number("signal") then
+        lh.after("signal", function(sc, ret)
+            -- the kernel's signal() resets the action once it is taken
+            if ret >= 0 then set_action(sc.args[1], sc.args[2], SA_RESETHAND, nil) end
+        end)
+    end
+end
+
+-- Signals whose default action does not end the process; those whose
+-- default dumps core.
+local HARMLESS = { [17] = true, [18] = true, [19] = true, [20] = true, [21] = true,
+                   [22] = true, [23] = true, [28] = true }
+local DUMPS_CORE = { [3] = true, [4] = true, [5] = true, [6] = true, [7] = true, [8] = true,
+                     [11] = true, [24] = true, [25] = true, [31] = true }
+
+ffi.cdef [[
+struct lh_delivery_rlimit { unsigned long cur, max; };
+int lh_delivery_getrlimit(int resource, struct lh_delivery_rlimit *limit) __asm__("getrlimit");
+]]
+local RLIMIT_CORE = 4
+
+-- Whether the kernel may write a core file for this process: QEMU dies of
+-- the guest's signal itself, so the limit is the guest's.
+local function may_dump_core()
+    local limit = ffi.new("struct lh_delivery_rlimit")
+    return ffi.C.lh_delivery_getrlimit(RLIMIT_CORE, limit) == 0 and limit.cur ~= 0
+end
+
+--- In an exit hook: the signal ending the process, and whether it dumps
+--- core (as the kernel reports it to a parent); nil when the process ends
+--- otherwise. The signal is the last one the host sent that passed
+--- through luahook (core.last_signal), if the guest's action for it (as
+--- far as tracking saw) is the default and the default is to end.
+---@return integer? signo
+---@return boolean? core_dumped
+function delivery.death()
+    local signo = context.core.last_signal()
+    local action = actions[signo]
+    if signo == 0 or HARMLESS[signo] or (action and action.handler ~= 0) then
+        return nil
+    end
+    return signo, DUMPS_CORE[signo] == true and may_dump_core()
+end
+
+--- Calls fn(signal) each time the guest's handler of a signal starts
+--- (docs/api.md, lh.on_signal); tracking starts with the first listener.
+---@param fn fun(signal: table)
+function delivery.listen(fn)
+    if #listeners == 0 then track(require "luahook") end
+    listeners[#listeners + 1] = fn
+end
+
+return delivery
