@@ -545,6 +545,31 @@ describe("trace.lua's order of lines across processes and threads", function()
             assert.is_true(fork < first, r.stderr)
         end)
     end
+
+    it("lets go of the processes' shared lock when a hook holding it is cut short", function()
+        -- the child's hook fails holding the lock (two processes share it
+        -- then): its next text, or the parent's, must not wait for ever
+        local job = qemu.start { guest = "forker", lua = [[
+            local lh = require "luahook"
+            local order = require "luahook.order"
+            order.start()
+            lh.on("getppid", function()
+                local locked = order.new_text()
+                if locked then error("cut short") end
+                order.ended(locked)
+            end)
+            lh.after("wait4", function()
+                local locked = order.new_text()
+                lh.out("the parent writes\n")
+                order.ended(locked)
+            end)
+        ]] }
+        local r = qemu.finish(job, 30)
+        assert.are.equal(0, r.status, r.stderr)
+        assert.matches("parent %d+ child %d+ exited 3\n", r.stdout)
+        assert.matches("failed on getppid: [^\n]*cut short", r.stderr)
+        assert.matches("the parent writes\n", r.stderr)
+    end)
 end)
 
 describe("trace.lua on a terminal", function()

@@ -129,13 +129,20 @@ local on_last = false
 local own = { open_tid = 0, open_serial = 0 }
 local state = own
 
+-- Whether this process holds the mutex: a hook cut short while it did
+-- (an error, an interrupt, os.exit) lets it go as it unwinds (order.start),
+-- or this process's next text, or its exit, would wait for itself.
+local held = false
+
 local function lock()
     if C.lh_order_mutex_lock(page.mutex) == EOWNERDEAD then
         C.lh_order_mutex_consistent(page.mutex)
     end
+    held = true
 end
 
 local function unlock()
+    held = false
     C.lh_order_mutex_unlock(page.mutex)
 end
 
@@ -208,6 +215,9 @@ function order.start()
         page, id = new_page()
         page.started = started and 1 or 0
     end
+    require("luahook.runtime").on_unwind(function()
+        if held then unlock() end
+    end)
     local calls = tasks.fork_calls()
     -- a process is counted before it exists, so that neither it nor its
     -- parent ever writes as if alone while the other runs

@@ -196,10 +196,26 @@ local function dispatch_return(nr, vcpu, result)
     run_after(chain_of("after", sc.nr), 1, sc, result)
 end
 
+-- What undoes the half-done work of a hook cut short (an error, an
+-- interrupt, os.exit), such as luahook.order's lock: run while the error
+-- unwinds, on the thread the hook ran on.
+local unwinders = {}
+
+--- Has `fn()` run whenever a hook, or an exit hook, is cut short.
+---@param fn function
+function runtime.on_unwind(fn)
+    unwinders[#unwinders + 1] = fn
+end
+
+local function unwound()
+    for i = 1, #unwinders do pcall(unwinders[i]) end
+end
+
 -- The loop's message handler (C runs the loop under lua_pcall with it): a
 -- failing hook is reported and its chain resumed after it; any other error
 -- is luahook's own, reported, and the event is left as declined.
 local function on_loop_error(message)
+    unwound()
     if message == context.EXIT then
         -- os.exit: QEMU exits once this event is done (core.request_exit)
         resume_kind = "declined"
@@ -242,6 +258,7 @@ end
 
 -- xpcall's handler for exit hooks: os.exit passes through unreported.
 local function exit_hook_error(message)
+    unwound()
     if message == context.EXIT then
         return message
     end
