@@ -90,6 +90,13 @@ local function trace_lines(text)
     return lines
 end
 
+-- Whether a line is one whole line of trace.lua's: a call, a process's
+-- end, or a signal delivered to a handler.
+local function whole_line(l)
+    return l.name ~= nil or l.text:match("^%+%+%+ exited with %d+ %+%+%+$") ~= nil
+           or l.text:match("^%-%-%- SIG%w+ {.*} %-%-%-$") ~= nil
+end
+
 -- The first line of process `pid` from position `from` on whose text
 -- matches `pattern`, and its position.
 local function find_line(lines, pid, pattern, from)
@@ -140,7 +147,7 @@ describe("following execve", function()
             assert.is_not_nil(find_line(lines, children[3], "^%+%+%+ exited with 3 %+%+%+$"))
             -- every line whole: no process wrote into another's
             for _, l in ipairs(lines) do
-                assert.is_true(l.name ~= nil or l.text:match("^%+%+%+ exited with %d+ %+%+%+$") ~= nil,
+                assert.is_true(whole_line(l),
                                "not a trace line: " .. l.line)
             end
         end)
@@ -408,7 +415,7 @@ describe("following execve", function()
         assert.is_nil(lines[1].line:match("^%[pid"))  -- the shell's first call is there
         local execs = 0
         for _, l in ipairs(lines) do
-            assert.is_true(l.name ~= nil or l.text:match("^%+%+%+ exited with %d+ %+%+%+$") ~= nil,
+            assert.is_true(whole_line(l),
                            "not a trace line: " .. l.line)
             if l.name == "execve" then execs = execs + 1 end
         end

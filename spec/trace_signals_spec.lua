@@ -9,9 +9,11 @@ local timeline = require "helpers.timeline"
 
 local ARCHES = { "i386", "x86_64" }
 
+-- Every signal at its default action: a spec run in the background (a
+-- shell's `&`) would have the guests ignore SIGINT and SIGQUIT.
 local function trace(arch, guest, args, options)
     return qemu.run { arch = arch, guest = guest, args = args, script = "scripts/trace.lua",
-                      plugin_args = options }
+                      plugin_args = options, wrap = "env --default-signal" }
 end
 
 -- The lines of `text` that match `pattern`.
