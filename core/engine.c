@@ -18,6 +18,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "elf_guest.h"
 #include "exec.h"
 #include "fiber.h"
 #include "guest_lua.h"
@@ -201,6 +202,10 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     lh_turns_lua_register(L);
     lua_pushstring(L, cfg->arch);
     lua_setfield(L, -2, "arch");
+    lua_pushinteger(L, core.word_size);
+    lua_setfield(L, -2, "word_size");
+    lua_pushboolean(L, core.big_endian);
+    lua_setfield(L, -2, "big_endian");
     lua_pushboolean(L, cfg->abort_on_error);
     lua_setfield(L, -2, "abort_on_error");
     lua_pushstring(L, cfg->script ? cfg->script : "");
@@ -407,7 +412,9 @@ static void fiber_body(void)
 
 bool lh_arch_supported(const char *arch)
 {
-    return !strcmp(arch, "i386") || !strcmp(arch, "x86_64");
+    int word_size, big_endian;
+
+    return lh_elf_guest_layout(arch, &word_size, &big_endian);
 }
 
 /* Exit status and last words for a quit request (after the exit hooks). */
@@ -495,7 +502,7 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg)
     core.L = L;
     core.guest = cfg->guest;
     core.watch_returns = cfg->watch_returns;
-    core.word_size = strcmp(cfg->arch, "x86_64") ? 4 : 8;
+    lh_elf_guest_layout(cfg->arch, &core.word_size, &core.big_endian);
     luaL_openlibs(L);
     lh_signals_init(L);
     lh_exec_init(cfg);

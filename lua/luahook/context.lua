@@ -11,7 +11,8 @@ function context.init(core)
     ffi.cdef(core.calls_cdef)
     context.core = core
     context.arch = core.arch
-    context.word_size = core.arch == "x86_64" and 8 or 4
+    context.word_size = core.word_size
+    context.big_endian = core.big_endian
     context.args = core.args
     context.inherited = core.inherited
     context.script = core.script
