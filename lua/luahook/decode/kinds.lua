@@ -256,11 +256,12 @@ kinds.osockaddr = {
 
 local open_flags = values.formatter("open")
 -- openat's mode exists only with O_CREAT or O_TMPFILE (flags in register p)
+local O_CREAT, O_TMPFILE = values.constant("O_CREAT", 0x40), values.constant("O_TMPFILE", 0x410000)
 kinds.open_mode = {
     param = "reg",
     enter = function(_, a, i, p)
         local flags = u32(a[p])
-        if bit.band(flags, 0x40) ~= 0 or bit.band(flags, 0x410000) == 0x410000 then
+        if bit.band(flags, O_CREAT) ~= 0 or bit.band(flags, O_TMPFILE) == O_TMPFILE then
             return string.format("%#03o", u32(a[i]))
         end
     end,
