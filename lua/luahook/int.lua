@@ -114,6 +114,18 @@ function int.to_bytes(value, ctype)
     return context.big_endian and bytes:reverse() or bytes
 end
 
+--- `bytes` (guest memory) with each `unit`-byte integer in the host's
+--- order: each unit reversed on a big-endian guest, unchanged otherwise.
+---@param bytes string
+---@param unit integer
+---@return string
+function int.host_order(bytes, unit)
+    if not context.big_endian or unit == 1 then
+        return bytes
+    end
+    return (bytes:gsub(("."):rep(unit), string.reverse))
+end
+
 --- The integer of C type `ctype` at the start of the byte string `bytes`,
 --- in the guest's byte order.
 ---@param bytes string

@@ -81,7 +81,7 @@ end
 -- consts_* tables hold x86's values, which stand where no guest is known
 -- (unit specs) or the guest's headers have no such name.
 local guest = context.arch and arch.data()
-local constants = guest and guest.constants or {}
+local constants = guest and arch.constants() or {}
 
 local signal_names = require("luahook.decode.consts_proc").signal_names
 if guest then
@@ -120,6 +120,7 @@ end
 ---@param bytes string
 ---@return string
 function values.sigset(bytes)
+    bytes = int.host_order(bytes, WORD_BITS / 8)   -- an array of longs
     local members, total = {}, #bytes * 8
     for i = 0, #bytes - 1 do
         local b = bytes:byte(i + 1)
@@ -153,16 +154,22 @@ function values.constant(name, x86)
     return type(v) == "number" and v or x86
 end
 
--- Builds the formatter of an enumeration spec.
-local function enum_formatter(spec)
-    local names, unknown, hex = {}, spec.unknown, spec.hex
-    -- x86's values first, so that a value the guest gives another name wins
-    for v, name in pairs(spec.enum) do
+-- A value -> name table with each name at the guest's value; x86's values
+-- first, so that a value the guest gives another name wins.
+local function guest_values(by_value)
+    local names = {}
+    for v, name in pairs(by_value) do
         if not constants[name] then names[v] = name end
     end
-    for v, name in pairs(spec.enum) do
+    for v, name in pairs(by_value) do
         if constants[name] then names[values.constant(name, v)] = name end
     end
+    return names
+end
+
+-- Builds the formatter of an enumeration spec.
+local function enum_formatter(spec)
+    local names, unknown, hex = guest_values(spec.enum), spec.unknown, spec.hex
     return function(v)
         local u = values.u32(v)
         local name = names[u]
@@ -202,6 +209,7 @@ local function flags_formatter(spec)
     local field = spec.field
     local field_mask = field and tobit(field[1])
     local field_names = field and field[2]
+    if type(field_names) == "table" then field_names = guest_values(field_names) end
     local field_last = field and field.last
     local octal = spec.octal and tobit(spec.octal)
     local zero = spec.zero or "0"
@@ -279,7 +287,7 @@ local IOC_DIRECTIONS = { [0] = "_IOC_NONE", "_IOC_WRITE", "_IOC_READ", "_IOC_REA
 -- Builds the formatter of ioctl requests: a name (requests several drivers
 -- share are "A or B"), else the request's fields as _IOC(dir, type, nr, size).
 local function ioctl_formatter(spec)
-    local names = spec.ioctl
+    local names = guest_values(spec.ioctl)
     return function(v)
         local u = values.u32(v)
         local name = names[u]
