@@ -110,6 +110,13 @@ static int prim_watch_hooks(lua_State *L)
     return 0;
 }
 
+/* core.set_guest_errno(host, guest): host errno `host` is `guest` on the guest */
+static int prim_set_guest_errno(lua_State *L)
+{
+    lh_dispatch_set_guest_errno((int)luaL_checkinteger(L, 1), (int)luaL_checkinteger(L, 2));
+    return 0;
+}
+
 /* core.realpath(path) -> the absolute, resolved path | nil, reason */
 static int prim_realpath(lua_State *L)
 {
@@ -190,6 +197,7 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
         { "in_event", prim_in_event },
         { "watch_returns", prim_watch_returns },
         { "realpath", prim_realpath },
+        { "set_guest_errno", prim_set_guest_errno },
         { "watch_hooks", prim_watch_hooks },
         { NULL, NULL },
     };

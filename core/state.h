@@ -121,6 +121,9 @@ void lh_run_lua(void);
 /* In a forked child: its thread ids are new. */
 void lh_dispatch_forked(void);
 
+/* Host errno `host` is `guest` on the guest (mips numbers many its own way). */
+void lh_dispatch_set_guest_errno(int host, int guest);
+
 enum {
     LH_QUIT_NONE,
     LH_QUIT_ABORT,             /* a hook failed under onerror=abort */

@@ -3,6 +3,7 @@
 -- with the C library's messages, the ones strace and perror print.
 local ffi = require "ffi"
 local arch = require "luahook.arch"
+local context = require "luahook.context"
 
 ffi.cdef [[ char *strerror(int errnum); ]]
 
@@ -32,6 +33,25 @@ errno.codes = setmetatable(by_name, {
         error("unknown errno name '" .. tostring(name) .. "'", 2)
     end,
 })
+
+-- host number -> guest number, where they differ (mips); C's host calls
+-- (luahook.hostcall) translate with the same table
+local from_host = {}
+for name, number in pairs(host_number) do
+    if by_name[name] and by_name[name] ~= number then
+        from_host[number] = by_name[name]
+        context.core.set_guest_errno(number, by_name[name])
+    end
+end
+
+--- The guest's number for host errno `number` (the same error by name):
+--- what a call luahook makes on the host gives back to the guest, as
+--- QEMU's host_to_target_errno does.
+---@param number integer
+---@return integer
+function errno.from_host(number)
+    return from_host[number] or number
+end
 
 --- { name, number, message } for an errno number, or nil.
 function errno.info(number)
