@@ -11,6 +11,7 @@ local int = require "luahook.int"
 local memory = require "luahook.memory"
 local registers = require "luahook.registers"
 local syscalls = require "luahook.syscalls"
+local decimal = require("luahook.decode.values").dec
 
 local repl = {}
 
@@ -157,7 +158,8 @@ commands.regs = setmetatable({}, {
     __call = function()
         for _, name in ipairs(arch.roles.general) do
             local v = registers.get(name)
-            outf("%-6s %-18s %s\n", name, format.hex(v), tostring(v))
+            -- in full: a 64-bit stack address is no 1.4e+14
+            outf("%-6s %-18s %s\n", name, format.hex(v), decimal(v))
         end
     end,
     __index = function(_, name) return registers.get(name) end,
