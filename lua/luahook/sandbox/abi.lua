@@ -4,10 +4,7 @@
 -- (linux-user/syscall_defs.h) and filled field by field the way its
 -- conversions fill them, so that a guest sees the bytes it would see
 -- without the sandbox. These are QEMU's layouts, which differ from the
--- kernel's in places: i386's stat64 keeps a 16-bit st_dev, for one. On
--- aarch64, arm, riscv64 and mips QEMU's stat and stat64 are the kernel's:
--- luahook.types' (which writes them in the guest's byte order); their
--- statfs layouts are not here yet.
+-- kernel's in places: i386's stat64 keeps a 16-bit st_dev, for one.
 local ffi = require "ffi"
 local context = require "luahook.context"
 local memory = require "luahook.memory"
@@ -62,15 +59,22 @@ local LAYOUTS = {
         ]],
     },
 }
+-- QEMU's generic statfs layouts, of abi_longs: aarch64 and riscv64 have
+-- x86_64's, arm i386's (its 64-bit members aligned to 8). Their stat and
+-- stat64 are the kernel's: luahook.types'. mips' own statfs layouts are
+-- not here yet.
+LAYOUTS.aarch64 = { statfs = LAYOUTS.x86_64.statfs }
+LAYOUTS.riscv64 = LAYOUTS.aarch64
+LAYOUTS.arm = { statfs = LAYOUTS.i386.statfs, statfs64 = LAYOUTS.i386.statfs64 }
 -- (an attribute on a typedef is what makes LuaJIT lower the alignment)
-local ALIGN64 = { i386 = 4, x86_64 = 8 }
+local ALIGN64 = { i386 = 4, x86_64 = 8, aarch64 = 8, riscv64 = 8, arm = 8 }
 
 local ctypes = {}
 
 -- The ctype of QEMU's layout `name` for the guest, declared on first use.
 local function ctype(name)
     local arch = context.arch
-    if not LAYOUTS[arch] then
+    if not (LAYOUTS[arch] and LAYOUTS[arch][name]) then
         local ct = types.ctype(name)
         if not ct then
             error(string.format("the sandbox cannot write a %s on %s yet", name, arch), 0)
