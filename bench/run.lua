@@ -180,11 +180,11 @@ if os.getenv("BENCH_INSTRUCTIONS") == "1" then
         print("\n(instructions: valgrind is not installed; apt-get install valgrind)")
         return
     end
-    local function count(args, calls)
+    local function count(qemu, loop, args, calls)
         local out = TMP .. "/luahook-bench.callgrind"
         local p = io.popen(string.format(
-            "valgrind --tool=callgrind --callgrind-out-file=%s %s %s %s/bench/getppid_loop %d 2>&1 >/dev/null",
-            out, QEMU, args, BUILD, calls))
+            "valgrind --tool=callgrind --callgrind-out-file=%s %s %s %s %d 2>&1 >/dev/null",
+            out, qemu, args, loop, calls))
         local text = p:read("*a")
         p:close()
         os.remove(out)
@@ -196,11 +196,18 @@ if os.getenv("BENCH_INSTRUCTIONS") == "1" then
     print("")
     print("| getppid loop, callgrind | instructions per syscall | ratio |")
     print("| --- | ---: | ---: |")
-    local bare
-    for _, config in ipairs(CONFIGS) do
-        local per_call = (count(config.args, 200000) - count(config.args, 100000)) / 100000
-        bare = bare or per_call
-        print(string.format("| %s | %.0f | %.2f |", config.name, per_call, per_call / bare))
+    for _, w in ipairs({ WORKLOADS[1], WORKLOADS[4] }) do
+        local qemu, loop = w.qemu or QEMU, w.guest:match("^(%S+)")
+        local bare
+        for _, config in ipairs(CONFIGS) do
+            if runs_under(w, config) then
+                local per_call = (count(qemu, loop, config.args, 200000)
+                                  - count(qemu, loop, config.args, 100000)) / 100000
+                bare = bare or per_call
+                print(string.format("| %s%s | %.0f | %.2f |", config.name, w.qemu and ", aarch64" or "",
+                                    per_call, per_call / bare))
+            end
+        end
     end
     os.remove(OUT)
     os.remove(REC)
