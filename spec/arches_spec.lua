@@ -122,6 +122,14 @@ for _, arch in ipairs({ "aarch64", "mips" }) do
             assert.matches("^badclose 1 = %-" .. errno_of(arch, "ENOSYS") .. "\ngetppid 1 = 4242\n", r.stdout)
         end)
 
+        it("inject.lua sends signals the guest gets as its own (mips' SIGUSR1 is 16)", function()
+            local r = qemu.run { arch = arch, guest = "calls", args = { "getppid", "1", "badclose", "1" },
+                                 script = "scripts/inject.lua",
+                                 plugin_args = { "inject=getppid:signal=SIGUSR1;close:signal=USR2" } }
+            assert.are.equal(0, r.status, r.stderr)
+            assert.matches("usr1=1 usr2=1 caught=0 ", r.stdout, 1, true)
+        end)
+
         it("sandbox.lua allows, denies and passes on the host's errors in the architecture's numbers", function()
             local dir = qemu.tmppath()
             os.execute("mkdir " .. dir .. " && ln -s loop " .. dir .. "/loop")
