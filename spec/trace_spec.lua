@@ -114,6 +114,14 @@ describe("trace.lua against QEMU's -strace", function()
         end
     end
 
+    it("shows mips' socketcall as the call it stands for, its argument words big-endian", function()
+        local r = qemu.run { arch = "mips", guest = "escape", args = { "socketcall:unix" },
+                             script = TRACE, plugin_args = { "trace=%network" } }
+        assert.are.equal(0, r.status, r.stderr)
+        assert.are.equal("socketcall:unix = ok\n", r.stdout)
+        assert.are.equal("socket(AF_UNIX, SOCK_STREAM, 0) = 3\n", r.stderr)
+    end)
+
     it("shows i386's socketcall and ipc as the calls they stand for", function()
         local log = qemu.tmppath()
         local r = trace { arch = "i386", strace = log }
