@@ -13,6 +13,7 @@ ffi.cdef [[
 local RUNS = tonumber(arg[1] or os.getenv("BENCH_RUNS") or "5")
 local BUILD = "build"
 local QEMU = BUILD .. "/qemu/bin/qemu-i386"
+local QEMU_AARCH64 = BUILD .. "/qemu/bin/qemu-aarch64"
 local PLUGIN = BUILD .. "/luahook.so"
 local TMP = os.getenv("TMPDIR") or "/tmp"
 local OUT = TMP .. "/luahook-bench.out"
@@ -28,11 +29,22 @@ local CONFIGS = {
     { name = "qemu -strace", args = "-strace -D " .. OUT },
 }
 
+-- i386 guests, and the getppid loop on aarch64 under the configurations
+-- the other architectures' targets name (`only`)
 local WORKLOADS = {
     { name = "getppid x 1M", guest = BUILD .. "/bench/getppid_loop 1000000" },
     { name = "files x 3000", guest = BUILD .. "/bench/files 3000 " .. TMP },
     { name = "4 threads x 250k", guest = BUILD .. "/bench/threads_loop 4 250000" },
+    { name = "getppid x 1M, aarch64", qemu = QEMU_AARCH64,
+      guest = BUILD .. "/bench/getppid_loop.aarch64 1000000",
+      only = { bare = true, ["C floor plugin"] = true, ["luahook, no hooks"] = true,
+               ["luahook, count all"] = true, ["luahook, trace.lua"] = true } },
 }
+
+-- Whether `workload` runs under `config`.
+local function runs_under(workload, config)
+    return not workload.only or workload.only[config.name] ~= nil
+end
 
 -- Start-up: of bare QEMU, of luahook, and of luahook following one execve
 -- (the guest execs the empty one: a second QEMU and luahook start).
@@ -96,9 +108,11 @@ for run = 1, RUNS do
         for k = 0, #CONFIGS - 1 do
             local c = (k + run - 1) % #CONFIGS + 1
             local config = CONFIGS[c]
-            local t, rss = measure(QEMU .. " " .. config.args .. " " .. workload.guest)
-            table.insert(samples[w][c].times, t)
-            table.insert(samples[w][c].rss, rss)
+            if runs_under(workload, config) then
+                local t, rss = measure((workload.qemu or QEMU) .. " " .. config.args .. " " .. workload.guest)
+                table.insert(samples[w][c].times, t)
+                table.insert(samples[w][c].rss, rss)
+            end
         end
     end
     for _ = 1, 5 do     -- start-up is short: more samples
@@ -119,10 +133,12 @@ for w, workload in ipairs(WORKLOADS) do
     local bare_t = median(samples[w][1].times)
     local bare_rss = median(samples[w][1].rss)
     for c, config in ipairs(CONFIGS) do
-        local s = samples[w][c]
-        local t, rss = median(s.times), median(s.rss)
-        print(string.format("| %s | %s | %.3f | %.2f | %.1f | %+.1f |", workload.name, config.name,
-                            t, t / bare_t, rss / 1024, (rss - bare_rss) / 1024))
+        if runs_under(workload, config) then
+            local s = samples[w][c]
+            local t, rss = median(s.times), median(s.rss)
+            print(string.format("| %s | %s | %.3f | %.2f | %.1f | %+.1f |", workload.name, config.name,
+                                t, t / bare_t, rss / 1024, (rss - bare_rss) / 1024))
+        end
     end
 end
 -- record.lua's cost beside trace.lua's (the target: at most 1.5 times)
@@ -136,9 +152,12 @@ print("")
 print("| workload | record.lua's time over bare / trace.lua's |")
 print("| --- | ---: |")
 for w, workload in ipairs(WORKLOADS) do
-    local bare = median(samples[w][bare_c].times)
-    print(string.format("| %s | %.2f |", workload.name,
-                        (median(samples[w][record_c].times) - bare) / (median(samples[w][trace_c].times) - bare)))
+    if runs_under(workload, CONFIGS[record_c]) then
+        local bare = median(samples[w][bare_c].times)
+        print(string.format("| %s | %.2f |", workload.name,
+                            (median(samples[w][record_c].times) - bare)
+                            / (median(samples[w][trace_c].times) - bare)))
+    end
 end
 print("")
 print("| start-up (a guest that exits at once) | median ms | extra ms |")
@@ -161,11 +180,11 @@ if os.getenv("BENCH_INSTRUCTIONS") == "1" then
         print("\n(instructions: valgrind is not installed; apt-get install valgrind)")
         return
     end
-    local function count(args, calls)
+    local function count(qemu, loop, args, calls)
         local out = TMP .. "/luahook-bench.callgrind"
         local p = io.popen(string.format(
-            "valgrind --tool=callgrind --callgrind-out-file=%s %s %s %s/bench/getppid_loop %d 2>&1 >/dev/null",
-            out, QEMU, args, BUILD, calls))
+            "valgrind --tool=callgrind --callgrind-out-file=%s %s %s %s %d 2>&1 >/dev/null",
+            out, qemu, args, loop, calls))
         local text = p:read("*a")
         p:close()
         os.remove(out)
@@ -177,11 +196,18 @@ if os.getenv("BENCH_INSTRUCTIONS") == "1" then
     print("")
     print("| getppid loop, callgrind | instructions per syscall | ratio |")
     print("| --- | ---: | ---: |")
-    local bare
-    for _, config in ipairs(CONFIGS) do
-        local per_call = (count(config.args, 200000) - count(config.args, 100000)) / 100000
-        bare = bare or per_call
-        print(string.format("| %s | %.0f | %.2f |", config.name, per_call, per_call / bare))
+    for _, w in ipairs({ WORKLOADS[1], WORKLOADS[4] }) do
+        local qemu, loop = w.qemu or QEMU, w.guest:match("^(%S+)")
+        local bare
+        for _, config in ipairs(CONFIGS) do
+            if runs_under(w, config) then
+                local per_call = (count(qemu, loop, config.args, 200000)
+                                  - count(qemu, loop, config.args, 100000)) / 100000
+                bare = bare or per_call
+                print(string.format("| %s%s | %.0f | %.2f |", config.name, w.qemu and ", aarch64" or "",
+                                    per_call, per_call / bare))
+            end
+        end
     end
     os.remove(OUT)
     os.remove(REC)

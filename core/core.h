@@ -47,7 +47,7 @@ void lh_config_init(struct lh_config *cfg, const char *arch,
 void lh_config_free(struct lh_config *cfg);
 
 /* The guest architectures the core runs (QEMU's names), as a phrase. */
-#define LH_ARCHES "i386 and x86_64"
+#define LH_ARCHES "i386, x86_64, aarch64, arm, riscv64, mips and mipsel"
 
 /* Whether the core runs guests of QEMU target `arch`. */
 bool lh_arch_supported(const char *arch);
@@ -64,10 +64,10 @@ void lh_engine_exit(void);
 
 /*
  * Syscall numbers below this have a slot of their own in the want table
- * (no i386 or x86_64 syscall comes close); every other number the guest
- * can pass (hypercalls from 4096 up, negative ones) shares the last slot.
+ * (mips o32 numbers its calls from 4000 up, to about 4470); every other
+ * number the guest can pass (negative ones, say) shares the last slot.
  */
-#define LH_NR_MAX 4096
+#define LH_NR_MAX 4608
 
 /*
  * What decides, on every syscall and without the lock, whether the core

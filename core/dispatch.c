@@ -127,12 +127,27 @@ struct host_call {
     uint64_t args[LH_ARG_COUNT];
 };
 
+/* Host errno -> the guest's number, where the two differ; 0 elsewhere. */
+#define HOST_ERRNO_MAX 4096
+static int guest_errno[HOST_ERRNO_MAX];
+
+void lh_dispatch_set_guest_errno(int host, int guest)
+{
+    if (host > 0 && host < HOST_ERRNO_MAX) {
+        guest_errno[host] = guest;
+    }
+}
+
 static int64_t make_host_call(const struct host_call *c)
 {
     long r = syscall(c->nr, c->args[0], c->args[1], c->args[2], c->args[3], c->args[4],
                      c->args[5]);
+    int e = errno;
 
-    return r < 0 ? -(int64_t)errno : r;
+    if (r >= 0) {
+        return r;
+    }
+    return -(int64_t)(e > 0 && e < HOST_ERRNO_MAX && guest_errno[e] ? guest_errno[e] : e);
 }
 
 bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],

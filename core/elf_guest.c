@@ -214,6 +214,18 @@ static int interpreter(const struct elf_file *e, const unsigned char *eh, int cl
     return 0;
 }
 
+int lh_elf_guest_layout(const char *arch, int *word_size, int *big_endian)
+{
+    for (size_t i = 0; i < N_GUESTS; i++) {
+        if (!strcmp(guests[i].arch, arch)) {
+            *word_size = guests[i].elf_class == ELFCLASS64 ? 8 : 4;
+            *big_endian = guests[i].data == ELFDATA2MSB;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 int lh_elf_guest_read(int fd, const char *path, struct lh_elf_guest *out, char **why)
 {
     unsigned char eh[sizeof(Elf64_Ehdr)] = { 0 };

@@ -21,4 +21,10 @@ struct lh_elf_guest {
  */
 int lh_elf_guest_read(int fd, const char *path, struct lh_elf_guest *out, char **why);
 
+/*
+ * The word size (4 or 8 bytes) and byte order of guest architecture `arch`
+ * (QEMU's target name). False for a name this table does not know.
+ */
+int lh_elf_guest_layout(const char *arch, int *word_size, int *big_endian);
+
 #endif

@@ -18,6 +18,7 @@
 #include <lauxlib.h>
 #include <lualib.h>
 
+#include "elf_guest.h"
 #include "exec.h"
 #include "code_watch.h"
 #include "fiber.h"
@@ -107,6 +108,13 @@ static int prim_watch_hooks(lua_State *L)
         g_free(msg);
         return lua_error(L);
     }
+    return 0;
+}
+
+/* core.set_guest_errno(host, guest): host errno `host` is `guest` on the guest */
+static int prim_set_guest_errno(lua_State *L)
+{
+    lh_dispatch_set_guest_errno((int)luaL_checkinteger(L, 1), (int)luaL_checkinteger(L, 2));
     return 0;
 }
 
@@ -202,6 +210,7 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
         { "last_signal", prim_last_signal },
         { "watch_returns", prim_watch_returns },
         { "realpath", prim_realpath },
+        { "set_guest_errno", prim_set_guest_errno },
         { "watch_hooks", prim_watch_hooks },
         { NULL, NULL },
     };
@@ -215,6 +224,10 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     lh_code_lua_register(L, cfg->watch_code);
     lua_pushstring(L, cfg->arch);
     lua_setfield(L, -2, "arch");
+    lua_pushinteger(L, core.word_size);
+    lua_setfield(L, -2, "word_size");
+    lua_pushboolean(L, core.big_endian);
+    lua_setfield(L, -2, "big_endian");
     lua_pushboolean(L, cfg->abort_on_error);
     lua_setfield(L, -2, "abort_on_error");
     lua_pushstring(L, cfg->script ? cfg->script : "");
@@ -246,8 +259,6 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     push_codes(L, "wants", (const struct code[]){
         { "entry", LH_WANT_ENTRY }, { "return", LH_WANT_RETURN }, { "flush", LH_WANT_FLUSH },
         { "rearm", LH_WANT_REARM }, { NULL, 0 } });
-    lua_pushinteger(L, core.word_size);
-    lua_setfield(L, -2, "word_size");
     lua_pushinteger(L, LH_ARG_COUNT);
     lua_setfield(L, -2, "arg_count");
     lua_pushlightuserdata(L, lh_gate.want);
@@ -431,7 +442,9 @@ static void fiber_body(void)
 
 bool lh_arch_supported(const char *arch)
 {
-    return !strcmp(arch, "i386") || !strcmp(arch, "x86_64");
+    int word_size, big_endian;
+
+    return lh_elf_guest_layout(arch, &word_size, &big_endian);
 }
 
 /* Exit status and last words for a quit request (after the exit hooks). */
@@ -543,7 +556,7 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg)
     core.L = L;
     core.guest = cfg->guest;
     core.watch_returns = cfg->watch_returns;
-    core.word_size = strcmp(cfg->arch, "x86_64") ? 4 : 8;
+    lh_elf_guest_layout(cfg->arch, &core.word_size, &core.big_endian);
     luaL_openlibs(L);
     lh_signals_init(L);
     lh_exec_init(cfg);

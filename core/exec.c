@@ -139,19 +139,20 @@ static int read_string(uint64_t addr, size_t max, int too_long, char **out)
     }
 }
 
-/* A guest pointer: the word at addr, in the guest's size. */
+/* A guest pointer: the word at addr, in the guest's size and byte order. */
 static bool read_pointer(uint64_t addr, uint64_t *value)
 {
-    uint32_t narrow;
+    unsigned char bytes[8];
+    int n = core.word_size;
 
-    if (core.word_size == 4) {
-        if (!core.guest->read(addr, &narrow, sizeof(narrow))) {
-            return false;
-        }
-        *value = narrow;
-        return true;
+    if (!core.guest->read(addr, bytes, (size_t)n)) {
+        return false;
     }
-    return core.guest->read(addr, value, sizeof(*value));
+    *value = 0;
+    for (int i = 0; i < n; i++) {
+        *value |= (uint64_t)bytes[core.big_endian ? n - 1 - i : i] << (8 * i);
+    }
+    return true;
 }
 
 /*

@@ -90,7 +90,8 @@ struct lh_core {
     bool quitting;             /* a thread is stopping QEMU: run no more hooks */
     bool in_event;             /* on a vCPU inside an event: the guest is reachable */
     int complete_ref;          /* the Lua REPL's completer */
-    int word_size;             /* the guest's, in bytes: 4 (i386) or 8 */
+    int word_size;             /* the guest's, in bytes: 4 or 8 */
+    int big_endian;            /* the guest's byte order: 1 on mips */
     const struct lh_guest_ops *guest;
     void (*watch_returns)(void);   /* NULL once called: see lh_config */
     struct lh_event event;
@@ -120,6 +121,9 @@ void lh_run_lua(void);
 
 /* In a forked child: its thread ids are new. */
 void lh_dispatch_forked(void);
+
+/* Host errno `host` is `guest` on the guest (mips numbers many its own way). */
+void lh_dispatch_set_guest_errno(int host, int guest);
 
 enum {
     LH_QUIT_NONE,

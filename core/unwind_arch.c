@@ -30,9 +30,21 @@ static const struct lh_unwind_reg x86_64_regs[] = {
     { 0, NULL },
 };
 
+/* AArch64 DWARF: x0-x30 are 0-30 (x30 the link register), sp is 31. */
+static const struct lh_unwind_reg aarch64_regs[] = {
+    { 0, "x0" }, { 1, "x1" }, { 2, "x2" }, { 3, "x3" }, { 4, "x4" }, { 5, "x5" },
+    { 6, "x6" }, { 7, "x7" }, { 8, "x8" }, { 9, "x9" }, { 10, "x10" }, { 11, "x11" },
+    { 12, "x12" }, { 13, "x13" }, { 14, "x14" }, { 15, "x15" }, { 16, "x16" },
+    { 17, "x17" }, { 18, "x18" }, { 19, "x19" }, { 20, "x20" }, { 21, "x21" },
+    { 22, "x22" }, { 23, "x23" }, { 24, "x24" }, { 25, "x25" }, { 26, "x26" },
+    { 27, "x27" }, { 28, "x28" }, { 29, "x29" }, { 30, "x30" }, { 31, "sp" },
+    { 0, NULL },
+};
+
 static const struct lh_unwind_arch arches[] = {
     { "i386", EM_386, ELFCLASS32, ELFDATA2LSB, "eip", 4, i386_regs },
     { "x86_64", EM_X86_64, ELFCLASS64, ELFDATA2LSB, "rip", 7, x86_64_regs },
+    { "aarch64", EM_AARCH64, ELFCLASS64, ELFDATA2LSB, "pc", 31, aarch64_regs },
 };
 
 const struct lh_unwind_arch *lh_unwind_arch_find(const char *name)

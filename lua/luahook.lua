@@ -14,7 +14,8 @@ local types = require "luahook.types"
 ---@class luahook
 local lh = {}
 
---- The guest's architecture: "i386" or "x86_64".
+--- The guest's architecture (QEMU's name): "i386", "x86_64", "aarch64",
+--- "arm", "riscv64", "mips" or "mipsel".
 lh.arch = context.arch
 
 --- Plugin arguments that are not luahook's own, as { key = "value" }.
@@ -52,7 +53,8 @@ function lh.ctype(name)
     return ctype
 end
 
---- Guest registers by name, inside hooks: `lh.regs.eax`, `lh.regs.rip = v`.
+--- Guest registers by name, inside hooks: `lh.regs.eax`, `lh.regs.rip = v`,
+--- and the portable `nr`, `arg1`..`arg6`, `ret`, `pc`, `sp`.
 lh.regs = registers.proxy
 
 --- The guest's register names.

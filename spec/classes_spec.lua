@@ -5,8 +5,8 @@ local qemu = require "helpers.qemu"
 
 local classes = dofile("lua/luahook/classes.lua")
 local tables = {
-    i386 = dofile(qemu.build .. "/syscalls_i386.lua"),
-    x86_64 = dofile(qemu.build .. "/syscalls_x86_64.lua"),
+    i386 = dofile(qemu.build .. "/tools/arch_i386.lua").syscalls,
+    x86_64 = dofile(qemu.build .. "/tools/arch_x86_64.lua").syscalls,
 }
 local has = {}
 for arch, by_nr in pairs(tables) do

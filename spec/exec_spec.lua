@@ -532,12 +532,15 @@ describe("following execve", function()
                              r.stderr)
         end)
 
-        it("fails with ENOEXEC and one line for an architecture the plugin does not run", function()
-            local r = run({ execer("i386"), "exec", execer("aarch64"), "x" }, { lua = "" })
-            assert.are.equal("execer: execve failed: ENOEXEC\n", r.stdout)
-            assert.are.equal("luahook: execve fails with ENOEXEC: " .. execer("aarch64") .. " is an "
-                             .. "aarch64 program, which the luahook plugin does not run yet (it runs "
-                             .. "i386 and x86_64 programs)\n", r.stderr)
+    end)
+
+    describe("across architectures", function()
+        it("follows a big-endian mips program's exec into an aarch64 one, reading its argv in mips byte order", function()
+            local r = run({ execer("mips"), "exec", execer("aarch64"), "ZERO", "show" },
+                          { arch = "mips", lua = "luahook.on('exit_group', function() print('exits on ' .. luahook.arch) end)" })
+            assert.are.equal(0, r.status, r.stderr)
+            assert.matches("^argv%[0%]=ZERO\nargv%[1%]=show\n", r.stdout)
+            assert.are.equal("exits on aarch64\n", r.stderr)
         end)
     end)
 

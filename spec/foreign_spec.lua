@@ -1,5 +1,6 @@
--- Every guest architecture's programs under its bare reference QEMU (no
--- plugin yet: the plugin runs i386 and x86_64 only): the spec guests built
+-- Every guest architecture's programs under its bare reference QEMU, with
+-- no plugin (what the plugin is then compared with; spec/arches_spec.lua
+-- and the others run the same programs under it): the spec guests built
 -- for it, and real programs nobody here wrote, Debian's busybox-static
 -- (build/foreign/busybox.ARCH, tools/foreign-packages.sh) and, for
 -- big-endian mips, which no Debian release since 10 builds, glibc's own

@@ -2,7 +2,7 @@
 local qemu = require "helpers.qemu"
 
 describe("an entry hook", function()
-    for _, arch in ipairs({ "i386", "x86_64" }) do
+    for _, arch in ipairs(qemu.arch_names()) do
         it("fakes getpid's result on " .. arch, function()
             local r = qemu.run {
                 arch = arch, guest = "getpid",
@@ -177,7 +177,10 @@ describe("an entry hook", function()
 end)
 
 describe("a hook on a number no syscall has (a hypercall)", function()
-    for _, arch in ipairs({ "i386", "x86_64" }) do
+    -- not arm and mips: their QEMU answers numbers outside their tables
+    -- itself (SIGILL for arm's private range, ENOSYS on mips o32), as their
+    -- kernels do, before any plugin sees the call
+    for _, arch in ipairs({ "i386", "x86_64", "aarch64", "riscv64" }) do
         it("answers it, from 4096 up and below 0, and \"*\" sees them all, on " .. arch, function()
             local r = qemu.run {
                 arch = arch, guest = "calls", args = { "nr:4096", "1", "nr:-1", "1", "nr:70000", "1", "getppid", "1" },
@@ -197,7 +200,7 @@ describe("a hook on a number no syscall has (a hypercall)", function()
 end)
 
 describe("an after-hook", function()
-    for _, arch in ipairs({ "i386", "x86_64" }) do
+    for _, arch in ipairs(qemu.arch_names()) do
         it("sees the real results the guest sees on " .. arch, function()
             local r = qemu.run {
                 arch = arch, guest = "results",
@@ -321,7 +324,7 @@ describe("require in a hook", function()
     end
     local here = os.getenv("PWD")
 
-    for _, arch in ipairs({ "i386", "x86_64" }) do
+    for _, arch in ipairs(qemu.arch_names()) do
         it("finds the script's modules, never the guest's current directory's, on " .. arch, function()
             local root = tree()
             local out, status = qemu.sh(string.format(

@@ -1,12 +1,33 @@
--- Guest registers from hooks: read by name, written back, sc.pc.
+-- Guest registers from hooks: read by name (each architecture's own and
+-- the portable nr, arg1.., ret, pc, sp), written back, sc.pc.
 local qemu = require "helpers.qemu"
 
+-- each architecture's result, syscall number and first argument registers, one
+-- the kernel preserves (the regs guest's marker), the program counter and
+-- the flags register
 local NAMES = {
-    i386 = { nr = "eax", arg1 = "ebx", kept = "ebx", pc = "eip" },
-    x86_64 = { nr = "rax", arg1 = "rdi", kept = "r12", pc = "rip" },
+    i386 = { ret = "eax", nr = "eax", arg1 = "ebx", kept = "ebx", pc = "eip", flags = "eflags" },
+    x86_64 = { ret = "rax", nr = "rax", arg1 = "rdi", kept = "r12", pc = "rip", flags = "eflags" },
+    aarch64 = { ret = "x0", nr = "x8", arg1 = "x0", kept = "x19", pc = "pc", flags = "cpsr" },
+    arm = { ret = "r0", nr = "r7", arg1 = "r0", kept = "r9", pc = "pc", flags = "cpsr" },
+    riscv64 = { ret = "a0", nr = "a7", arg1 = "a0", kept = "s2", pc = "pc", flags = "fcsr" },
 }
 
-for _, arch in ipairs({ "i386", "x86_64" }) do
+describe("registers on mips and mipsel", function()
+    for _, arch in ipairs({ "mips", "mipsel" }) do
+        it("are refused with one clear line, as QEMU gives plugins none, on " .. arch, function()
+            local r = qemu.run {
+                arch = arch, guest = "getpid",
+                lua = [[luahook.on("getpid", function() return luahook.regs.pc end)]],
+            }
+            assert.matches("no registers on " .. arch .. ": QEMU gives plugins none for this architecture",
+                           r.stderr, 1, true)
+            assert.matches("^pid=%d+\n$", r.stdout)
+        end)
+    end
+end)
+
+for _, arch in ipairs({ "i386", "x86_64", "aarch64", "arm", "riscv64" }) do
     local reg = NAMES[arch]
 
     describe("registers on " .. arch, function()
@@ -20,6 +41,21 @@ for _, arch in ipairs({ "i386", "x86_64" }) do
                 ]]):format(reg.nr, reg.arg1),
             }
             assert.are.equal("true\ttrue\n", r.stderr)
+        end)
+
+        it("answer to the portable names nr, arg1..arg6, ret, pc and sp", function()
+            local r = qemu.run {
+                arch = arch, guest = "results",
+                lua = ([[
+                    local regs = luahook.regs
+                    luahook.on("close", function(sc)
+                        print(regs.nr == sc.nr, regs.arg1 == sc.args[1], regs.arg2 == sc.args[2],
+                              regs.arg6 == sc.args[6], regs.pc == regs.%s, regs.pc == sc.pc,
+                              regs.sp ~= 0, regs.ret == regs.%s)
+                    end)
+                ]]):format(reg.pc, reg.ret),
+            }
+            assert.are.equal("true\ttrue\ttrue\ttrue\ttrue\ttrue\ttrue\ttrue\n", r.stderr)
         end)
 
         it("are written back and the guest sees the new value", function()
@@ -56,7 +92,7 @@ for _, arch in ipairs({ "i386", "x86_64" }) do
                 ]],
             }
             assert.matches("%f[%w]" .. reg.pc .. "%f[%W]", r.stderr)
-            assert.matches("%f[%w]eflags%f[%W]", r.stderr)
+            assert.matches("%f[%w]" .. reg.flags .. "%f[%W]", r.stderr)
         end)
 
         it("raise a clear error for an unknown name", function()

@@ -75,6 +75,47 @@ describe("the REPL over a socket", function()
         assert.are.equal("/etc/hostname errno=2\n/etc/passwd ok\n", r.stdout)
     end)
 
+    -- each architecture's regs(): its first line (the first argument
+    -- register, AT_FDCWD in it), the last lines, its syscall number
+    -- register and openat's number
+    local REGS = {
+        aarch64 = { first = "x0%s+0xffffffffffffff9c%s+18446744073709551516",
+                    last = "\nx30%s+0x%x+%s+%d+\nsp%s+0x%x+%s+%d+\npc%s+0x%x+%s+%d+\ncpsr%s",
+                    nr = "x8", openat = "56 (0x38)" },
+        arm = { first = "r0%s+0xffffff9c%s+4294967196",
+                last = "\nr12%s+0x%x+%s+%d+\nsp%s+0x%x+%s+%d+\nlr%s+0x%x+%s+%d+\npc%s+0x%x+%s+%d+\ncpsr%s",
+                nr = "r7", openat = "322 (0x142)" },
+        riscv64 = { first = "ra%s+0x%x+%s+%d+\nsp%s", last = "\na0%s+0xffffffffffffff9c%s+18446744073709551516\n"
+                                                         .. ".*\nt6%s+0x%x+%s+%d+\npc%s+0x%x+%s+%d+\n",
+                    nr = "a7", openat = "56 (0x38)" },
+    }
+    for _, arch in ipairs({ "aarch64", "arm", "riscv64" }) do
+        local regs = REGS[arch]
+        it("works on " .. arch .. ": regs(), registers by name, x, str, ret and stepping", function()
+            local job = start_socket_guest {
+                arch = arch, guest = "opener", args = { "/etc/hostname", "/etc/passwd" },
+                plugin_args = { "break=openat" },
+            }
+            local asked = "regs." .. regs.nr .. " == sc.nr, regs.nr, regs.arg2 == sc.args[2]"
+            local transcript = attach(job, { "regs()", asked, "x(sc.args[2], 16)", "str(sc.args[2])",
+                                             "ret(-2)", "s", "c" })
+            local r = qemu.finish(job)
+            assert.matches('breakpoint 1: %[tid %d+%] openat%(AT_FDCWD, "/etc/hostname", O_RDONLY[^\n]*%)\n',
+                           transcript)
+            -- regs(): the general registers, one a line, in hex and in full decimal
+            assert.matches("luahook> regs%(%)\n" .. regs.first, transcript)
+            assert.matches(regs.last, transcript)
+            assert.matches("luahook> " .. asked .. "\ntrue\t" .. regs.openat .. "\ttrue\n", transcript, 1, true)
+            assert.matches(": 2f 65 74 63 2f 68 6f 73 74 6e 61 6d 65 00 [%x ]+|/etc/hostname", transcript)
+            assert.matches('luahook> str(sc.args[2])\n"/etc/hostname"\n', transcript, 1, true)
+            -- ret(-2) goes on to the next breakpoint, the second open; s steps to its return
+            assert.matches('luahook> s\nreturned: %[tid %d+%] openat%(AT_FDCWD, "/etc/passwd", O_RDONLY%) = 3\n',
+                           transcript)
+            assert.are.equal(0, r.status)
+            assert.are.equal("/etc/hostname errno=2\n/etc/passwd ok\n", r.stdout)
+        end)
+    end
+
     it("creates the socket mode 0600", function()
         local job, sock = start_socket_guest { guest = "getpid", plugin_args = { "break=getpid" } }
         assert.is_true(wait_for_socket(sock))

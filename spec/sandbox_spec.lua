@@ -576,6 +576,11 @@ describe("sandbox.lua against other threads and other names", function()
             assert.are.same({ "fifo:" .. root .. "/pub/fifo = ok" }, qemu.lines(r.stdout))
         end)
 
+    end
+
+    -- also arm, whose open flags differ (pathcalls needs the legacy calls
+    -- aarch64 and riscv64 lack; on mips the sandbox writes no statfs yet)
+    for _, arch in ipairs({ "i386", "x86_64", "arm" }) do
         it("gives the guest what QEMU gives it, call for call, for every path-taking call on " .. arch, function()
             local dir = root .. "/calls"
             sh("mkdir -p " .. dir .. "/d " .. dir .. "/w && printf 'hello\\n' >" .. dir .. "/f && ln -s f "

@@ -196,3 +196,18 @@ describe("lh.on_signal", function()
         assert.are.equal("done\n", r.stdout)
     end)
 end)
+
+describe("trace.lua's signals on the other guest architectures", function()
+    for _, arch in ipairs({ "aarch64", "arm", "riscv64", "mips", "mipsel" }) do
+        it("shows a death by a signal, and no delivery it cannot recognise, on " .. arch, function()
+            local handled = trace(arch, "signals", { "exit" })
+            assert.are.equal(0, handled.status, handled.stderr)
+            assert.are.same({}, matching(handled.stderr, "^luahook:"))
+            assert.are.same({}, matching(handled.stderr, "^%-%-%- "))
+            local killed = trace(arch, "exitwith", { "kill", "15" })
+            assert.are.equal(128 + 15, killed.status)
+            local lines = qemu.lines(killed.stderr)
+            assert.are.equal("+++ killed by SIGTERM +++", lines[#lines], killed.stderr)
+        end)
+    end
+end)

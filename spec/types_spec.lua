@@ -13,7 +13,7 @@ package.path = "lua/?.lua;" .. package.path
 local types = require "luahook.types"
 package.path = saved_path
 
-local ARCHES = { "i386", "x86_64" }
+local ARCHES = qemu.arch_names()
 
 -- Prints every layout in the guest's format, measured through the FFI, for
 -- the guest's architecture (the module's default).
@@ -75,6 +75,11 @@ local function le(s, offset, len)
     local v = 0
     for i = len, 1, -1 do v = v * 256 + s:byte(offset + i) end
     return v
+end
+
+-- The unsigned big-endian integer of `len` bytes at 0-based `offset`.
+local function be(s, offset, len)
+    return le(s:sub(offset + 1, offset + len):reverse(), 0, len)
 end
 
 -- `v` as `len` little-endian bytes (v < 2^53).
@@ -161,9 +166,11 @@ describe("luahook.types names", function()
     end)
 
     it("refuses an unknown architecture, and needs one outside the plugin", function()
-        assert.are.same({ nil, "unknown guest architecture 'arm' (known: i386, x86_64)" },
-                        { types.ctype("stat", "arm") })
-        assert.are.same({ nil, "no guest architecture: pass one (i386, x86_64) outside luahook" },
+        assert.are.same({ nil, "unknown guest architecture 'sparc' (known: aarch64, arm, i386, mips, "
+                               .. "mipsel, riscv64, x86_64)" },
+                        { types.ctype("stat", "sparc") })
+        assert.are.same({ nil, "no guest architecture: pass one (aarch64, arm, i386, mips, mipsel, "
+                               .. "riscv64, x86_64) outside luahook" },
                         { types.ctype("stat") })
     end)
 
@@ -178,7 +185,8 @@ describe("luahook.types names", function()
                 ]],
             }
             assert.are.equal(0, r.status, r.stderr)
-            local sizes = arch == "i386" and "64\t8" or "144\t16"
+            local sizes = ({ i386 = "64\t8", x86_64 = "144\t16", aarch64 = "128\t16", riscv64 = "128\t16",
+                             arm = "64\t8", mips = "144\t8", mipsel = "144\t8" })[arch]
             assert.are.equal(sizes .. "\nnil\tunknown guest type 'foo' (known: "
                              .. table.concat(types.names(), ", ") .. ")\n", r.stderr)
         end)
@@ -186,8 +194,8 @@ describe("luahook.types names", function()
 end)
 
 describe("luahook.types read and bytes", function()
-    -- where st_size lies in the kernel's stat64 (i386) and stat (x86_64)
-    local ST_SIZE = { i386 = 44, x86_64 = 48 }
+    -- where st_size lies in the kernel's stat64 (stat where there is no stat64)
+    local ST_SIZE = { i386 = 44, x86_64 = 48, aarch64 = 48, riscv64 = 48, arm = 48, mips = 56, mipsel = 56 }
 
     for _, arch in ipairs(ARCHES) do
         it("round-trip a stat64 with one field changed on " .. arch, function()
@@ -195,14 +203,16 @@ describe("luahook.types read and bytes", function()
             local raw = pattern(size)
             local st = assert(types.read("stat64", raw, arch))
             local at = ST_SIZE[arch]
-            assert.are.equal(le(raw, at, 8), tonumber(st.st_size))
+            local order = arch == "mips" and be or le
+            assert.are.equal(order(raw, at, 8), tonumber(st.st_size))
             assert.are.equal(raw, types.bytes(st))
 
             st.st_size = 0x123456789
             local changed = types.bytes(st)
             assert.are.equal(size, #changed)
-            assert.are.equal(raw:sub(1, at) .. le_bytes(0x123456789, 8) .. raw:sub(at + 9),
-                             changed)
+            local value = le_bytes(0x123456789, 8)
+            if arch == "mips" then value = value:reverse() end
+            assert.are.equal(raw:sub(1, at) .. value .. raw:sub(at + 9), changed)
             -- a new value each time: the first one is untouched by the change
             assert.are.equal(raw, types.bytes(assert(types.read("stat64", raw, arch))))
         end)
@@ -218,7 +228,9 @@ describe("luahook.types read and bytes", function()
             sin.sin_family = 2
             sin.sin_port = 0x5000 -- port 80 in network byte order
             sin.sin_addr.s_addr = 0x0100007f -- 127.0.0.1
-            assert.are.equal("\2\0\0\80\127\0\0\1" .. ("\0"):rep(8), types.bytes(sin))
+            -- the family in the guest's byte order, port and address in the network's
+            local family = arch == "mips" and "\0\2" or "\2\0"
+            assert.are.equal(family .. "\0\80\127\0\0\1" .. ("\0"):rep(8), types.bytes(sin))
         end)
     end
 

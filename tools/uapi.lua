@@ -71,7 +71,7 @@ end
 -- they come from: the ones whose values differ between architectures, and
 -- their neighbours so each set is whole.
 uapi.constant_patterns = {
-    "^O_", "^__O_", "^F_", "^FD_", "^AT_", "^LOCK_",           -- asm/fcntl.h, linux/fcntl.h
+    "^O_", "^__O_", "^FASYNC$", "^F_", "^FD_", "^AT_", "^LOCK_", -- asm/fcntl.h, linux/fcntl.h
     "^PROT_", "^MAP_", "^MADV_", "^MCL_", "^MS_", "^MREMAP_",  -- asm/mman.h, linux/mman.h
     "^SA_", "^SIG_", "^SS_", "^MINSIGSTKSZ$", "^SIGSTKSZ$",    -- asm/signal.h
     "^SIGRTMIN$", "^SIGRTMAX$", "^_NSIG$",

@@ -12,6 +12,7 @@ function context.init(core)
     context.core = core
     context.arch = core.arch
     context.word_size = core.word_size
+    context.big_endian = core.big_endian
     context.arg_count = core.arg_count
     -- bits of a want-table slot
     context.WANT_ENTRY, context.WANT_RETURN = core.wants.entry, core.wants["return"]

@@ -5,6 +5,7 @@
 -- socketcall and ipc decode as the calls they stand for. Nothing here
 -- ever raises for bad guest memory: an unreadable pointer shows as hex.
 local added = require "luahook.added"
+local arch = require "luahook.arch"
 local context = require "luahook.context"
 local format = require "luahook.format"
 local memory = require "luahook.memory"
@@ -51,9 +52,12 @@ local function compile_step(name, spec, reg)
     if p == nil then
         error(string.format("signature of %s: bad parameter in '%s'", name, spec))
     end
-    return { enter = kind.enter, exit = kind.exit, reg = reg, p = p, several = kind.several,
+    -- arm EABI and mips o32 start a register pair at an even register
+    -- (r0, r2, ...: odd 1-based), leaving one unused before it
+    local pad = (kind.pair and arch.roles.aligned_pairs and reg % 2 == 0) and 1 or 0
+    return { enter = kind.enter, exit = kind.exit, reg = reg + pad, p = p, several = kind.several,
              on_failure = kind.on_failure, late_separator = kind.late_separator },
-           kind.width or 1
+           (kind.width or 1) + pad
 end
 
 -- What y=1 must forget once a call returns: the result is a new

@@ -23,10 +23,20 @@ local memory = require "luahook.memory"
 local registers = require "luahook.registers"
 local structs = require "luahook.decode.structs"
 local syscalls = require "luahook.syscalls"
+local values = require "luahook.decode.values"
 
 local delivery = {}
 
-local WORD = context.word_size
+-- Where a handler finds its arguments at its first instruction, on the
+-- architectures whose signal frames luahook knows: the stack pointer (the
+-- return address is the word there), and the registers holding the signal
+-- and the siginfo address, or none when they are the stack's next words
+-- (i386). On other architectures lh.on_signal is never called (docs/api.md).
+local FRAMES = {
+    i386 = { sp = "esp" },
+    x86_64 = { sp = "rsp", signo = "rdi", info = "rsi" },
+}
+local frame_of = FRAMES[context.arch]
 local SA_SIGINFO, SA_RESTORER, SA_RESETHAND = 4, 0x04000000, 0x80000000
 local SIG_IGN = 1
 -- QEMU's trampolines for actions without a restorer (i386 only: x86_64
@@ -50,10 +60,9 @@ end
 
 -- A watched handler's first block is about to run on `vcpu`.
 local function reached(addr, vcpu, tid)
-    local sp = registers.get(WORD == 8 and "rsp" or "esp")
-    local frame = structs.words(sp, 3)
+    local frame = structs.words(registers.get(frame_of.sp), 3)
     if not frame then return end
-    local signo = WORD == 8 and tonumber(registers.get("rdi")) or frame[2]
+    local signo = frame_of.signo and tonumber(registers.get(frame_of.signo)) or frame[2]
     local action = actions[signo]
     if not action or action.handler ~= addr then return end
     local back = frame[1]
@@ -67,7 +76,7 @@ local function reached(addr, vcpu, tid)
     end
     local info
     if bit.band(action.flags, SA_SIGINFO) ~= 0 then
-        info = WORD == 8 and tonumber(registers.get("rsi")) or frame[3]
+        info = frame_of.info and tonumber(registers.get(frame_of.info)) or frame[3]
     end
     tell({ signo = signo, info = info, handler = addr, vcpu = vcpu, tid = tid })
 end
@@ -106,11 +115,12 @@ local function track(lh)
 end
 
 -- Signals whose default action does not end the process; those whose
--- default dumps core.
-local HARMLESS = { [17] = true, [18] = true, [19] = true, [20] = true, [21] = true,
-                   [22] = true, [23] = true, [28] = true }
-local DUMPS_CORE = { [3] = true, [4] = true, [5] = true, [6] = true, [7] = true, [8] = true,
-                     [11] = true, [24] = true, [25] = true, [31] = true }
+-- default dumps core. By name: mips numbers them its own way.
+local HARMLESS = { SIGCHLD = true, SIGCONT = true, SIGSTOP = true, SIGTSTP = true,
+                   SIGTTIN = true, SIGTTOU = true, SIGURG = true, SIGWINCH = true }
+local DUMPS_CORE = { SIGQUIT = true, SIGILL = true, SIGTRAP = true, SIGABRT = true,
+                     SIGBUS = true, SIGFPE = true, SIGSEGV = true, SIGXCPU = true,
+                     SIGXFSZ = true, SIGSYS = true }
 
 ffi.cdef [[
 struct lh_delivery_rlimit { unsigned long cur, max; };
@@ -134,18 +144,18 @@ end
 ---@return boolean? core_dumped
 function delivery.death()
     local signo = context.core.last_signal()
-    local action = actions[signo]
-    if signo == 0 or HARMLESS[signo] or (action and action.handler ~= 0) then
+    local action, name = actions[signo], values.signal(signo)
+    if signo == 0 or HARMLESS[name] or (action and action.handler ~= 0) then
         return nil
     end
-    return signo, DUMPS_CORE[signo] == true and may_dump_core()
+    return signo, DUMPS_CORE[name] == true and may_dump_core()
 end
 
 --- Calls fn(signal) each time the guest's handler of a signal starts
 --- (docs/api.md, lh.on_signal); tracking starts with the first listener.
 ---@param fn fun(signal: table)
 function delivery.listen(fn)
-    if #listeners == 0 then track(require "luahook") end
+    if #listeners == 0 and frame_of then track(require "luahook") end
     listeners[#listeners + 1] = fn
 end
 

@@ -4,7 +4,8 @@
 -- In linux-user the guest's descriptors, working directory and credentials
 -- are QEMU's, so a host call made here on the guest thread's behalf is the
 -- call the guest asked for. Each function returns the call's result, or nil
--- and the host errno.
+-- and the errno, in the guest's numbering (luahook.errno.from_host: mips
+-- numbers many errors its own way), ready to give the guest.
 --
 -- The structures are those of a 64-bit Linux host (LP64: statx is the same
 -- everywhere, statfs and timespec are made of longs), and the flag values
@@ -12,6 +13,7 @@
 -- need its O_DIRECTORY and O_NOFOLLOW here).
 local ffi = require "ffi"
 local bit = require "bit"
+local from_host = require("luahook.errno").from_host
 
 ffi.cdef [[
 struct lh_host_statx_timestamp { int64_t tv_sec; uint32_t tv_nsec; int32_t __reserved; };
@@ -109,7 +111,7 @@ local SYS_openat2 = 437
 local function result(rc)
     rc = tonumber(rc)
     if rc < 0 then
-        return nil, ffi.errno()
+        return nil, from_host(ffi.errno())
     end
     return rc
 end
@@ -266,7 +268,7 @@ end
 function host.realpath(path)
     local p = C.lh_host_realpath(path, nil)
     if p == nil then
-        return nil, ffi.errno()
+        return nil, from_host(ffi.errno())
     end
     local s = ffi.string(p)
     C.lh_host_free(p)

@@ -2,6 +2,7 @@
 -- values are plain numbers when they fit and 64-bit cdata when they do not:
 -- no bit of a guest value is ever lost.
 local ffi = require "ffi"
+local context = require "luahook.context"
 
 local int = {}
 
@@ -97,8 +98,8 @@ function int.answer_problem(value, word_bits)
     end
 end
 
---- The little-endian bytes of integer `value` as C type `ctype`
---- (truncated to its width; negative numbers wrap as in C).
+--- The bytes of integer `value` as C type `ctype` in the guest's byte
+--- order (truncated to its width; negative numbers wrap as in C).
 ---@param value integer|ffi.cdata*
 ---@param ctype string
 ---@return string
@@ -109,14 +110,31 @@ function int.to_bytes(value, ctype)
     else
         box[0] = ffi.cast(ctype, ffi.cast("int64_t", value))
     end
-    return ffi.string(box, ffi.sizeof(ctype))
+    local bytes = ffi.string(box, ffi.sizeof(ctype))
+    return context.big_endian and bytes:reverse() or bytes
 end
 
---- The integer of C type `ctype` at the start of the byte string `bytes`.
+--- `bytes` (guest memory) with each `unit`-byte integer in the host's
+--- order: each unit reversed on a big-endian guest, unchanged otherwise.
+---@param bytes string
+---@param unit integer
+---@return string
+function int.host_order(bytes, unit)
+    if not context.big_endian or unit == 1 then
+        return bytes
+    end
+    return (bytes:gsub(("."):rep(unit), string.reverse))
+end
+
+--- The integer of C type `ctype` at the start of the byte string `bytes`,
+--- in the guest's byte order.
 ---@param bytes string
 ---@param ctype string
 ---@return integer|ffi.cdata*
 function int.from_bytes(bytes, ctype)
+    if context.big_endian then
+        bytes = bytes:sub(1, ffi.sizeof(ctype)):reverse()
+    end
     return int.exact(ffi.cast("const " .. ctype .. " *", bytes)[0])
 end
 

@@ -6,6 +6,7 @@
 -- absolute paths (util/path.c), the program /proc/self/exe stands for, and
 -- i386's 16-bit user ids.
 local bit = require "bit"
+local arch = require "luahook.arch"
 local context = require "luahook.context"
 local host = require "luahook.host"
 
@@ -13,21 +14,30 @@ local linuxuser = {}
 
 -- Open flags: rows { guest mask, guest bits, host bits } as QEMU's
 -- fcntl_flags_tbl has them; a flag whose guest bits are set under the mask
--- becomes the host bits, and any other bit is dropped. i386's and x86_64's
--- values are the host's own; another guest architecture adds its table.
-local X86_OPEN_FLAGS = {
-    { 0x3, 0x1, host.O_WRONLY }, { 0x3, 0x2, host.O_RDWR },
-    { 0x40, 0x40, host.O_CREAT }, { 0x80, 0x80, host.O_EXCL },
-    { 0x100, 0x100, host.O_NOCTTY }, { 0x200, 0x200, host.O_TRUNC },
-    { 0x400, 0x400, host.O_APPEND }, { 0x800, 0x800, host.O_NONBLOCK },
-    { 0x101000, 0x1000, host.O_DSYNC }, { 0x101000, 0x101000, host.O_SYNC },
-    { 0x2000, 0x2000, host.O_ASYNC }, { 0x10000, 0x10000, host.O_DIRECTORY },
-    { 0x20000, 0x20000, host.O_NOFOLLOW }, { 0x4000, 0x4000, host.O_DIRECT },
-    { 0x40000, 0x40000, host.O_NOATIME }, { 0x80000, 0x80000, host.O_CLOEXEC },
-    { 0x200000, 0x200000, host.O_PATH }, { 0x410000, 0x410000, host.O_TMPFILE },
+-- becomes the host bits, and any other bit is dropped. The guest's values
+-- by name from its kernel headers (mips' O_CREAT is 0x100); the access
+-- mode is a two-bit field, and O_SYNC contains O_DSYNC's bit.
+local OPEN_FLAGS = {}
+do
+    local guest = arch.constants()
+    local sync = guest.O_SYNC or host.O_SYNC
+    local function row(name, mask)
+        local bits = guest[name] or host[name]
+        OPEN_FLAGS[#OPEN_FLAGS + 1] = { mask or bits, bits, host[name] }
+    end
+    row("O_WRONLY", 0x3)
+    row("O_RDWR", 0x3)
+    row("O_DSYNC", sync)
+    row("O_SYNC", sync)
+    -- the headers call O_ASYNC FASYNC
+    OPEN_FLAGS[#OPEN_FLAGS + 1] = { guest.FASYNC, guest.FASYNC, host.O_ASYNC }
+    for _, name in ipairs({ "O_CREAT", "O_EXCL", "O_NOCTTY", "O_TRUNC", "O_APPEND", "O_NONBLOCK",
+                            "O_DIRECTORY", "O_NOFOLLOW", "O_DIRECT", "O_NOATIME",
+                            "O_CLOEXEC", "O_PATH", "O_TMPFILE" }) do
+        row(name)
+    end
     -- O_LARGEFILE: a 64-bit host has no such bit; its kernel implies it
-}
-local OPEN_FLAGS = { i386 = X86_OPEN_FLAGS, x86_64 = X86_OPEN_FLAGS }
+end
 
 local translated = {} -- guest flags -> host flags: programs use few sets
 
@@ -40,7 +50,7 @@ function linuxuser.open_flags(flags)
     local out = translated[flags]
     if not out then
         out = 0
-        for _, row in ipairs(OPEN_FLAGS[context.arch]) do
+        for _, row in ipairs(OPEN_FLAGS) do
             if bit.band(flags, row[1]) == row[2] then
                 out = bit.bor(out, row[3])
             end

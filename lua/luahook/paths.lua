@@ -7,16 +7,18 @@
 -- Socket addresses (AF_UNIX paths inside a sockaddr) are not here: they
 -- are structures, not string arguments.
 local bit = require "bit"
+local arch = require "luahook.arch"
 local context = require "luahook.context"
 local memory = require "luahook.memory"
 
 local paths = {}
 
--- Flag bits the kernel ABI fixes, the same on i386 and x86_64.
+-- Flag bits the kernel ABI fixes, the same on every guest architecture
+-- but O_NOFOLLOW (0x8000 on arm and aarch64), which comes from its headers.
 local AT_SYMLINK_NOFOLLOW = 0x100
 local AT_SYMLINK_FOLLOW = 0x400
 local AT_EMPTY_PATH = 0x1000
-local O_NOFOLLOW = 0x20000
+local O_NOFOLLOW = arch.constants().O_NOFOLLOW
 local IN_DONT_FOLLOW = 0x02000000
 local FAN_MARK_DONT_FOLLOW = 0x04
 local UMOUNT_NOFOLLOW = 0x8
@@ -177,8 +179,9 @@ local TABLE = {
     name_to_handle_at = { at_path(1, 2, only_if(5, AT_SYMLINK_FOLLOW), 5) },
 }
 
--- fanotify_mark's 64-bit mask takes two argument slots on i386.
-if context.arch == "i386" then
+-- fanotify_mark's 64-bit mask takes two argument slots on 32-bit guests
+-- (an aligned pair on arm and mips, where it falls on an even one anyway).
+if context.word_size == 4 then
     TABLE.fanotify_mark = { { arg = 6, at = 5, follow = unless(2, FAN_MARK_DONT_FOLLOW), null_ok = true } }
 else
     TABLE.fanotify_mark = { { arg = 5, at = 4, follow = unless(2, FAN_MARK_DONT_FOLLOW), null_ok = true } }

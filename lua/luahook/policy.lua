@@ -11,6 +11,7 @@
 -- another name for it (a hard link, a bind mount, a renamed directory
 -- above it) leads to the same verdict. The directories above a denied
 -- entry are known the same way, so that none of them is moved.
+local arch = require "luahook.arch"
 local classes = require "luahook.classes"
 local host = require "luahook.host"
 local hostpath = require "luahook.hostpath"
@@ -33,10 +34,10 @@ function policy.family_name(number)
     return FAMILY_NAMES[number] or tostring(number)
 end
 
--- Syscall names of either architecture, so one policy serves both guests.
+-- Syscall names of any architecture, so one policy serves every guest.
 local KNOWN_NAMES = {}
-for _, arch in ipairs({ "i386", "x86_64" }) do
-    for _, name in pairs(require("luahook.gen.syscalls_" .. arch)) do
+for _, name_of_arch in ipairs(arch.names) do
+    for _, name in pairs(arch.data(name_of_arch).syscalls) do
         KNOWN_NAMES[name] = true
     end
 end

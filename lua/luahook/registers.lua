@@ -1,6 +1,10 @@
 -- The guest's registers by name (QEMU's gdb names: eax, eip, eflags, ... on
--- i386; rax, rip, ... on x86_64), read and written inside hooks. Integers
--- for registers of 1, 2, 4 or 8 bytes; byte strings for wider ones (xmm).
+-- i386; rax, rip, ... on x86_64; x0, sp, pc on aarch64; ...), plus the
+-- portable names of the syscall ABI's roles (nr, arg1..arg6, ret, pc, sp;
+-- luahook.arch), read and written inside hooks. Integers for registers of
+-- 1, 2, 4 or 8 bytes, in the guest's byte order; byte strings for wider
+-- ones (xmm).
+local arch = require "luahook.arch"
 local context = require "luahook.context"
 local int = require "luahook.int"
 
@@ -9,8 +13,15 @@ local registers = {}
 local UNSIGNED = { [1] = "uint8_t", [2] = "uint16_t", [4] = "uint32_t", [8] = "uint64_t" }
 local sizes = {} -- name -> size in bytes, learnt on first access
 
+-- portable name -> the guest's register
+local ALIASES = { nr = arch.roles.nr, ret = arch.roles.ret, pc = arch.roles.pc, sp = arch.roles.sp }
+for i, name in ipairs(arch.roles.args) do ALIASES["arg" .. i] = name end
+
 local function raise(name, reason)
-    if reason == "no such register" then
+    if reason == "no such register" and #registers.names() == 0 then
+        error(string.format("no registers on %s: QEMU gives plugins none for this "
+                            .. "architecture", context.arch), 3)
+    elseif reason == "no such register" then
         error(string.format("no register '%s' on %s", tostring(name), context.arch), 3)
     end
     error(string.format("register %s: %s", tostring(name), reason), 3)
@@ -20,6 +31,7 @@ end
 ---@param name string
 ---@return integer|ffi.cdata*|string
 function registers.get(name)
+    name = ALIASES[name] or name
     local bytes, reason = context.core.reg_read(name)
     if not bytes then raise(name, reason) end
     sizes[name] = #bytes
@@ -34,6 +46,7 @@ end
 ---@param name string
 ---@param value integer|ffi.cdata*|string
 function registers.set(name, value)
+    name = ALIASES[name] or name
     local size = sizes[name]
     if not size then
         registers.get(name)
@@ -69,6 +82,6 @@ registers.proxy = setmetatable({}, {
 })
 
 --- The program counter's name on this guest.
-registers.pc_name = context.arch == "x86_64" and "rip" or "eip"
+registers.pc_name = arch.roles.pc
 
 return registers

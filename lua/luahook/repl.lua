@@ -3,6 +3,7 @@
 -- syscall in scope, and debugger commands (c, s, fin, ret, x, str, regs,
 -- bt, b/bl/bd, threads, help, kill). Errors at the prompt are printed and the
 -- prompt stays; nothing typed there can end the guest except kill.
+local arch = require "luahook.arch"
 local context = require "luahook.context"
 local format = require "luahook.format"
 local hooks = require "luahook.hooks"
@@ -10,6 +11,7 @@ local int = require "luahook.int"
 local memory = require "luahook.memory"
 local registers = require "luahook.registers"
 local syscalls = require "luahook.syscalls"
+local decimal = require("luahook.decode.values").dec
 
 local repl = {}
 
@@ -151,18 +153,13 @@ commands.str = function(addr, max)
     out(string.format("%q", text) .. (cut and "..." or "") .. "\n")
 end
 
-local GENERAL = {
-    i386 = { "eax", "ebx", "ecx", "edx", "esi", "edi", "ebp", "esp", "eip", "eflags" },
-    x86_64 = { "rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "rsp", "r8", "r9", "r10",
-               "r11", "r12", "r13", "r14", "r15", "rip", "eflags" },
-}
-
 -- regs() prints the general registers; regs.eax reads, regs.eax = v writes.
 commands.regs = setmetatable({}, {
     __call = function()
-        for _, name in ipairs(GENERAL[context.arch]) do
+        for _, name in ipairs(arch.roles.general) do
             local v = registers.get(name)
-            outf("%-6s %-18s %s\n", name, format.hex(v), tostring(v))
+            -- in full: a 64-bit stack address is no 1.4e+14
+            outf("%-6s %-18s %s\n", name, format.hex(v), decimal(v))
         end
     end,
     __index = function(_, name) return registers.get(name) end,

@@ -1,5 +1,6 @@
 -- Signal names and numbers of Linux on x86 (i386 and x86_64 share them,
--- and so does the host: linux-user passes these through unchanged).
+-- and so does the host): the numbers of host signals, which QEMU delivers
+-- to any guest as its own (SIGUSR1 is 10 here, 16 on a mips guest).
 local signals = {}
 
 -- the decoders' table of the signals 1..31, by number

@@ -1,12 +1,13 @@
 -- Syscall names and numbers of the guest architecture (tables generated from
 -- the kernel's UAPI headers at build time), and the resolution of what a
 -- hook asks for: a name, a number, a list of them, or "*".
+local arch = require "luahook.arch"
 local classes = require "luahook.classes"
 local context = require "luahook.context"
 
 local syscalls = {}
 
-local by_nr = require("luahook.gen.syscalls_" .. context.arch)
+local by_nr = arch.data().syscalls
 local by_name = {}
 for nr, name in pairs(by_nr) do
     by_name[name] = nr

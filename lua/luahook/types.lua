@@ -1,9 +1,10 @@
 -- The structures the kernel exchanges with a guest (stat, timespec,
 -- sockaddr_in, ...) as FFI ctypes laid out the way the guest's kernel ABI
 -- lays them out, so a hook can decode bytes read from guest memory and
--- encode a modified structure back. Both guest architectures are declared
--- side by side under prefixed names (struct lh_i386_stat,
--- struct lh_x86_64_stat), whatever the host is.
+-- encode a modified structure back, in the guest's byte order (big-endian
+-- on mips). Every guest architecture is declared side by side under
+-- prefixed names (struct lh_i386_stat, struct lh_mips_stat), whatever the
+-- host is.
 local ffi = require "ffi"
 local context = require "luahook.context"
 
@@ -108,27 +109,74 @@ local by_arch = {
         epoll_event = { "uint32_t events; u64 data;", attribute = "packed" },
         sockaddr_storage = { "uint16_t ss_family; char __data[126];", attribute = "aligned(8)" },
     },
+    -- asm-generic's struct stat, which aarch64 and riscv64 use; neither has
+    -- stat64 syscalls
+    aarch64 = {
+        stat = [[
+            ulong st_dev; ulong st_ino; uint32_t st_mode; uint32_t st_nlink;
+            uint32_t st_uid; uint32_t st_gid; ulong st_rdev; ulong __pad1;
+            long st_size; int32_t st_blksize; int32_t __pad2; long st_blocks;
+            long st_atime; ulong st_atime_nsec; long st_mtime; ulong st_mtime_nsec;
+            long st_ctime; ulong st_ctime_nsec; uint32_t __unused4; uint32_t __unused5;
+        ]],
+        stat64 = "=stat",
+        epoll_event = "uint32_t events; u64 data;",
+        sockaddr_storage = { "uint16_t ss_family; char __data[126];", attribute = "aligned(8)" },
+    },
+    -- mips o32: its own stat and stat64, with reserved words
+    mips = {
+        stat = [[
+            uint32_t st_dev; long st_pad1[3]; ulong st_ino; uint32_t st_mode;
+            uint32_t st_nlink; uint32_t st_uid; uint32_t st_gid; uint32_t st_rdev;
+            long st_pad2[2]; long st_size; long st_pad3;
+            long st_atime; long st_atime_nsec; long st_mtime; long st_mtime_nsec;
+            long st_ctime; long st_ctime_nsec; long st_blksize; long st_blocks;
+            long st_pad4[14];
+        ]],
+        stat64 = [[
+            ulong st_dev; ulong st_pad0[3]; u64 st_ino; uint32_t st_mode;
+            uint32_t st_nlink; uint32_t st_uid; uint32_t st_gid; ulong st_rdev;
+            ulong st_pad1[3]; s64 st_size;
+            long st_atime; ulong st_atime_nsec; long st_mtime; ulong st_mtime_nsec;
+            long st_ctime; ulong st_ctime_nsec; ulong st_blksize; ulong st_pad2;
+            s64 st_blocks;
+        ]],
+        epoll_event = "uint32_t events; u64 data;",
+        sockaddr_storage = { "uint16_t ss_family; char __data[126];", attribute = "aligned(4)" },
+    },
 }
+-- riscv64 lays everything out as aarch64; mipsel as mips (in the other
+-- byte order); arm EABI has i386's structures, its 64-bit members aligned
+-- to 8 bytes (the words below) and its epoll_event unpacked
+by_arch.riscv64 = by_arch.aarch64
+by_arch.mipsel = by_arch.mips
+by_arch.arm = setmetatable({ epoll_event = by_arch.mips.epoll_event }, { __index = by_arch.i386 })
 
 -- What the placeholders become. The alignment is spelt out (an i386 guest
 -- aligns 64-bit members to 4 bytes inside structures) so that no layout
 -- depends on the host's.
+-- `word`: the size of long and pointers; `align64`: 64-bit members' alignment.
+local function placeholders(word, align64)
+    local a64 = " __attribute__((aligned(" .. align64 .. ")))"
+    local long, ulong = "int32_t", "uint32_t"
+    if word == 8 then long, ulong = "int64_t" .. a64, "uint64_t" .. a64 end
+    return { long = long, ulong = ulong, ptr = ulong, s64 = "int64_t" .. a64, u64 = "uint64_t" .. a64 }
+end
+-- arm EABI and mips o32 align 64-bit members to 8 bytes, i386 to 4
 local words = {
-    i386 = {
-        long = "int32_t", ulong = "uint32_t", ptr = "uint32_t",
-        s64 = "int64_t __attribute__((aligned(4)))",
-        u64 = "uint64_t __attribute__((aligned(4)))",
-    },
-    x86_64 = {
-        long = "int64_t __attribute__((aligned(8)))",
-        ulong = "uint64_t __attribute__((aligned(8)))",
-        ptr = "uint64_t __attribute__((aligned(8)))",
-        s64 = "int64_t __attribute__((aligned(8)))",
-        u64 = "uint64_t __attribute__((aligned(8)))",
-    },
+    i386 = placeholders(4, 4),
+    x86_64 = placeholders(8, 8), aarch64 = placeholders(8, 8), riscv64 = placeholders(8, 8),
+    arm = placeholders(4, 8), mips = placeholders(4, 8), mipsel = placeholders(4, 8),
 }
 
 local PLACEHOLDERS = { "long", "ulong", "ptr", "s64", "u64" }
+
+-- Big-endian guests: the FFI lays structures out in the host's (little-
+-- endian) order, so each integer field's bytes are reversed on the way in
+-- and out. Fields in network byte order are the guest's bytes already.
+local BIG_ENDIAN = { mips = true }
+local NETWORK_ORDER = { sin_port = true, sin6_port = true, sin6_flowinfo = true, s_addr = true }
+local INT_SIZES = { int16_t = 2, uint16_t = 2, int32_t = 4, uint32_t = 4, int64_t = 8, uint64_t = 8 }
 
 local function known_arches()
     local list = {}
@@ -205,8 +253,58 @@ local function declarations(arch)
     return table.concat(out, "\n")
 end
 
+-- The { offset, size } of every integer wider than a byte in structure
+-- `name` of `arch`, nested structures and array elements included.
+local function swap_plan(arch, name, base, plan)
+    local ct = types.ctype(name, arch)
+    local text = layout(name, arch)
+    for decl in text:gmatch("[^;]+") do
+        local kind, field, count = decl:match("^%s*([%w_]+%s*[%w_]*)%s+([%w_]+)%s*(%b[])%s*$")
+        if not kind then
+            kind, field = decl:match("^%s*([%w_]+%s*[%w_]*)%s+([%w_]+)%s*$")
+        end
+        if kind and not NETWORK_ORDER[field] then
+            local at = base + ffi.offsetof(ct, field)
+            local nested = kind:match("^struct%s+([%w_]+)$")
+            if nested then
+                swap_plan(arch, nested, at, plan)
+            else
+                local word = words[arch][kind]
+                local size = INT_SIZES[kind] or (word and ffi.sizeof(word:match("^%S+")))
+                for i = 0, (count and tonumber(count:sub(2, -2)) or 1) - 1 do
+                    if size and size > 1 then plan[#plan + 1] = { at + i * size, size } end
+                end
+            end
+        end
+    end
+    return plan
+end
+
+local plans = {}
+
+-- Reverses, in place, the integers of `value` (structure `name` of `arch`).
+local function swap(value, arch, name)
+    local key = arch .. " " .. name
+    local plan = plans[key]
+    if not plan then
+        plan = swap_plan(arch, name, 0, {})
+        plans[key] = plan
+    end
+    local bytes = ffi.cast("uint8_t *", value)
+    for _, f in ipairs(plan) do
+        local at, size = f[1], f[2]
+        for i = 0, size / 2 - 1 do
+            bytes[at + i], bytes[at + size - 1 - i] = bytes[at + size - 1 - i], bytes[at + i]
+        end
+    end
+end
+
+-- struct name -> { arch, name }, for writing a value back in its order
+local owners = {}
+
 local declared = {}
-local ctypes = { i386 = {}, x86_64 = {} }
+local ctypes = {}
+for arch in pairs(words) do ctypes[arch] = {} end
 
 -- Declares an architecture's structs on first use. A second copy of this
 -- module in the same Lua state (a reloaded package) finds them declared
@@ -245,7 +343,7 @@ local function check(name, arch)
 end
 
 --- The FFI ctype of the guest's layout of structure `name` ("stat",
---- "timespec", ...), for `arch` ("i386" or "x86_64", default the guest's).
+--- "timespec", ...), for `arch` ("i386", "mips", ...; default the guest's).
 ---@param name string
 ---@param arch? string
 ---@return ffi.ctype*? ctype
@@ -259,6 +357,7 @@ function types.ctype(name, arch)
         local _, _, real = layout(name, a)
         ct = ffi.typeof(struct_name(a, real))
         ctypes[a][name] = ct
+        owners[tostring(ct)] = { a, real }
     end
     return ct
 end
@@ -314,6 +413,7 @@ end
 ---@return string? error
 function types.read(name, bytes, arch)
     local ct, err = types.ctype(name, arch)
+    local a = resolve_arch(arch)
     if not ct then return nil, err end
     local size = ffi.sizeof(ct)
     if type(bytes) ~= "string" or #bytes ~= size then
@@ -322,6 +422,7 @@ function types.read(name, bytes, arch)
     end
     local value = ct()
     ffi.copy(value, bytes, size)
+    if BIG_ENDIAN[a] then swap(value, a, name) end
     return value
 end
 
@@ -333,6 +434,13 @@ end
 function types.bytes(value)
     if type(value) ~= "cdata" then
         return nil, "bytes(): expected a cdata value, got " .. type(value)
+    end
+    local owner = owners[tostring(ffi.typeof(value))]
+    if owner and BIG_ENDIAN[owner[1]] then
+        local copy = ffi.typeof(value)()
+        ffi.copy(copy, value, ffi.sizeof(value))
+        swap(copy, owner[1], owner[2])
+        value = copy
     end
     return ffi.string(value, ffi.sizeof(value))
 end

@@ -1,9 +1,11 @@
 /*
  * Hands a hook pointers to known data through one harmless syscall
- * (write to fd -1, which fails with EBADF), then prints the data, so a
+ * (pwrite64 to fd -1, which fails with EBADF), then prints the data, so a
  * spec can check what the hook read and wrote. Argument layout of that
- * write: 2 text, 3 numbers, 4 the last 4 bytes of a page followed by an
- * unmapped page, 5 a read-only string, 6 a string of 3 MiB less one "x".
+ * pwrite64: 2 text, 3 numbers, 4 the last 4 bytes of a page followed by
+ * an unmapped page, 5 a read-only string, 6 a string of 3 MiB less one
+ * "x". pwrite64, as it has six argument slots on mips o32, where QEMU
+ * reads from the stack only the arguments a call takes.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -43,7 +45,7 @@ int main(void)
 
     memset(long_text, 'x', long_size - 1);
     long_text[long_size - 1] = '\0';
-    syscall(SYS_write, -1L, text, &n, edge, rodata, long_text);
+    syscall(SYS_pwrite64, -1L, text, &n, edge, rodata, long_text);
 
     printf("text=%s\n", text);
     printf("u8=%u i16=%d u32=%#x i64=%lld u64=%#llx\n", n.u8, n.i16, n.u32,

@@ -23,6 +23,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#if defined(__mips__) && defined(__MIPSEB__)
+#define PAIR(n) 0, 0, (n)
+#elif defined(__ARM_EABI__) || defined(__mips__)
+#define PAIR(n) 0, (n), 0
+#else
+#define PAIR(n) (n), 0
+#endif
+
 #define RESOLVE_NO_SYMLINKS 0x04
 #define RESOLVE_IN_ROOT 0x10
 #ifndef AT_EACCESS
@@ -176,8 +184,11 @@ static void changes(void)
     describe("open w/t size", syscall(SYS_open, "w/t", O_RDONLY));
     CALL("truncate w/t negative", 0, SYS_truncate, "w/t", -1);
 #ifdef SYS_truncate64
-    CALL("truncate64 w/t", 0, SYS_truncate64, "w/t", 5, 0);
-    CALL("truncate64 w/t back", 0, SYS_truncate64, "w/t", 3, 0);
+    /* the length as the kernel takes it: low and high words, on arm EABI
+     * and mips o32 from an even register (a pad before), on big-endian
+     * mips high word first */
+    CALL("truncate64 w/t", 0, SYS_truncate64, "w/t", PAIR(5));
+    CALL("truncate64 w/t back", 0, SYS_truncate64, "w/t", PAIR(3));
 #endif
     CALL("chmod w/t", 0, SYS_chmod, "w/t", 0600);
     CALL("fchmodat w/t", 0, SYS_fchmodat, AT_FDCWD, "w/t", 0640);

@@ -62,6 +62,18 @@ function qemu.arches()
     return list
 end
 
+--- The guest architectures' QEMU names, in tools/guest-arches' order.
+function qemu.arch_names()
+    local names = {}
+    for i, a in ipairs(qemu.arches()) do names[i] = a.qemu end
+    return names
+end
+
+--- The word size of guest architecture `arch`, in bytes.
+function qemu.word_size(arch)
+    return ({ x86_64 = 8, aarch64 = 8, riscv64 = 8 })[arch] or 4
+end
+
 --- A fresh temporary path (the file does not exist).
 function qemu.tmppath()
     local path = os.tmpname()

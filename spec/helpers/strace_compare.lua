@@ -215,11 +215,15 @@ local function same(q, o)
 end
 
 -- Results: QEMU writes "-1 errno=2 (message)", we "-1 ENOENT (message)";
--- both may add a parenthesised explanation after the value.
-local function same_result(q, o)
+-- both may add a parenthesised explanation after the value. `errno`, if
+-- given, is the guest's name -> number table, and the numbers must agree.
+local function same_result(q, o, errno)
     if q == nil then return o == "?" end
-    local qmsg, omsg = q:match("^%-1 errno=%d+ %((.*)%)$"), o:match("^%-1 E%w+ %((.*)%)$")
-    if qmsg or omsg then return qmsg == omsg end
+    local qnum, qmsg = q:match("^%-1 errno=(%d+) %((.*)%)$")
+    local oname, omsg = o:match("^%-1 (E%w+) %((.*)%)$")
+    if qmsg or omsg then
+        return qmsg == omsg and (not errno or errno[oname] == tonumber(qnum))
+    end
     local qv, ov = number(q:match("^%S+")), number(o:match("^%S+"))
     return qv ~= nil and qv == ov
 end
@@ -229,7 +233,10 @@ end
 --- { name = { [index] = true } } arguments QEMU shows in a way that cannot
 --- be compared; `options.merge`: { name = index } where QEMU shows a 64-bit
 --- value as two words (high, low) and trace.lua as one number;
---- `options.drop`: { name = index } an argument QEMU leaves out.
+--- `options.drop`: { name = index } an argument QEMU leaves out;
+--- `options.qemu_extra`: { name = index } an argument QEMU adds;
+--- `options.renamed`: { trace.lua's name = QEMU's } calls only QEMU names;
+--- `options.errno`: the guest's errno numbers by name, to check results by.
 --- Returns a list of mismatch messages and counts of what was compared.
 function compare.calls(qemu_calls, trace_calls, options)
     local problems, stats = {}, { calls = 0, args = 0 }
@@ -241,12 +248,12 @@ function compare.calls(qemu_calls, trace_calls, options)
     end
     for i = 1, math.min(#qemu_calls, #trace_calls) do
         local q, o = qemu_calls[i], trace_calls[i]
-        if q.name ~= o.name then
+        if q.name ~= o.name and (options.renamed or {})[o.name] ~= q.name then
             problem(i, "QEMU %s / trace.lua %s", q.line, o.line)
             break
         end
         stats.calls = stats.calls + 1
-        if not same_result(q.result, o.result) then
+        if not same_result(q.result, o.result, options.errno) then
             problem(i, "result: QEMU %s / trace.lua %s", q.line, o.line)
         end
         local qargs, oargs = q.args, o.args
@@ -255,12 +262,18 @@ function compare.calls(qemu_calls, trace_calls, options)
             oargs = { unpack(oargs) }
             table.remove(oargs, dropped)
         end
+        local extra = (options.qemu_extra or {})[q.name]
+        if extra and #qargs == #oargs + 1 then
+            qargs = { unpack(qargs) }
+            table.remove(qargs, extra)
+        end
         local at = options.merge[q.name]
         if at and #qargs == #oargs + 1 then
             qargs = { unpack(qargs) }
             local hi, lo = number(qargs[at]), number(qargs[at + 1])
             table.remove(qargs, at + 1)
-            qargs[at] = tostring(hi * 2 ^ 32 + lo)
+            if hi >= 2 ^ 31 then hi = hi - 2 ^ 32 end    -- a negative offset
+            qargs[at] = string.format("%d", hi * 2 ^ 32 + lo)
         end
         if not (q.args.undecoded or options.undecoded[q.name]) then
             if #qargs ~= #oargs then

@@ -7,6 +7,7 @@
 -- after strsize bytes.
 local ffi = require "ffi"
 local context = require "luahook.context"
+local int = require "luahook.int"
 local memory = require "luahook.memory"
 local sockaddr = require "luahook.decode.sockaddr"
 local structs = require "luahook.decode.structs"
@@ -52,7 +53,8 @@ local WORD_PTR = WORD == 8 and "const uint64_t *" or "const uint32_t *"
 -- the word (or, with kind "u32", the 32-bit value) at `offset` of `bytes`
 local function field(bytes, offset, kind)
     local ctype = kind == "u32" and "const uint32_t *" or WORD_PTR
-    return values.exact(ffi.cast(ctype, bytes:sub(offset + 1))[0])
+    local size = kind == "u32" and 4 or WORD
+    return values.exact(ffi.cast(ctype, int.host_order(bytes:sub(offset + 1, offset + size), size))[0])
 end
 
 --- The struct msghdr at `addr`; `limit` as for iov.array (recvmsg's result).

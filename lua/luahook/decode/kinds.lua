@@ -62,18 +62,23 @@ kinds.dirfd = {
 kinds.flags = { param = "formatter", enter = function(_, a, i, p) return p(a[i]) end }
 kinds.enum = kinds.flags
 
--- A 64-bit offset: two registers (low, high) on i386, one on x86_64.
-local function off64(a, i)
+-- A 64-bit offset: one register on 64-bit guests, else a pair, low
+-- word first (high first on big-endian mips, as its kernel reads it).
+local function low_high(a, i, high_first)
     if WORD == 8 then
         return dec(values.long(a[i]))
     end
-    local v = a[i] + a[i + 1] * 2 ^ 32
-    return dec(v >= 2 ^ 63 and v - 2 ^ 64 or v)
+    local low, high = a[i], a[i + 1]
+    if high_first then low, high = high, low end
+    -- the high word signed: -60 must not round through 2^64 - 60
+    return dec(i32(high) * 2 ^ 32 + low)
 end
-kinds.off64 = { width = WORD == 8 and 1 or 2, enter = function(_, a, i) return off64(a, i) end }
--- preadv's pos_l, pos_h: a pair on both architectures (the high word is
--- meaningless on x86_64)
-kinds.off_pair = { width = 2, enter = function(_, a, i) return off64(a, i) end }
+local HIGH_FIRST = context.big_endian
+kinds.off64 = { width = WORD == 8 and 1 or 2, pair = WORD == 4,
+                enter = function(_, a, i) return low_high(a, i, HIGH_FIRST) end }
+-- preadv's pos_l, pos_h: two words, low first, on every architecture (the
+-- high word is meaningless on 64-bit ones)
+kinds.off_pair = { width = 2, enter = function(_, a, i) return low_high(a, i, false) end }
 -- mmap's offset in hex, and mmap2's, which counts pages
 kinds.map_offset = { enter = function(_, a, i) return a[i] == 0 and "0" or hex(a[i]) end }
 kinds.page_offset = {
@@ -82,10 +87,7 @@ kinds.page_offset = {
 -- _llseek(fd, high, low, result, whence): the offset from two registers
 kinds.off_high_low = {
     width = 2,
-    enter = function(_, a, i)
-        local v = a[i] * 2 ^ 32 + a[i + 1]
-        return dec(v >= 2 ^ 63 and v - 2 ^ 64 or v)
-    end,
+    enter = function(_, a, i) return dec(i32(a[i]) * 2 ^ 32 + a[i + 1]) end,
 }
 
 -- Strings and buffers ----------------------------------------------------
@@ -260,11 +262,12 @@ kinds.osockaddr = {
 
 local open_flags = values.formatter("open")
 -- openat's mode exists only with O_CREAT or O_TMPFILE (flags in register p)
+local O_CREAT, O_TMPFILE = values.constant("O_CREAT", 0x40), values.constant("O_TMPFILE", 0x410000)
 kinds.open_mode = {
     param = "reg",
     enter = function(_, a, i, p)
         local flags = u32(a[p])
-        if bit.band(flags, 0x40) ~= 0 or bit.band(flags, 0x410000) == 0x410000 then
+        if bit.band(flags, O_CREAT) ~= 0 or bit.band(flags, O_TMPFILE) == O_TMPFILE then
             return string.format("%#03o", u32(a[i]))
         end
     end,
@@ -354,7 +357,7 @@ kinds.ioctl_arg = {
 }
 
 local OPTIONS_BY_LEVEL = {
-    [0] = values.formatter("ip_option"), [1] = values.formatter("so_option"),
+    [0] = values.formatter("ip_option"), [values.constant("SOL_SOCKET", 1)] = values.formatter("so_option"),
     [6] = values.formatter("tcp_option"), [41] = values.formatter("ipv6_option"),
 }
 -- a socket option's name, named by the level in register p

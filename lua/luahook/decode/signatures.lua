@@ -351,6 +351,15 @@ signatures.by_arch = {
         setgroups = { "int", "gids16:1" },
     },
     x86_64 = {},
+    aarch64 = {},
+    riscv64 = {},
+    -- arm EABI's old 16-bit id calls, as i386's
+    arm = {
+        getgroups = { "int", "ogids16" },
+        setgroups = { "int", "gids16:1" },
+    },
+    mips = {},
+    mipsel = {},
 }
 
 return signatures

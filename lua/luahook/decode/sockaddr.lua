@@ -4,6 +4,7 @@
 --   {sa_family=AF_INET6, sin6_port=htons(0), sin6_flowinfo=htonl(0),
 --    inet_pton(AF_INET6, "::1", &sin6_addr), sin6_scope_id=0}
 -- and other families with their raw bytes.
+local int = require "luahook.int"
 local memory = require "luahook.memory"
 local text = require "luahook.decode.text"
 local values = require "luahook.decode.values"
@@ -55,6 +56,11 @@ function sockaddr.ipv6(b)
     return hex(1, best_at - 1) .. "::" .. hex(best_at + best_len, 8)
 end
 
+-- The 32-bit integer in the guest's byte order at 1-based `i` of `s`.
+local function guest_u32(s, i)
+    return int.from_bytes(s:sub(i, i + 3), "uint32_t")
+end
+
 local by_family = {
     [1] = function(b)
         local path = b:sub(3)
@@ -72,15 +78,14 @@ local by_family = {
     end,
     [10] = function(b)
         if #b < 24 then return nil end
-        local scope = #b >= 28 and (b:byte(25) + 256 * (b:byte(26) + 256 * (b:byte(27) + 256 * b:byte(28)))) or 0
+        local scope = #b >= 28 and guest_u32(b, 25) or 0
         return string.format(', sin6_port=htons(%d), sin6_flowinfo=htonl(%d), '
                              .. 'inet_pton(AF_INET6, "%s", &sin6_addr), sin6_scope_id=%d',
                              u16be(b, 3), u32be(b, 5), sockaddr.ipv6(b:sub(9, 24)), scope)
     end,
     [16] = function(b)
         if #b < 12 then return nil end
-        local pid = b:byte(5) + 256 * (b:byte(6) + 256 * (b:byte(7) + 256 * b:byte(8)))
-        local groups = b:byte(9) + 256 * (b:byte(10) + 256 * (b:byte(11) + 256 * b:byte(12)))
+        local pid, groups = guest_u32(b, 5), guest_u32(b, 9)
         return string.format(", nl_pid=%d, nl_groups=%08x", pid, groups)
     end,
 }
@@ -96,7 +101,7 @@ function sockaddr.text(addr, len)
     end
     local b = memory.read(addr, math.min(len, MAX_LEN))
     if not b then return nil end
-    local fam = b:byte(1) + 256 * b:byte(2)
+    local fam = int.from_bytes(b:sub(1, 2), "uint16_t")
     if #b == 2 then
         return "{sa_family=" .. family(fam) .. "}"
     end

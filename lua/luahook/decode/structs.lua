@@ -7,6 +7,7 @@
 local bit = require "bit"
 local ffi = require "ffi"
 local context = require "luahook.context"
+local int = require "luahook.int"
 local memory = require "luahook.memory"
 local types = require "luahook.types"
 local text = require "luahook.decode.text"
@@ -20,6 +21,7 @@ local WORD = context.word_size or 4
 local WORDS = WORD == 8 and ffi.typeof("uint64_t[?]") or ffi.typeof("uint32_t[?]")
 local INTS = ffi.typeof("int32_t[?]")
 local dec, u32, i32 = values.dec, values.u32, values.i32
+local host_order = int.host_order
 local file_type = values.formatter("file_type")
 
 --- `n` guest words at `addr`, as an array of integers; nil if unreadable.
@@ -34,6 +36,7 @@ function structs.words(addr, n)
     if not bytes then
         return nil
     end
+    bytes = host_order(bytes, WORD)
     local p = WORDS(n)
     ffi.copy(p, bytes, n * WORD)
     local out = {}
@@ -333,7 +336,7 @@ end
 function structs.winsize(_, addr)
     local bytes = memory.read(addr, 8)
     if not bytes then return nil end
-    local v = ffi.cast("const uint16_t *", bytes)
+    local v = ffi.cast("const uint16_t *", host_order(bytes, 2))
     return string.format("{ws_row=%d, ws_col=%d, ws_xpixel=%d, ws_ypixel=%d}", v[0], v[1], v[2], v[3])
 end
 
@@ -349,7 +352,8 @@ function structs.groups(self, addr, count, size)
     local shown = math.min(count, self.strsize)
     local bytes = shown == 0 and "" or memory.read(addr, shown * size)
     if not bytes then return nil end
-    local ids = ffi.cast(size == 2 and "const uint16_t *" or "const uint32_t *", bytes)
+    local ids = ffi.cast(size == 2 and "const uint16_t *" or "const uint32_t *",
+                         host_order(bytes, size))
     local items = {}
     for i = 0, shown - 1 do items[i + 1] = tostring(ids[i]) end
     return structs.list(items, count > shown)
@@ -495,6 +499,7 @@ function structs.fd_set(self, addr, nfds)
     nfds = math.min(nfds, 1024 * 8)
     local bytes = memory.read(addr, math.ceil(nfds / 8 / WORD) * WORD)
     if not bytes then return nil end
+    bytes = host_order(bytes, WORD)    -- a bit array of longs
     local set = {}
     for fd = 0, nfds - 1 do
         local b = bytes:byte(math.floor(fd / 8) + 1)
@@ -511,6 +516,7 @@ function structs.cpu_set(_, addr, size)
     size = math.min(u32(size), 1024)
     local bytes = memory.read(addr, size)
     if not bytes then return nil end
+    bytes = host_order(bytes, WORD)    -- a bit array of longs
     local cpus = {}
     for i = 0, size * 8 - 1 do
         if bit.band(bytes:byte(math.floor(i / 8) + 1), bit.lshift(1, i % 8)) ~= 0 then
@@ -526,7 +532,7 @@ function structs.int_values(addr, n)
     local bytes = memory.read(addr, 4 * n)
     if not bytes then return nil end
     local p = INTS(n)
-    ffi.copy(p, bytes, 4 * n)
+    ffi.copy(p, host_order(bytes, 4), 4 * n)
     local items = {}
     for i = 0, n - 1 do items[i + 1] = p[i] end
     return items
@@ -542,7 +548,7 @@ end
 function structs.wait_status(_, addr)
     local bytes = memory.read(addr, 4)
     if not bytes then return nil end
-    local s = ffi.cast("const int32_t *", bytes)[0]
+    local s = ffi.cast("const int32_t *", host_order(bytes, 4))[0]
     local low, high = bit.band(s, 0x7f), bit.band(bit.rshift(s, 8), 0xff)
     local what
     if low == 0 then
@@ -602,7 +608,8 @@ function structs.dirents(_, addr, len, kind)
     local reclen_at = kind == "getdents64" and 16 or 2 * WORD
     local n, pos = 0, 0
     while pos + reclen_at + 2 <= len do
-        local reclen = bytes:byte(pos + reclen_at + 1) + 256 * bytes:byte(pos + reclen_at + 2)
+        local reclen = ffi.cast("const uint16_t *",
+                                host_order(bytes:sub(pos + reclen_at + 1, pos + reclen_at + 2), 2))[0]
         if reclen == 0 then break end
         n, pos = n + 1, pos + reclen
     end

@@ -3,6 +3,7 @@
 -- signal names and sets, and the guest-width integer conversions the
 -- decoders share. Formatters are built once from the consts_* tables.
 local bit = require "bit"
+local arch = require "luahook.arch"
 local context = require "luahook.context"
 local format = require "luahook.format"
 local int = require "luahook.int"
@@ -76,7 +77,21 @@ function values.ptr(v)
     return format.hex(v)
 end
 
+-- The guest architecture's generated data (tools/gen_arch.lua): the
+-- consts_* tables hold x86's values, which stand where no guest is known
+-- (unit specs) or the guest's headers have no such name.
+local guest = context.arch and arch.data()
+local constants = guest and arch.constants() or {}
+
 local signal_names = require("luahook.decode.consts_proc").signal_names
+if guest then
+    -- the canonical name of each signal below the real-time ones (mips
+    -- numbers many of them its own way)
+    signal_names = {}
+    for _, s in ipairs(guest.signals) do
+        if s[2] < 32 then signal_names[s[2]] = signal_names[s[2]] or s[1] end
+    end
+end
 
 --- A signal number: SIGUSR1, SIGRTMIN and SIGRT_n past 32, else decimal.
 ---@param v integer|ffi.cdata*
@@ -105,6 +120,7 @@ end
 ---@param bytes string
 ---@return string
 function values.sigset(bytes)
+    bytes = int.host_order(bytes, WORD_BITS / 8)   -- an array of longs
     local members, total = {}, #bytes * 8
     for i = 0, #bytes - 1 do
         local b = bytes:byte(i + 1)
@@ -129,9 +145,31 @@ function values.sigset(bytes)
     return (complement and "~[" or "[") .. table.concat(members, " ") .. "]"
 end
 
+--- The guest's value of constant `name`, or `x86` when its headers have none.
+---@param name string
+---@param x86 integer
+---@return integer
+function values.constant(name, x86)
+    local v = constants[name]
+    return type(v) == "number" and v or x86
+end
+
+-- A value -> name table with each name at the guest's value; x86's values
+-- first, so that a value the guest gives another name wins.
+local function guest_values(by_value)
+    local names = {}
+    for v, name in pairs(by_value) do
+        if not constants[name] then names[v] = name end
+    end
+    for v, name in pairs(by_value) do
+        if constants[name] then names[values.constant(name, v)] = name end
+    end
+    return names
+end
+
 -- Builds the formatter of an enumeration spec.
 local function enum_formatter(spec)
-    local names, unknown, hex = spec.enum, spec.unknown, spec.hex
+    local names, unknown, hex = guest_values(spec.enum), spec.unknown, spec.hex
     return function(v)
         local u = values.u32(v)
         local name = names[u]
@@ -165,12 +203,13 @@ end
 local function flags_formatter(spec)
     local masks, names = {}, {}
     for i, entry in ipairs(spec) do
-        masks[i], names[i] = tobit(entry[1]), entry[2]
+        masks[i], names[i] = tobit(values.constant(entry[2], entry[1])), entry[2]
     end
     local n = #masks
     local field = spec.field
     local field_mask = field and tobit(field[1])
     local field_names = field and field[2]
+    if type(field_names) == "table" then field_names = guest_values(field_names) end
     local field_last = field and field.last
     local octal = spec.octal and tobit(spec.octal)
     local zero = spec.zero or "0"
@@ -248,7 +287,7 @@ local IOC_DIRECTIONS = { [0] = "_IOC_NONE", "_IOC_WRITE", "_IOC_READ", "_IOC_REA
 -- Builds the formatter of ioctl requests: a name (requests several drivers
 -- share are "A or B"), else the request's fields as _IOC(dir, type, nr, size).
 local function ioctl_formatter(spec)
-    local names = spec.ioctl
+    local names = guest_values(spec.ioctl)
     return function(v)
         local u = values.u32(v)
         local name = names[u]

@@ -2,6 +2,7 @@
 -- compiled once, when this module loads, into literal text and calls of
 -- luahook.explain.fillers, so a misspelt placeholder or field is an error
 -- at load time rather than a wrong sentence in the middle of a run.
+local context = require "luahook.context"
 local errno = require "luahook.errno"
 local fillers = require "luahook.explain.fillers"
 local result = require "luahook.explain.result"
@@ -79,6 +80,9 @@ end
 local compiled = {}
 for name, entry in pairs(words.calls) do
     compiled[name] = compile_entry(entry, "lua/luahook/explain/sentences.lua: " .. name)
+end
+for name, entry in pairs(words.calls_by_arch[context.arch] or {}) do
+    compiled[name] = compile_entry(entry, "lua/luahook/explanations.lua: " .. context.arch .. " " .. name)
 end
 local default_fail = compile(DEFAULT_FAIL, "the default failure")
 

@@ -428,6 +428,15 @@ E.calls = {
 
 E.calls.fcntl64 = E.calls.fcntl
 
+--- Calls another architecture makes differently, by architecture: mips'
+--- set_thread_area takes the thread pointer itself.
+local MIPS_CALLS = {
+    set_thread_area = { does = "sets this thread's thread-local storage pointer (where errno lives, "
+                            .. "among others) to {addr:1}, which mips code reads through the ULR register",
+                        ok = DONE },
+}
+E.calls_by_arch = { mips = MIPS_CALLS, mipsel = MIPS_CALLS }
+
 -- Words the placeholders use ---------------------------------------------
 
 --- What an errno means when a call fails with it (the C library's own

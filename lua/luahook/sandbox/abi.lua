@@ -8,6 +8,7 @@
 local ffi = require "ffi"
 local context = require "luahook.context"
 local memory = require "luahook.memory"
+local types = require "luahook.types"
 
 local abi = {}
 
@@ -58,14 +59,28 @@ local LAYOUTS = {
         ]],
     },
 }
+-- QEMU's generic statfs layouts, of abi_longs: aarch64 and riscv64 have
+-- x86_64's, arm i386's (its 64-bit members aligned to 8). Their stat and
+-- stat64 are the kernel's: luahook.types'. mips' own statfs layouts are
+-- not here yet.
+LAYOUTS.aarch64 = { statfs = LAYOUTS.x86_64.statfs }
+LAYOUTS.riscv64 = LAYOUTS.aarch64
+LAYOUTS.arm = { statfs = LAYOUTS.i386.statfs, statfs64 = LAYOUTS.i386.statfs64 }
 -- (an attribute on a typedef is what makes LuaJIT lower the alignment)
-local ALIGN64 = { i386 = 4, x86_64 = 8 }
+local ALIGN64 = { i386 = 4, x86_64 = 8, aarch64 = 8, riscv64 = 8, arm = 8 }
 
 local ctypes = {}
 
 -- The ctype of QEMU's layout `name` for the guest, declared on first use.
 local function ctype(name)
     local arch = context.arch
+    if not (LAYOUTS[arch] and LAYOUTS[arch][name]) then
+        local ct = types.ctype(name)
+        if not ct then
+            error(string.format("the sandbox cannot write a %s on %s yet", name, arch), 0)
+        end
+        return ct
+    end
     local key = arch .. "_" .. name
     if not ctypes[key] then
         local words = { s64 = "lh_qemu_s64_" .. arch, u64 = "lh_qemu_u64_" .. arch }
@@ -101,10 +116,11 @@ end
 ---@return boolean written false when the buffer is not writable (EFAULT)
 function abi.write_stat(kind, addr, stx)
     if context.arch == "x86_64" then kind = "stat" end
-    local st = ctype(kind)()
+    local ct = ctype(kind)
+    local st = ct()
     st.st_dev = makedev(stx.stx_dev_major, stx.stx_dev_minor)
     st.st_ino = stx.stx_ino
-    if kind == "stat64" then
+    if ffi.offsetof(ct, "__st_ino") then
         st.__st_ino = stx.stx_ino -- QEMU's "broken" 32-bit copy
     end
     st.st_mode = stx.stx_mode
@@ -133,7 +149,7 @@ local STATX_TIMES = { "stx_atime", "stx_btime", "stx_ctime", "stx_mtime" }
 --- every architecture).
 ---@return boolean written
 function abi.write_statx(addr, stx)
-    local out = ffi.new("struct lh_host_statx")
+    local out = types.new("statx")
     for _, f in ipairs(STATX_FIELDS) do out[f] = stx[f] end
     for _, f in ipairs(STATX_TIMES) do
         out[f].tv_sec, out[f].tv_nsec = stx[f].tv_sec, stx[f].tv_nsec

@@ -12,6 +12,7 @@
 -- are made, removed and renamed relative to a pinned directory.
 local bit = require "bit"
 local ffi = require "ffi"
+local arch = require "luahook.arch"
 local context = require "luahook.context"
 local host = require "luahook.host"
 local hostcall = require "luahook.hostcall"
@@ -410,7 +411,8 @@ files.readlinkat = function(c)
     return readlink_at(c, c:int(1), 2, c.args[3], size)
 end
 
--- truncate's length: a long; truncate64's: two words on i386
+-- truncate's length: a long; truncate64's: two words (luahook.arch: from
+-- an even register on arm and mips, high word first on big-endian mips)
 local function truncate_to(length_of)
     return function(c, t)
         local ok, err = host.truncate(pin.path(t.fd), length_of(c))
@@ -421,7 +423,10 @@ files.truncate = on_object { path = 1, act = truncate_to(function(c)
     return context.word_size == 4 and c:int(2) or ffi.cast("int64_t", c.args[2])
 end) }
 files.truncate64 = on_object { path = 1, act = truncate_to(function(c)
-    return ffi.cast("int64_t", c:uint(3)) * 0x100000000LL + c:uint(2)
+    local i = arch.roles.aligned_pairs and 3 or 2
+    local low, high = c:uint(i), c:uint(i + 1)
+    if context.big_endian then low, high = high, low end
+    return ffi.cast("int64_t", high) * 0x100000000LL + low
 end) }
 
 files.chdir = on_object { path = 1, act = function(_, t)

@@ -17,6 +17,7 @@ local ffi = require "ffi"
 local context = require "luahook.context"
 local host = require "luahook.host"
 local hostcall = require "luahook.hostcall"
+local int = require "luahook.int"
 local memory = require "luahook.memory"
 local pin = require "luahook.pin"
 local fdguard = require "luahook.sandbox.fdguard"
@@ -37,7 +38,8 @@ long lh_sockets_sendto(int fd, const void *buf, size_t len, int flags, const voi
     __asm__("sendto");
 ]]
 
-local E = require("luahook.errno").codes
+local errno = require "luahook.errno"
+local E = errno.codes
 local AGAIN = require("luahook.context").AGAIN
 local C = ffi.C
 
@@ -116,6 +118,9 @@ end
 local function read_address(addr, len)
     local bytes = memory.read(addr, math.min(len, ADDR_MAX))
     if not bytes then return nil end
+    -- the family in the host's byte order, as QEMU's target_to_host_sockaddr
+    -- passes it on (the rest is in network order or bytes)
+    if #bytes >= 2 then bytes = int.host_order(bytes:sub(1, 2), 2) .. bytes:sub(3) end
     local buf = ffi.new("char[?]", ADDR_MAX + 1)
     ffi.copy(buf, bytes, #bytes)
     local path
@@ -149,7 +154,7 @@ end
 
 local function result(rc)
     rc = tonumber(rc)
-    if rc < 0 then return -ffi.errno() end
+    if rc < 0 then return -errno.from_host(ffi.errno()) end
     return rc
 end
 
