@@ -75,17 +75,17 @@ void lh_run_lua(void)
  */
 static void run_loop(int kind)
 {
-    core.event.kind = kind;
-    core.in_event = true;
+    lh_core.event.kind = kind;
+    lh_core.in_event = true;
     lh_run_lua();
-    core.in_event = false;
+    lh_core.in_event = false;
 }
 
 /* Takes the core lock, unless QEMU is being stopped: then waits for that. */
 static void lock_unless_quitting(void)
 {
     lh_lock();
-    if (G_UNLIKELY(core.quitting)) {
+    if (G_UNLIKELY(lh_core.quitting)) {
         lh_unlock();
         lh_wait_for_quit();
     }
@@ -93,10 +93,10 @@ static void lock_unless_quitting(void)
 
 static void finish(void)
 {
-    bool quit = core.quit_request != LH_QUIT_NONE;
+    bool quit = lh_core.quit_request != LH_QUIT_NONE;
 
     /* before unlocking: no other thread may start a hook from here on */
-    core.quitting = core.quitting || quit;
+    lh_core.quitting = lh_core.quitting || quit;
     lh_unlock();
     if (quit) {
         lh_quit_qemu();
@@ -106,10 +106,10 @@ static void finish(void)
 /* The hook's answer, as the record holds it. */
 static int64_t entry_result(void)
 {
-    double n = core.event.result;
+    double n = lh_core.event.result;
 
-    if (core.event.answer == LH_ANSWER_RET) {
-        return core.event.ret;
+    if (lh_core.event.answer == LH_ANSWER_RET) {
+        return lh_core.event.ret;
     }
     if (n >= 9223372036854775808.0) {       /* 2^63 and up: an unsigned value */
         return (int64_t)(uint64_t)n;
@@ -186,7 +186,7 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
            ? __atomic_exchange_n(&lh_gate.stop_request, LH_STOP_NONE, __ATOMIC_SEQ_CST)
            : LH_STOP_NONE;
     if (stop != LH_STOP_NONE || (want & LH_WANT_ENTRY)) {
-        struct lh_event *ev = &core.event;
+        struct lh_event *ev = &lh_core.event;
 
         ev->nr = (double)nr;
         ev->vcpu = vcpu;
@@ -194,7 +194,7 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
         ev->stop = stop;
         ev->answer = LH_ANSWER_NONE;
         /* QEMU sign-extends i386's 32-bit arguments: keep the guest's word */
-        if (core.word_size == 4) {
+        if (lh_core.word_size == 4) {
             for (int i = 0; i < LH_ARG_COUNT; i++) {
                 ev->args[i] = (uint32_t)args[i];
                 ev->num[i] = (double)(uint32_t)args[i];
@@ -237,11 +237,11 @@ void lh_syscall_return(unsigned int vcpu, int64_t nr, int64_t ret)
         return;
     }
     lock_unless_quitting();
-    core.event.nr = (double)nr;
-    core.event.vcpu = vcpu;
-    core.event.tid = current_tid();
-    core.event.ret = ret;
-    core.event.retn = (double)ret;
+    lh_core.event.nr = (double)nr;
+    lh_core.event.vcpu = vcpu;
+    lh_core.event.tid = current_tid();
+    lh_core.event.ret = ret;
+    lh_core.event.retn = (double)ret;
     run_loop(LH_EVENT_RETURN);
     finish();
     lh_turns_wait_if_asked();
@@ -250,10 +250,10 @@ void lh_syscall_return(unsigned int vcpu, int64_t nr, int64_t ret)
 void lh_code_reached(unsigned int vcpu, uint64_t addr)
 {
     lock_unless_quitting();
-    core.event.vcpu = vcpu;
-    core.event.tid = current_tid();
-    core.event.args[0] = addr;
-    core.event.num[0] = (double)addr;
+    lh_core.event.vcpu = vcpu;
+    lh_core.event.tid = current_tid();
+    lh_core.event.args[0] = addr;
+    lh_core.event.num[0] = (double)addr;
     run_loop(LH_EVENT_CODE);
     finish();
 }

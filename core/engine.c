@@ -33,7 +33,7 @@
 #include "unwind_lua.h"
 #include "turns.h"
 
-struct lh_core core = {
+struct lh_core lh_core = {
     .loop_ref = LUA_NOREF,
     .loop_error_ref = LUA_NOREF,
     .complete_ref = LUA_NOREF,
@@ -60,7 +60,7 @@ static int prim_error(lua_State *L)
 static int prim_request_abort(lua_State *L)
 {
     (void)L;
-    core.quit_request = LH_QUIT_ABORT;     /* over os.exit and kill: a hook failed */
+    lh_core.quit_request = LH_QUIT_ABORT;     /* over os.exit and kill: a hook failed */
     return 0;
 }
 
@@ -73,9 +73,9 @@ static int prim_request_exit(lua_State *L)
 {
     int status = (int)luaL_checkinteger(L, 1);
 
-    if (core.quit_request == LH_QUIT_NONE) {
-        core.quit_request = LH_QUIT_EXIT;
-        core.exit_status = status;
+    if (lh_core.quit_request == LH_QUIT_NONE) {
+        lh_core.quit_request = LH_QUIT_EXIT;
+        lh_core.exit_status = status;
     }
     return 0;
 }
@@ -83,17 +83,17 @@ static int prim_request_exit(lua_State *L)
 /* core.stopping(): will QEMU stop once the current event is done? */
 static int prim_stopping(lua_State *L)
 {
-    lua_pushboolean(L, core.quit_request != LH_QUIT_NONE);
+    lua_pushboolean(L, lh_core.quit_request != LH_QUIT_NONE);
     return 1;
 }
 
-/* core.watch_returns(): return events are wanted from now on (for good). */
+/* lh_core.watch_returns(): return events are wanted from now on (for good). */
 static int prim_watch_returns(lua_State *L)
 {
     (void)L;
-    if (core.watch_returns) {
-        core.watch_returns();
-        core.watch_returns = NULL;
+    if (lh_core.watch_returns) {
+        lh_core.watch_returns();
+        lh_core.watch_returns = NULL;
     }
     return 0;
 }
@@ -140,10 +140,10 @@ static int prim_last_signal(lua_State *L)
     return 1;
 }
 
-/* core.in_event(): is a hook running for a syscall right now? */
+/* lh_core.in_event(): is a hook running for a syscall right now? */
 static int prim_in_event(lua_State *L)
 {
-    lua_pushboolean(L, core.in_event);
+    lua_pushboolean(L, lh_core.in_event);
     return 1;
 }
 
@@ -151,8 +151,8 @@ static int prim_in_event(lua_State *L)
 static int prim_kill_guest(lua_State *L)
 {
     (void)L;
-    if (core.quit_request == LH_QUIT_NONE) {
-        core.quit_request = LH_QUIT_KILL;
+    if (lh_core.quit_request == LH_QUIT_NONE) {
+        lh_core.quit_request = LH_QUIT_KILL;
     }
     return 0;
 }
@@ -224,9 +224,9 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     lh_code_lua_register(L, cfg->watch_code);
     lua_pushstring(L, cfg->arch);
     lua_setfield(L, -2, "arch");
-    lua_pushinteger(L, core.word_size);
+    lua_pushinteger(L, lh_core.word_size);
     lua_setfield(L, -2, "word_size");
-    lua_pushboolean(L, core.big_endian);
+    lua_pushboolean(L, lh_core.big_endian);
     lua_setfield(L, -2, "big_endian");
     lua_pushboolean(L, cfg->abort_on_error);
     lua_setfield(L, -2, "abort_on_error");
@@ -242,7 +242,7 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     lua_setfield(L, -2, "breaks");
     lua_pushstring(L, LH_EVENT_CDEF);
     lua_setfield(L, -2, "event_cdef");
-    lua_pushlightuserdata(L, &core.event);
+    lua_pushlightuserdata(L, &lh_core.event);
     lua_setfield(L, -2, "event");
     lua_pushstring(L, LH_CALLS_CDEF);
     lua_setfield(L, -2, "calls_cdef");
@@ -331,8 +331,8 @@ static bool boot_runtime(lua_State *L, const struct lh_config *cfg, char **msg)
         *msg = g_strdup(lua_tostring(L, -1));
         return false;
     }
-    core.loop_error_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    core.loop_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lh_core.loop_error_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lh_core.loop_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_pop(L, 1);
     return true;
 }
@@ -412,13 +412,13 @@ static void fork_child(void)
  */
 static void fiber_body(void)
 {
-    lua_State *L = core.L;
+    lua_State *L = lh_core.L;
 
     for (;;) {
         int status;
 
-        lua_rawgeti(L, LUA_REGISTRYINDEX, core.loop_error_ref);
-        lua_rawgeti(L, LUA_REGISTRYINDEX, core.loop_ref);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, lh_core.loop_error_ref);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, lh_core.loop_ref);
         status = lua_pcall(L, 0, 0, -2);
         if (status != 0 && status != LUA_ERRRUN) {
             /*
@@ -458,7 +458,7 @@ static int quit_status(int reason)
         lh_output_error("stopping QEMU because a hook failed (onerror=abort)");
         return EXIT_FAILURE;
     default:
-        return core.exit_status;
+        return lh_core.exit_status;
     }
 }
 
@@ -486,13 +486,13 @@ static void engine_exit(bool from_qemu)
     lh_lock();
     if (!engine_exited) {
         engine_exited = true;
-        core.event.kind = LH_EVENT_EXIT;
+        lh_core.event.kind = LH_EVENT_EXIT;
         lh_run_lua();
     }
     lh_output_flush();
     lh_repl_close();
-    quit = core.quit_request;
-    core.quitting = core.quitting || quit != LH_QUIT_NONE;
+    quit = lh_core.quit_request;
+    lh_core.quitting = lh_core.quitting || quit != LH_QUIT_NONE;
     lh_unlock();
     if (from_qemu && quit != LH_QUIT_NONE
         && !__atomic_exchange_n(&quit_started, 1, __ATOMIC_SEQ_CST)) {
@@ -518,7 +518,7 @@ void lh_quit_qemu(void)
         lh_wait_for_quit();    /* another thread is at it */
     }
     engine_exit(false);
-    exit(quit_status(core.quit_request));
+    exit(quit_status(lh_core.quit_request));
 }
 
 void lh_config_init(struct lh_config *cfg, const char *arch,
@@ -553,10 +553,10 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg)
         *msg = g_strdup("cannot create the Lua state (out of memory)");
         return false;
     }
-    core.L = L;
-    core.guest = cfg->guest;
-    core.watch_returns = cfg->watch_returns;
-    lh_elf_guest_layout(cfg->arch, &core.word_size, &core.big_endian);
+    lh_core.L = L;
+    lh_core.guest = cfg->guest;
+    lh_core.watch_returns = cfg->watch_returns;
+    lh_elf_guest_layout(cfg->arch, &lh_core.word_size, &lh_core.big_endian);
     luaL_openlibs(L);
     lh_signals_init(L);
     lh_exec_init(cfg);
@@ -573,7 +573,7 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg)
         return false;
     }
     if (!boot_runtime(L, cfg, msg) || (cfg->script && !run_script(L, cfg->script, msg))) {
-        if (core.quit_request != LH_QUIT_NONE) {
+        if (lh_core.quit_request != LH_QUIT_NONE) {
             lh_quit_qemu();    /* os.exit while loading: before the guest runs */
         }
         lh_output_flush();     /* what the script printed before failing */

@@ -143,14 +143,14 @@ static int read_string(uint64_t addr, size_t max, int too_long, char **out)
 static bool read_pointer(uint64_t addr, uint64_t *value)
 {
     unsigned char bytes[8];
-    int n = core.word_size;
+    int n = lh_core.word_size;
 
-    if (!core.guest->read(addr, bytes, (size_t)n)) {
+    if (!lh_core.guest->read(addr, bytes, (size_t)n)) {
         return false;
     }
     *value = 0;
     for (int i = 0; i < n; i++) {
-        *value |= (uint64_t)bytes[core.big_endian ? n - 1 - i : i] << (8 * i);
+        *value |= (uint64_t)bytes[lh_core.big_endian ? n - 1 - i : i] << (8 * i);
     }
     return true;
 }
@@ -162,7 +162,7 @@ static bool read_pointer(uint64_t addr, uint64_t *value)
  */
 static int read_list(uint64_t addr, GPtrArray *list)
 {
-    for (uint64_t at = addr; addr; at += (uint64_t)core.word_size) {
+    for (uint64_t at = addr; addr; at += (uint64_t)lh_core.word_size) {
         uint64_t pointer;
         char *s;
         int err;
@@ -331,7 +331,7 @@ static int prim_exec_resolve(lua_State *L)
         req.path = path;
         req.argv = (char *const *)argv->pdata;
         req.envp = (char *const *)envp->pdata;
-        if (core.guest->program && core.guest->program(&self_exe, &start, &entry)) {
+        if (lh_core.guest->program && lh_core.guest->program(&self_exe, &start, &entry)) {
             req.self_exe = self_exe;
         }
         err = lh_binfmt_resolve(&req, &pending.prog, &failure);
@@ -385,7 +385,7 @@ static int prim_exec_start(lua_State *L)
     if (!pending.ready) {
         return luaL_error(L, "exec_start(): no exec was resolved");
     }
-    if (core.quit_request != LH_QUIT_NONE) {
+    if (lh_core.quit_request != LH_QUIT_NONE) {
         forget_pending();
         lua_pushinteger(L, 0);
         return 1;

@@ -24,7 +24,7 @@ static int fail(lua_State *L, const char *reason)
 /* NULL when the guest can be reached, else why not. */
 static const char *unreachable(void)
 {
-    return core.in_event ? NULL : UNREACHABLE;
+    return lh_core.in_event ? NULL : UNREACHABLE;
 }
 
 static bool check_address(lua_State *L, int index, uint64_t *addr)
@@ -58,7 +58,7 @@ int32_t lh_guest_read_string(uint64_t addr, char *buf, int32_t max)
         const char *nul;
 
         n = MIN(n, MIN((size_t)STRING_PIECE, (size_t)(max - total)));
-        if (!core.guest->read(at, buf + total, n)) {
+        if (!lh_core.guest->read(at, buf + total, n)) {
             return LH_READ_UNMAPPED;
         }
         nul = memchr(buf + total, 0, n);
@@ -85,7 +85,7 @@ static int prim_read(lua_State *L)
         reason = "negative length";
     } else if (!reason && (size_t)len > sizeof(stack_buf) && !(buf = g_try_malloc((size_t)len))) {
         reason = "out of memory";
-    } else if (!reason && !core.guest->read(addr, buf, (size_t)len)) {
+    } else if (!reason && !lh_core.guest->read(addr, buf, (size_t)len)) {
         reason = "not mapped";
     }
     if (!reason) {
@@ -111,7 +111,7 @@ static int prim_write_mem(lua_State *L)
     if (!check_address(L, 1, &addr)) {
         return fail(L, "not a guest address");
     }
-    if (!core.guest->write(addr, bytes, len)) {
+    if (!lh_core.guest->write(addr, bytes, len)) {
         return fail(L, "not mapped");
     }
     lua_pushboolean(L, 1);
@@ -129,7 +129,7 @@ static int prim_reg_read(lua_State *L)
     if (reason) {
         return fail(L, reason);
     }
-    size = core.guest->reg_read(name, buf);
+    size = lh_core.guest->reg_read(name, buf);
     if (size < 0) {
         return fail(L, "no such register");
     }
@@ -148,7 +148,7 @@ static int prim_reg_write(lua_State *L)
     if (reason) {
         return fail(L, reason);
     }
-    if (!core.guest->reg_write(name, bytes, len)) {
+    if (!lh_core.guest->reg_write(name, bytes, len)) {
         return fail(L, "no such register");
     }
     lua_pushboolean(L, 1);
@@ -172,7 +172,7 @@ static int prim_reg_names(lua_State *L)
         return fail(L, reason);
     }
     lua_newtable(L);
-    core.guest->reg_names(append_name, L);
+    lh_core.guest->reg_names(append_name, L);
     return 1;
 }
 

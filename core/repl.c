@@ -77,13 +77,13 @@ void lh_repl_wait(uint32_t tid, unsigned int vcpu, int64_t nr)
 
 GPtrArray *lh_repl_complete(const char *line)
 {
-    lua_State *L = core.L;
+    lua_State *L = lh_core.L;
     GPtrArray *matches = g_ptr_array_new_with_free_func(g_free);
 
-    if (core.complete_ref == LUA_NOREF) {
+    if (lh_core.complete_ref == LUA_NOREF) {
         return matches;
     }
-    lua_rawgeti(L, LUA_REGISTRYINDEX, core.complete_ref);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lh_core.complete_ref);
     lua_pushstring(L, line);
     if (lua_pcall(L, 1, 1, 0) != 0) {
         lh_output_error(lua_tostring(L, -1));
@@ -134,7 +134,7 @@ static int prim_set_completer(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TFUNCTION);
     lua_pushvalue(L, 1);
-    core.complete_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lh_core.complete_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
 }
 

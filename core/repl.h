@@ -25,13 +25,6 @@ struct lh_repl_frontend {
     void (*forked)(void);
 };
 
-/* Why a prompt opens without a breakpoint, in lh_gate.stop_request. */
-enum {
-    LH_STOP_NONE,
-    LH_STOP_INTERRUPT,         /* Ctrl-C on the terminal */
-    LH_STOP_ATTACH,            /* a socket client attached */
-};
-
 /*
  * repl=tty or repl=unix:PATH; false with a one-line *msg on failure.
  * `forked`: this process was forked from the one that listens on PATH

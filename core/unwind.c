@@ -109,8 +109,8 @@ static pid_t next_thread(Dwfl *d, void *arg, void **thread_arg)
     if (*thread_arg) {
         return 0;
     }
-    *thread_arg = &core;
-    return (pid_t)core.event.tid;
+    *thread_arg = &lh_core;
+    return (pid_t)lh_core.event.tid;
 }
 
 static bool get_thread(Dwfl *d, pid_t tid, void *arg, void **thread_arg)
@@ -125,7 +125,7 @@ static bool memory_read(Dwfl *d, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
     unsigned char buf[8];
 
     (void)d, (void)arg;
-    if (!core.guest->read(addr, buf, word_size())) {
+    if (!lh_core.guest->read(addr, buf, word_size())) {
         return false;
     }
     *result = guest_uint(buf, word_size());
@@ -135,7 +135,7 @@ static bool memory_read(Dwfl *d, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
 static bool read_register(const char *name, Dwarf_Word *value)
 {
     unsigned char buf[LH_REG_MAX_SIZE];
-    int size = core.guest->reg_read(name, buf);
+    int size = lh_core.guest->reg_read(name, buf);
 
     if (size <= 0 || size > 8) {
         return false;
@@ -341,11 +341,11 @@ static unsigned char *read_image(uint64_t addr, size_t *size)
     unsigned char head[PAGE];
     unsigned char *image;
 
-    if (!core.guest->read(addr, head, sizeof(head)) || !(*size = image_size(head))) {
+    if (!lh_core.guest->read(addr, head, sizeof(head)) || !(*size = image_size(head))) {
         return NULL;
     }
     image = g_malloc(*size);
-    if (!core.guest->read(addr, image, *size)) {
+    if (!lh_core.guest->read(addr, image, *size)) {
         g_free(image);
         return NULL;
     }
@@ -541,7 +541,7 @@ static int on_frame(Dwfl_Frame *state, void *arg)
 
         /* a return into code that is no longer mapped ends the trace, and
          * so does a frame that unwound to itself (a corrupt stack) */
-        if (!core.guest->read(pc, &byte, 1)
+        if (!lh_core.guest->read(pc, &byte, 1)
             || (sp_known && pc == w->last_pc && sp == w->last_sp)) {
             return DWARF_CB_ABORT;
         }
@@ -562,7 +562,7 @@ int lh_unwind_backtrace(struct lh_frame *frames, int max, const char **msg)
         return 0;
     }
     /* an error after some frames is where the stack ends */
-    if (dwfl_getthread_frames(dwfl, (pid_t)core.event.tid, on_frame, &w) < 0
+    if (dwfl_getthread_frames(dwfl, (pid_t)lh_core.event.tid, on_frame, &w) < 0
         && w.count == 0) {
         *msg = dwfl_errmsg(-1);
         return -1;

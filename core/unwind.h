@@ -3,7 +3,7 @@
  * Lua says which ELF file is mapped where (lua/luahook/modmap.lua); libdwfl
  * unwinds through the guest's registers and stack, read with the core's
  * guest ops, and resolves addresses to symbols and source lines.
- * Every call needs vCPU context (core.in_event), as the guest ops do.
+ * Every call needs vCPU context (lh_core.in_event), as the guest ops do.
  */
 #ifndef LUAHOOK_UNWIND_H
 #define LUAHOOK_UNWIND_H

@@ -29,7 +29,7 @@ static const char *unusable(void)
 {
     const struct lh_unwind_arch *arch;
 
-    if (!core.in_event) {
+    if (!lh_core.in_event) {
         return UNREACHABLE;
     }
     if (status == NOT_STARTED) {
@@ -199,10 +199,10 @@ static int prim_guest_program(lua_State *L)
     char *path;
     uint64_t start_code, entry;
 
-    if (!core.in_event) {
+    if (!lh_core.in_event) {
         return fail(L, UNREACHABLE);
     }
-    if (!core.guest->program(&path, &start_code, &entry)) {
+    if (!lh_core.guest->program(&path, &start_code, &entry)) {
         return fail(L, "QEMU does not say which program it loaded");
     }
     lua_createtable(L, 0, 3);

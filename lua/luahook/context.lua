@@ -21,7 +21,7 @@ function context.init(core)
     context.inherited = core.inherited
     context.script = core.script
     context.event = ffi.cast("struct lh_event *", core.event)
-    -- C functions to call through FFI (see struct lh_calls in core/state.h)
+    -- C functions to call through FFI (see struct lh_calls in core/contract.h)
     context.calls = ffi.cast("const struct lh_calls *", core.calls)
     context.want = ffi.cast("uint8_t *", core.want)
     context.nr_max = core.nr_max

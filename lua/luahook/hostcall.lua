@@ -1,5 +1,5 @@
 -- A host syscall made in place of the guest's once luahook's lock is let go
--- (LH_ANSWER_HOST in core/state.h). A hook that makes a call itself holds
+-- (LH_ANSWER_HOST in core/contract.h). A hook that makes a call itself holds
 -- the lock while it runs, and every other guest thread's hooked calls wait
 -- for it: fine for a call that returns at once, a deadlock for one that
 -- waits for another thread's hooked call (opening one end of a FIFO waits

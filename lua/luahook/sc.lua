@@ -9,7 +9,7 @@ local memory = require "luahook.memory"
 local registers = require "luahook.registers"
 local syscalls = require "luahook.syscalls"
 
-local ARG_COUNT = context.arg_count  -- the record's argument slots (core/state.h)
+local ARG_COUNT = context.arg_count  -- the record's argument slots (core/contract.h)
 local WORD_BITS = context.word_size * 8
 
 --- One call's object: reused for the vCPU's next call, so valid until the
