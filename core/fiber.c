@@ -128,7 +128,6 @@ __asm__(
 
 static void *fiber_sp;
 static void *caller_sp;
-static bool fiber_busy;
 
 /* A stack lh_fiber_switch can switch to, whose first stop is the body. */
 static void prepare_stack(void *top)
@@ -145,15 +144,9 @@ static void prepare_stack(void *top)
     fiber_sp = sp;
 }
 
-bool lh_fiber_run(void)
+static void switch_to_fiber(void)
 {
-    if (fiber_busy) {
-        return false;
-    }
-    fiber_busy = true;
     lh_fiber_switch(&caller_sp, fiber_sp);
-    fiber_busy = false;
-    return true;
 }
 
 void lh_fiber_yield(void)
@@ -172,7 +165,6 @@ void lh_fiber_yield(void)
 
 static ucontext_t fiber_context;
 static ucontext_t caller_context;
-static bool fiber_busy;
 
 static void prepare_stack(void *top)
 {
@@ -183,15 +175,9 @@ static void prepare_stack(void *top)
     makecontext(&fiber_context, fiber_body, 0);
 }
 
-bool lh_fiber_run(void)
+static void switch_to_fiber(void)
 {
-    if (fiber_busy) {
-        return false;
-    }
-    fiber_busy = true;
     swapcontext(&caller_context, &fiber_context);
-    fiber_busy = false;
-    return true;
 }
 
 void lh_fiber_yield(void)
@@ -200,6 +186,19 @@ void lh_fiber_yield(void)
 }
 
 #endif
+
+bool lh_fiber_run(void)
+{
+    static bool busy;
+
+    if (busy) {
+        return false;
+    }
+    busy = true;
+    switch_to_fiber();
+    busy = false;
+    return true;
+}
 
 bool lh_fiber_init(void (*body)(void), char **msg)
 {

@@ -62,8 +62,8 @@ local function refresh()
     local bits = {}
     for _, rec in ipairs(registered) do
         local b = KIND_BITS[rec.kind]
-        if not b then
-            -- an exit hook
+        if rec.kind == "exit" then
+            -- wants no syscall
         elseif rec.selection.all then
             for nr = 0, nr_max do bits[nr] = bit.bor(bits[nr] or 0, b) end
         else
