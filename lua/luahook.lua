@@ -85,6 +85,14 @@ local function caller_site(level)
     return info.short_src .. ":" .. info.currentline
 end
 
+-- The records lh.on, lh.after, lh.on_exit and lh.on_exec handed out, for
+-- lh.hooks: luahook's own hooks (following exec, the REPL's) are not listed.
+local handed_out = setmetatable({}, { __mode = "k" })
+local function hand_out(rec)
+    handed_out[rec] = true
+    return rec
+end
+
 local function register(kind, fname, what, fn)
     local selection, err = syscalls.select(what)
     if not selection then
@@ -95,7 +103,7 @@ local function register(kind, fname, what, fn)
     if not callable then
         error(fname .. "(): the hook must be a function, got " .. type(fn), 3)
     end
-    return hooks.add(kind, selection, fn, caller_site())
+    return hand_out(hooks.add(kind, selection, fn, caller_site()))
 end
 
 --- Runs `fn(sc)` when the guest is about to make a syscall that `what`
@@ -128,6 +136,18 @@ end
 ---@return boolean
 function lh.off(handle)
     return hooks.remove(handle)
+end
+
+--- Every hook registered now, oldest first, as the handles lh.on, lh.after,
+--- lh.on_exit and lh.on_exec returned (not luahook's own hooks): `handle.fn` is its function,
+--- `handle.site` the "file:line" that registered it. A new list each call.
+---@return table[]
+function lh.hooks()
+    local list = {}
+    for _, rec in ipairs(hooks.all()) do
+        if handed_out[rec] then list[#list + 1] = rec end
+    end
+    return list
 end
 
 --- Stops the guest at the entry of the syscalls `what` selects and opens
@@ -178,7 +198,7 @@ function lh.on_exit(fn)
     if type(fn) ~= "function" then
         error("on_exit(): expected a function, got " .. type(fn), 2)
     end
-    return hooks.add("exit", nil, fn, caller_site(3))
+    return hand_out(hooks.add("exit", nil, fn, caller_site(3)))
 end
 
 ---@class luahook.ExecProgram
@@ -195,9 +215,9 @@ function lh.on_exec(fn)
     if type(fn) ~= "function" then
         error("on_exec(): expected a function, got " .. type(fn), 2)
     end
-    return hooks.add("exit", nil, function(how, sc, program)
+    return hand_out(hooks.add("exit", nil, function(how, sc, program)
         if how == "exec" then fn(sc, program) end
-    end, caller_site(3))
+    end, caller_site(3)))
 end
 
 --- Whether execve is followed (plugin argument follow_exec, default 1).
@@ -249,6 +269,12 @@ end
 function lh.killed_by()
     return require("luahook.delivery").death()
 end
+
+--- One more than the highest syscall number the guest's architecture
+--- has a name for: every numbered syscall lies in 0 .. lh.nr_max - 1
+--- (mips' start at 4000).
+---@type integer
+lh.nr_max = context.nr_max
 
 --- The number of the syscall called `name` on this guest, or nil.
 ---@param name string
@@ -302,6 +328,16 @@ end
 function lh.symbol(addr)
     local frame, err = require("luahook.backtrace").symbol(addr)
     return frame, err
+end
+
+--- The program QEMU loaded for this process: { path = its host path,
+--- start_code = its first code address, entry = the entry point QEMU
+--- started at }; inside a hook only (nil and a message outside).
+---@return { path: string, start_code: integer, entry: integer }? program
+---@return string? reason
+function lh.program()
+    local program, err = context.core.guest_program()
+    return program, err
 end
 
 --- How often QEMU's callbacks entered Lua so far: { entries = N, returns = N }.
