@@ -2,14 +2,14 @@
 -- global `luahook`). Documented in docs/api.md; the annotations below let
 -- LuaLS-aware editors complete and check scripts.
 local ffi = require "ffi"
-local context = require "luahook.context"
-local errno = require "luahook.errno"
-local format = require "luahook.format"
-local hooks = require "luahook.hooks"
-local memory = require "luahook.memory"
-local registers = require "luahook.registers"
+local context = require "luahook._core.context"
+local errno = require "luahook._guest.errno"
+local format = require "luahook._guest.format"
+local hooks = require "luahook._core.hooks"
+local memory = require "luahook._guest.memory"
+local registers = require "luahook._guest.registers"
 local syscalls = require "luahook.syscalls"
-local types = require "luahook.types"
+local types = require "luahook._guest.types"
 
 ---@class luahook
 local lh = {}
@@ -160,7 +160,7 @@ function lh.breakpoint(what, cond)
     if not context.core.repl_kind then
         error("breakpoint(): no REPL to open; add the plugin argument repl=tty or repl=unix:PATH", 2)
     end
-    local id = require("luahook.repl").add_breakpoint(what, cond, 2)
+    local id = require("luahook._core.repl").add_breakpoint(what, cond, 2)
     return id
 end
 
@@ -168,11 +168,11 @@ end
 --- entry hook, `return lh.repl()` hands the guest a result chosen with ret(v).
 ---@return integer? result
 function lh.repl()
-    local sc, phase, result = require("luahook.runtime").current()
+    local sc, phase, result = require("luahook._core.runtime").current()
     if not sc then
         error("repl(): only inside a hook", 2)
     end
-    local repl = require "luahook.repl"
+    local repl = require "luahook._core.repl"
     if phase == "return" then
         repl.stop_at_return(sc, result)
         return nil
@@ -257,7 +257,7 @@ function lh.on_signal(fn)
     if type(fn) ~= "function" then
         error("on_signal(): expected a function, got " .. type(fn), 2)
     end
-    require("luahook.delivery").listen(fn)
+    require("luahook._core.delivery").listen(fn)
 end
 
 --- In an on_exit function: the number of the signal ending the process,
@@ -267,7 +267,7 @@ end
 ---@return integer? signo
 ---@return boolean? core_dumped
 function lh.killed_by()
-    return require("luahook.delivery").death()
+    return require("luahook._core.delivery").death()
 end
 
 --- One more than the highest syscall number the guest's architecture
@@ -344,7 +344,7 @@ end
 --- Syscalls no hook selects never enter Lua, so these count only wanted events.
 ---@return { entries: integer, returns: integer }
 function lh.stats()
-    return require("luahook.runtime").stats()
+    return require("luahook._core.runtime").stats()
 end
 
 --- A guest integer as "0x..." hex, exact for 64-bit values.

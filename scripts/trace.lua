@@ -41,7 +41,6 @@ local clock = require "luahook.clock"
 local decode = require "luahook.decode"
 local exec = require "luahook.decode.exec"
 local fds = require "luahook.decode.fds"
-local memory = require "luahook.memory"
 local options = require "luahook.options"
 local sigframe = require "luahook.decode.sigframe"
 local syscalls = require "luahook.syscalls"
@@ -409,7 +408,7 @@ if opts.format == "perfetto" then
     -- names: given by the guest, and passed on to new threads and processes
     lh.after("prctl", function(sc, ret)
         if ret == 0 and sc.args[1] == PR_SET_NAME then
-            local name = memory.string(sc.args[2], COMM_MAX)
+            local name = lh.mem.string(sc.args[2], COMM_MAX)
             if name then
                 comm[sc.tid] = name
                 thread_named[sc.tid] = false

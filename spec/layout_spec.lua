@@ -43,3 +43,32 @@ describe("the runtime library's module list", function()
         assert.are.same({}, missing)
     end)
 end)
+
+describe("the scripts", function()
+    -- the modules docs/api.md's "Library modules" names, itself or by a
+    -- `luahook.x.*` row
+    local doc = qemu.slurp("docs/api.md"):match("\n## Library modules\n(.-)\n## ")
+    local function documented(name)
+        if doc:find("`" .. name .. "`", 1, true) then return true end
+        local prefix = name
+        while prefix:find("%.") do
+            prefix = prefix:match("^(.*)%.[^.]*$")
+            if doc:find("`" .. prefix .. ".*`", 1, true) then return true end
+        end
+        return false
+    end
+
+    it("require only the facade and the public modules docs/api.md lists", function()
+        local files = qemu.sh("ls scripts/*.lua") .. "cmd/watch.lua\n"
+        local wrong = {}
+        for path in files:gmatch("[^\n]+") do
+            for name in qemu.slurp(path):gmatch("require%s*%(?%s*[\"'](luahook[%w_.]*)[\"']") do
+                if name ~= "luahook" and (name:find("%._") or not documented(name)) then
+                    wrong[#wrong + 1] = path .. ": " .. name
+                end
+            end
+        end
+        assert.is_truthy(doc)
+        assert.are.same({}, wrong)
+    end)
+end)

@@ -161,7 +161,7 @@ describe("lh.on_signal", function()
         it("calls its function with the signal and its siginfo's address on " .. arch, function()
             local r = qemu.run { arch = arch, guest = "refcalls", args = { "caught" }, lua = [[
                 local lh = require "luahook"
-                local memory = require "luahook.memory"
+                local memory = require "luahook._guest.memory"
                 lh.on_signal(function(s)
                     local signo = s.info and memory.int(s.info, "i32")
                     lh.printf("signal %d info %s handler %s tid %s\n", s.signo, tostring(signo),

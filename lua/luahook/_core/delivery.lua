@@ -18,9 +18,9 @@
 -- an action without it, so then only the signal is known.
 local bit = require "bit"
 local ffi = require "ffi"
-local context = require "luahook.context"
-local memory = require "luahook.memory"
-local registers = require "luahook.registers"
+local context = require "luahook._core.context"
+local memory = require "luahook._guest.memory"
+local registers = require "luahook._guest.registers"
 local structs = require "luahook.decode.structs"
 local syscalls = require "luahook.syscalls"
 local values = require "luahook.decode.values"
@@ -88,7 +88,7 @@ local function set_action(signo, handler, flags, restorer)
                        restorer = bit.band(flags, SA_RESTORER) ~= 0 and restorer or nil }
     if handler > SIG_IGN and not watched[handler] then
         watched[handler] = true
-        require("luahook.runtime").watch_code(handler, reached)
+        require("luahook._core.runtime").watch_code(handler, reached)
     end
 end
 

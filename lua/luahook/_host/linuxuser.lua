@@ -6,9 +6,9 @@
 -- absolute paths (util/path.c), the program /proc/self/exe stands for, and
 -- i386's 16-bit user ids.
 local bit = require "bit"
-local arch = require "luahook.arch"
-local context = require "luahook.context"
-local host = require "luahook.host"
+local arch = require "luahook._guest.arch"
+local context = require "luahook._core.context"
+local host = require "luahook._host.host"
 
 local linuxuser = {}
 

@@ -5,7 +5,7 @@
 -- Lua, whether a syscall is wanted. runtime.boot calls hooks.init() before
 -- anything registers.
 local bit = require "bit"
-local context = require "luahook.context"
+local context = require "luahook._core.context"
 local syscalls = require "luahook.syscalls"
 
 local hooks = {}

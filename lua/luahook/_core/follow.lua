@@ -4,8 +4,8 @@
 -- error an exec would get; a program that would run ends this image (exit
 -- hooks with "exec") and QEMU is replaced by the QEMU for the new
 -- program's architecture, which loads this plugin with the same arguments.
-local context = require "luahook.context"
-local hooks = require "luahook.hooks"
+local context = require "luahook._core.context"
+local hooks = require "luahook._core.hooks"
 local syscalls = require "luahook.syscalls"
 
 local follow = {}
@@ -28,7 +28,7 @@ end
 local function resolve(sc)
     -- loaded only now: a program that never execs pays nothing for them
     local values = require "luahook.decode.values"
-    local sysroot = require("luahook.qemu_options").sysroot()
+    local sysroot = require("luahook._core.qemu_options").sysroot()
     local given = sc[JUDGED]
     if given then
         return core.exec_resolve(given.path, given.argv, given.envp,
@@ -61,7 +61,7 @@ local function follow_exec(sc)
         end
         return -err
     end
-    require("luahook.runtime").end_for_exec(sc, program)
+    require("luahook._core.runtime").end_for_exec(sc, program)
     -- an exit hook that stopped QEMU (os.exit, onerror=abort) has
     -- exec_start do nothing: QEMU stops once this event is done
     return -core.exec_start(context.inherited)

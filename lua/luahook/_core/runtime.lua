@@ -2,8 +2,8 @@
 -- public module, and returns the event loop C resumes for each wanted
 -- event. A failing hook is reported here, never fatal to the guest (unless
 -- onerror=abort).
-local context = require "luahook.context"
-local int = require "luahook.int"
+local context = require "luahook._core.context"
+local int = require "luahook._guest.int"
 
 local runtime = {}
 
@@ -300,7 +300,7 @@ local code_hooks = {}
 
 --- Calls fn(addr, vcpu, tid) each time a vCPU starts running a block of
 --- guest code at `addr` that QEMU translates from now on (a block it has
---- already translated is not seen). For luahook.delivery: one fn per
+--- already translated is not seen). For luahook._core.delivery: one fn per
 --- address.
 ---@param addr integer
 ---@param fn fun(addr: integer, vcpu: integer, tid: integer)
@@ -405,14 +405,14 @@ end
 -- REPL, and the calls that never return.
 local function set_up_dispatch()
     event = context.event
-    hooks = require "luahook.hooks"
+    hooks = require "luahook._core.hooks"
     hooks.init()
     chain_of = hooks.chain
     pending = context.by_vcpu()
-    local syscall = require "luahook.sc"
+    local syscall = require "luahook._core.sc"
     new_syscall, detach_syscall, resume_syscall = syscall.new, syscall.detach, syscall.resume
     restarting = context.by_vcpu()
-    repl = require "luahook.repl"
+    repl = require "luahook._core.repl"
     local syscalls = require "luahook.syscalls"
     no_return = context.by_nr()
     for _, name in ipairs({ "exit", "exit_group", "sigreturn", "rt_sigreturn" }) do
@@ -439,12 +439,12 @@ function runtime.boot(primitives)
     WORD_BITS = context.word_size * 8
     take_own_arguments(primitives.args)
     set_up_dispatch()
-    local script_env = require "luahook.script_env"
+    local script_env = require "luahook._core.script_env"
     script_env.install(require "luahook")
     add_breakpoints(primitives.breaks)
     script_env.search_beside(primitives.script ~= "" and { primitives.script } or {})
     if primitives.follow_exec then
-        require("luahook.follow").start()
+        require("luahook._core.follow").start()
     end
     return serve, on_loop_error
 end

@@ -1,6 +1,6 @@
 -- What the C core hands the runtime at boot: its primitives, the event
 -- record, the want table and the guest's architecture. Filled once by
--- luahook.runtime, then read by the other modules.
+-- luahook._core.runtime, then read by the other modules.
 local ffi = require "ffi"
 
 local context = {}

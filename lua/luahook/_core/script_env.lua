@@ -2,7 +2,7 @@
 -- `luahook`, `print` and `os.exit` made safe to call from a hook,
 -- `jit.profile` kept for luahook, and `require` searching only beside the
 -- scripts.
-local context = require "luahook.context"
+local context = require "luahook._core.context"
 
 local script_env = {}
 
