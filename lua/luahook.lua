@@ -6,6 +6,7 @@ local context = require "luahook._core.context"
 local errno = require "luahook._guest.errno"
 local format = require "luahook._guest.format"
 local hooks = require "luahook._core.hooks"
+local repl = require "luahook._core.repl"
 local memory = require "luahook._guest.memory"
 local registers = require "luahook._guest.registers"
 local syscalls = require "luahook.syscalls"
@@ -131,7 +132,8 @@ function lh.after(what, fn)
     return handle
 end
 
---- Removes a hook registered with lh.on or lh.after; false if it was not registered.
+--- Removes a hook (from lh.on, lh.after, lh.on_exit, lh.on_exec or
+--- lh.on_signal); false if it was not registered.
 ---@param handle table
 ---@return boolean
 function lh.off(handle)
@@ -160,7 +162,7 @@ function lh.breakpoint(what, cond)
     if not context.core.repl_kind then
         error("breakpoint(): no REPL to open; add the plugin argument repl=tty or repl=unix:PATH", 2)
     end
-    local id = require("luahook._core.repl").add_breakpoint(what, cond, 2)
+    local id = repl.add_breakpoint(what, cond, 2)
     return id
 end
 
@@ -168,11 +170,10 @@ end
 --- entry hook, `return lh.repl()` hands the guest a result chosen with ret(v).
 ---@return integer? result
 function lh.repl()
-    local sc, phase, result = require("luahook._core.runtime").current()
+    local sc, phase, result = context.current()
     if not sc then
         error("repl(): only inside a hook", 2)
     end
-    local repl = require "luahook._core.repl"
     if phase == "return" then
         repl.stop_at_return(sc, result)
         return nil
@@ -253,11 +254,13 @@ lh.inherited = setmetatable({}, {
 --- handler of the guest (ignored, or taken by their default action) are
 --- not seen (docs/api.md).
 ---@param fn fun(signal: table)
+---@return table handle for lh.off
 function lh.on_signal(fn)
     if type(fn) ~= "function" then
         error("on_signal(): expected a function, got " .. type(fn), 2)
     end
-    require("luahook._core.delivery").listen(fn)
+    -- loaded only now: a script without one pays nothing for it
+    return hand_out(require("luahook._core.delivery").listen(fn, caller_site(3)))
 end
 
 --- In an on_exit function: the number of the signal ending the process,
@@ -344,7 +347,7 @@ end
 --- Syscalls no hook selects never enter Lua, so these count only wanted events.
 ---@return { entries: integer, returns: integer }
 function lh.stats()
-    return require("luahook._core.runtime").stats()
+    return context.stats()
 end
 
 --- A guest integer as "0x..." hex, exact for 64-bit values.

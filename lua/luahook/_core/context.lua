@@ -43,6 +43,12 @@ function context.by_vcpu()
     return new_table(64, 0)
 end
 
+--- The runtime's own answers, which it puts here at boot (the modules
+--- above it ask through here, so nothing requires the runtime back):
+--- current() -> the syscall being dispatched, "entry" or "return" and the
+--- result, nothing outside an event; stats() -> { entries, returns }.
+context.current, context.stats = nil, nil
+
 --- What os.exit raises to unwind the hook (or the script, or the prompt)
 --- that called it: QEMU then exits once the event is done. Never reported.
 context.EXIT = setmetatable({}, { __tostring = function() return "os.exit" end })

@@ -13,6 +13,7 @@ local follow = {}
 local core = context.core
 local execveat_nr = syscalls.number("execveat")
 local JUDGED = {} -- the key of the strings a hook judged, on the exec's sc
+local end_image    -- the runtime's end_for_exec, given at start
 
 --- Has the follower run exec call `sc` from `strings` rather than from
 --- guest memory: { path, argv, envp, dirfd, flags } as a hook copied and
@@ -56,19 +57,22 @@ local function follow_exec(sc)
     local program, err, why = resolve(sc)
     if not program then
         if why then
-            local lh = require "luahook"
-            lh.printf("luahook: %s fails with ENOEXEC: %s\n", sc.name, why)
+            local line = string.format("luahook: %s fails with ENOEXEC: %s\n", sc.name, why)
+            context.calls.write(line, #line)
         end
         return -err
     end
-    require("luahook._core.runtime").end_for_exec(sc, program)
+    end_image(sc, program)
     -- an exit hook that stopped QEMU (os.exit, onerror=abort) has
     -- exec_start do nothing: QEMU stops once this event is done
     return -core.exec_start(context.inherited)
 end
 
---- Starts following: called at boot unless follow_exec=0.
-function follow.start()
+--- Starts following: called at boot unless follow_exec=0, with the
+--- runtime's end_for_exec(sc, program), which runs the exit hooks.
+---@param end_for_exec fun(sc: luahook.Syscall, program: table)
+function follow.start(end_for_exec)
+    end_image = end_for_exec
     local names = {}
     for _, name in ipairs({ "execve", "execveat" }) do
         if syscalls.number(name) then names[#names + 1] = name end

@@ -7,6 +7,7 @@ local arch = require "luahook._guest.arch"
 local context = require "luahook._core.context"
 local format = require "luahook._guest.format"
 local hooks = require "luahook._core.hooks"
+local script_env = require "luahook._core.script_env"
 local int = require "luahook._guest.int"
 local memory = require "luahook._guest.memory"
 local registers = require "luahook._guest.registers"
@@ -236,7 +237,7 @@ for name, fn in pairs(commands) do COMMAND_OF[fn] = name end
 ---------------------------------------------------------------- evaluation
 
 local function make_env()
-    local lh = require "luahook"
+    local lh = script_env.api
     local e = { lh = lh, luahook = lh, mem = lh.mem, print = print_values }
     for name, fn in pairs(commands) do e[name] = fn end
     return setmetatable(e, { __index = _G })
