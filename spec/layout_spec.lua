@@ -44,6 +44,39 @@ describe("the runtime library's module list", function()
     end)
 end)
 
+describe("the runtime library's requires", function()
+    it("go one way: no module reaches itself, even through requires inside functions", function()
+        local requires = {}
+        for _, name in ipairs(modules_in_tree()) do
+            local text = qemu.slurp("lua/" .. name:gsub("%.", "/") .. ".lua")
+            local deps = {}
+            for line in text:gmatch("[^\n]+") do
+                local code = line:gsub("%-%-.*", "")
+                for dep in code:gmatch("require%s*%(?%s*[\"'](luahook[%w_.]*)[\"']") do
+                    deps[#deps + 1] = dep
+                end
+            end
+            requires[name] = deps
+        end
+        local loops = {}
+        for name in pairs(requires) do
+            -- every module `name` reaches; reaching itself is a loop
+            local seen, stack = {}, { name }
+            while #stack > 0 do
+                for _, dep in ipairs(requires[table.remove(stack)] or {}) do
+                    if not seen[dep] then
+                        seen[dep] = true
+                        stack[#stack + 1] = dep
+                    end
+                end
+            end
+            if seen[name] then loops[#loops + 1] = name end
+        end
+        table.sort(loops)
+        assert.are.same({}, loops)
+    end)
+end)
+
 describe("the scripts", function()
     -- the modules docs/api.md's "Library modules" names, itself or by a
     -- `luahook.x.*` row
