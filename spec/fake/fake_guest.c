@@ -31,6 +31,7 @@
 #include <glib.h>
 
 #include "core/core.h"
+#include "core/fail.h"
 
 #define FAKE_BASE 0x10000u
 #define FAKE_SIZE 0x10000u
@@ -226,8 +227,7 @@ int main(int argc, char **argv)
     /* every line out at once, in order with the core's own output */
     setvbuf(stdout, NULL, _IONBF, 0);
     if (!lh_engine_start(&cfg, &msg)) {
-        fprintf(stderr, "luahook: %s\n", msg);
-        return 1;
+        lh_fail(EXIT_FAILURE, "%s", msg);
     }
     while (fgets(line, sizeof(line), stdin)) {
         char **words;
