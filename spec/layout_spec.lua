@@ -104,4 +104,15 @@ describe("the scripts", function()
         assert.is_truthy(doc)
         assert.are.same({}, wrong)
     end)
+
+    it("find every public module of the library listed there: a name without `_` is public",
+       function()
+        local unlisted = {}
+        for _, name in ipairs(modules_in_tree()) do
+            if name ~= "luahook" and not name:find("%._") and not documented(name) then
+                unlisted[#unlisted + 1] = name
+            end
+        end
+        assert.are.same({}, unlisted)
+    end)
 end)
