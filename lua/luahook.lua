@@ -6,9 +6,9 @@ local context = require "luahook._core.context"
 local errno = require "luahook._guest.errno"
 local format = require "luahook._guest.format"
 local hooks = require "luahook._core.hooks"
-local repl = require "luahook._core.repl"
 local memory = require "luahook._guest.memory"
 local registers = require "luahook._guest.registers"
+local repl = require "luahook._core.repl"
 local syscalls = require "luahook.syscalls"
 local types = require "luahook._guest.types"
 
@@ -86,8 +86,9 @@ local function caller_site(level)
     return info.short_src .. ":" .. info.currentline
 end
 
--- The records lh.on, lh.after, lh.on_exit and lh.on_exec handed out, for
--- lh.hooks: luahook's own hooks (following exec, the REPL's) are not listed.
+-- The records lh.on, lh.after, lh.on_exit, lh.on_exec and lh.on_signal
+-- handed out, for lh.hooks: luahook's own hooks (following exec, the
+-- REPL's, signal tracking) are not listed.
 local handed_out = setmetatable({}, { __mode = "k" })
 local function hand_out(rec)
     handed_out[rec] = true
@@ -140,9 +141,10 @@ function lh.off(handle)
     return hooks.remove(handle)
 end
 
---- Every hook registered now, oldest first, as the handles lh.on, lh.after,
---- lh.on_exit and lh.on_exec returned (not luahook's own hooks): `handle.fn` is its function,
---- `handle.site` the "file:line" that registered it. A new list each call.
+--- Every hook registered now, oldest first, as the handles lh.on,
+--- lh.after, lh.on_exit, lh.on_exec and lh.on_signal returned (not
+--- luahook's own hooks): `handle.fn` is its function, `handle.site` the
+--- "file:line" that registered it. A new list each call.
 ---@return table[]
 function lh.hooks()
     local list = {}

@@ -43,8 +43,8 @@ end
 function Client:send(kind, payload)
     payload = payload or ""
     local n = #payload
-    self:send_raw(kind .. string.char(bit.band(bit.rshift(n, 24), 255), bit.band(bit.rshift(n, 16), 255),
-                                      bit.band(bit.rshift(n, 8), 255), bit.band(n, 255)) .. payload)
+    local function byte(shift) return bit.band(bit.rshift(n, shift), 255) end
+    self:send_raw(kind .. string.char(byte(24), byte(16), byte(8), byte(0)) .. payload)
 end
 
 -- `n` bytes, or nil at the end of the stream.
@@ -83,7 +83,9 @@ end
 --- Everything until the plugin closes the connection.
 function Client:rest()
     local seen = {}
-    for t, payload in function() return self:receive() end do seen[#seen + 1] = t .. ":" .. payload end
+    for t, payload in function() return self:receive() end do
+        seen[#seen + 1] = t .. ":" .. payload
+    end
     return seen
 end
 

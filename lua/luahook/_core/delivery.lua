@@ -5,10 +5,10 @@
 -- says so (the discontinuity callbacks exist, but no code of 10.2 calls
 -- them). What a plugin can see is the handler starting: the guest's
 -- handlers are learnt from its rt_sigaction, sigaction and signal calls,
--- and the core is asked to report each handler's first block (a code
--- hook in luahook._core.hooks; core.watch_code, docs/internals.md). A handler reached with the return
--- address the frame holds and its own signal's number as argument is a
--- delivery; the same function called by the program is not. That return
+-- and the core is asked to report each handler's first block (a code hook
+-- in luahook._core.hooks; core.watch_code, docs/internals.md). A handler
+-- reached with the return address the frame holds and its own signal's
+-- number as argument is a delivery; the same function called by the program is not. That return
 -- address is the action's sa_restorer, or without one (i386's glibc sets
 -- none) QEMU's own trampoline, known by its code: sigreturn's or
 -- rt_sigreturn's number moved to eax, then int $0x80.
