@@ -33,8 +33,8 @@ local bit = require "bit"
 local ffi = require "ffi"
 local lh = require "luahook"
 local clock = require "luahook.clock"
-local context = require "luahook.context"
-local memory = require "luahook.memory"
+local context = require "luahook._core.context"
+local memory = require "luahook._guest.memory"
 local tasks = require "luahook.tasks"
 
 -- Own names for the C symbols (asm labels), so these declarations never
@@ -215,7 +215,7 @@ function order.start()
         page, id = new_page()
         page.started = started and 1 or 0
     end
-    require("luahook.runtime").on_unwind(function()
+    require("luahook._core.runtime").on_unwind(function()
         if held then unlock() end
     end)
     local calls = tasks.fork_calls()

@@ -2,14 +2,14 @@
 -- public module, and returns the event loop C resumes for each wanted
 -- event. A failing hook is reported here, never fatal to the guest (unless
 -- onerror=abort).
-local context = require "luahook.context"
-local int = require "luahook.int"
+local context = require "luahook._core.context"
+local int = require "luahook._guest.int"
 
 local runtime = {}
 
 local core         -- the C primitives
 local hooks, event, repl
-local chain_of, new_syscall -- hooks.chain, syscall.new
+local chain_of, code_hook, new_syscall -- hooks.chain, hooks.code, syscall.new
 local detach_syscall, resume_syscall -- syscall.detach, syscall.resume
 local xpcall = xpcall
 local pending      -- [vcpu] = syscall object waiting for its result
@@ -275,7 +275,7 @@ local function end_image(how, sc, program)
         return
     end
     image_ended = true
-    for _, fn in ipairs(hooks.exits()) do
+    for _, fn in ipairs(hooks.fns("exit")) do
         local ok, err = xpcall(fn, exit_hook_error, how, sc, program)
         if not ok and err ~= context.EXIT then
             core.error("exit hook failed: " .. err)
@@ -294,20 +294,6 @@ local function end_image(how, sc, program)
 end
 
 local EXACT = 2 ^ 53 -- doubles hold integers exactly below this
-
--- What to call when a vCPU reaches a watched code address: [addr] = fn.
-local code_hooks = {}
-
---- Calls fn(addr, vcpu, tid) each time a vCPU starts running a block of
---- guest code at `addr` that QEMU translates from now on (a block it has
---- already translated is not seen). For luahook.delivery: one fn per
---- address.
----@param addr integer
----@param fn fun(addr: integer, vcpu: integer, tid: integer)
-function runtime.watch_code(addr, fn)
-    code_hooks[addr] = fn
-    core.watch_code(addr)
-end
 
 -- Argument `i` of the event (0-based): the record's double when exact,
 -- else its uint64_t.
@@ -349,7 +335,8 @@ local function serve()
             dispatch_return(ev.nr, ev.vcpu, result)
         elseif kind == CODE then
             local addr = argument(ev, 0)
-            code_hooks[addr](addr, ev.vcpu, ev.tid)
+            local hook = code_hook(addr) -- none once removed: C still reports it
+            if hook then hook(addr, ev.vcpu, ev.tid) end
         else
             end_image("exit")
         end
@@ -405,14 +392,14 @@ end
 -- REPL, and the calls that never return.
 local function set_up_dispatch()
     event = context.event
-    hooks = require "luahook.hooks"
+    hooks = require "luahook._core.hooks"
     hooks.init()
-    chain_of = hooks.chain
+    chain_of, code_hook = hooks.chain, hooks.code
     pending = context.by_vcpu()
-    local syscall = require "luahook.sc"
+    local syscall = require "luahook._core.sc"
     new_syscall, detach_syscall, resume_syscall = syscall.new, syscall.detach, syscall.resume
     restarting = context.by_vcpu()
-    repl = require "luahook.repl"
+    repl = require "luahook._core.repl"
     local syscalls = require "luahook.syscalls"
     no_return = context.by_nr()
     for _, name in ipairs({ "exit", "exit_group", "sigreturn", "rt_sigreturn" }) do
@@ -438,13 +425,15 @@ function runtime.boot(primitives)
     core = primitives
     WORD_BITS = context.word_size * 8
     take_own_arguments(primitives.args)
+    -- for the public module, which the runtime sets up and so never requires
+    context.current, context.stats = runtime.current, runtime.stats
     set_up_dispatch()
-    local script_env = require "luahook.script_env"
+    local script_env = require "luahook._core.script_env"
     script_env.install(require "luahook")
     add_breakpoints(primitives.breaks)
     script_env.search_beside(primitives.script ~= "" and { primitives.script } or {})
     if primitives.follow_exec then
-        require("luahook.follow").start()
+        require("luahook._core.follow").start(runtime.end_for_exec)
     end
     return serve, on_loop_error
 end
