@@ -247,6 +247,20 @@ describe("trace.lua's signals on the other guest architectures", function()
         end)
     end
 
+    -- the kernel's struct sigaction: asm-generic's with a restorer word
+    -- (aarch64, arm), without (riscv64, no SA_RESTORER), mips' flags first
+    for _, arch in ipairs({ "aarch64", "arm", "riscv64", "mips", "mipsel" }) do
+        it("decodes rt_sigaction's actions in the layout of " .. arch, function()
+            local r = trace(arch, "signals", { "exit" })
+            assert.are.equal(0, r.status, r.stderr)
+            local flags = arch == "arm" and "SA_RESTORER|SA_RESTART, sa_restorer=0x%x+" or "SA_RESTART"
+            local setsize = arch:match("^mips") and "16" or "8"
+            assert.are.equal(1, #matching(r.stderr, "^rt_sigaction%(SIGUSR1, {sa_handler=0x%x+, "
+                .. "sa_mask=%[USR1%], sa_flags=" .. flags .. "}, {sa_handler=SIG_DFL, sa_mask=%[%], "
+                .. "sa_flags=0}, " .. setsize .. "%) = 0$"), r.stderr)
+        end)
+    end
+
     for _, arch in ipairs({ "mips", "mipsel" }) do
         it("shows no delivery on " .. arch .. ", whose registers QEMU does not give plugins", function()
             local handled = trace(arch, "signals", { "info" })

@@ -133,12 +133,13 @@ local function set_action(signo, handler, flags, restorer)
 end
 
 -- The calls that set an action, and where their new action is: the
--- kernel's struct sigaction (handler, flags, restorer), i386's old one
+-- kernel's struct sigaction (structs.sigaction_parts), i386's old one
 -- (handler, mask, flags, restorer), or signal's handler alone.
 local function track(lh)
     lh.after("rt_sigaction", function(sc, ret)
-        local w = ret == 0 and sc.args[2] ~= 0 and structs.words(sc.args[2], 3)
-        if w then set_action(sc.args[1], w[1], w[2], w[3]) end
+        if ret ~= 0 or sc.args[2] == 0 then return end
+        local handler, flags, restorer = structs.sigaction_parts(sc.args[2])
+        if handler then set_action(sc.args[1], handler, flags, restorer) end
     end)
     if syscalls.number("sigaction") then
         lh.after("sigaction", function(sc, ret)
