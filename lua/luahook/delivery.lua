@@ -15,7 +15,7 @@
 --
 -- The handler's arguments give the signal and, for an action with
 -- SA_SIGINFO, the siginfo QEMU wrote into the frame; QEMU writes none for
--- an action without it, so then only the signal is known.
+-- an action without it (but on riscv64), so then only the signal is known.
 local bit = require "bit"
 local ffi = require "ffi"
 local arch = require "luahook.arch"
@@ -39,7 +39,9 @@ local delivery = {}
 -- int $0x80; the others' from the vDSO QEMU maps, its sigreturn code:
 -- aarch64: mov x8, #139; svc #0; arm, in Thumb: movs r7, #119 (or #173);
 -- svc 0; riscv64: li a7, 139; ecall). `thumb`: bit 0 of a code address
--- says Thumb code, which starts at the address without it.
+-- says Thumb code, which starts at the address without it. `siginfo`:
+-- QEMU writes the siginfo for every action (riscv64 has only the rt
+-- frame), not only for those with SA_SIGINFO.
 -- mips is missing: QEMU gives plugins no mips registers (docs/api.md), so
 -- neither its a0 nor its sp can be read. On architectures not here
 -- lh.on_signal is never called (docs/api.md).
@@ -51,7 +53,7 @@ local FRAMES = {
                 trampolines = { "\x68\x11\x80\xd2\x01\x00\x00\xd4" } },
     arm = { ret = "lr", signo = "r0", info = "r1", thumb = true,
             trampolines = { "\x77\x27\x00\xdf", "\xad\x27\x00\xdf" } },
-    riscv64 = { ret = "ra", signo = "a0", info = "a1",
+    riscv64 = { ret = "ra", signo = "a0", info = "a1", siginfo = true,
                 trampolines = { "\x93\x08\xb0\x08\x73\x00\x00\x00" } },
 }
 local frame_of = FRAMES[context.arch]
@@ -113,7 +115,7 @@ local function reached(addr, vcpu, tid)
         actions[signo] = { handler = 0, flags = 0 }
     end
     local info
-    if bit.band(action.flags, SA_SIGINFO) ~= 0 then
+    if frame_of.siginfo or bit.band(action.flags, SA_SIGINFO) ~= 0 then
         info = tonumber(given(frame_of.info))
     end
     tell({ signo = signo, info = info, handler = action.handler, vcpu = vcpu, tid = tid })
