@@ -41,10 +41,31 @@ static const struct lh_unwind_reg aarch64_regs[] = {
     { 0, NULL },
 };
 
+/* ARM DWARF: r0-r15 are 0-15 (r13 sp, r14 lr, r15 pc). */
+static const struct lh_unwind_reg arm_regs[] = {
+    { 0, "r0" }, { 1, "r1" }, { 2, "r2" }, { 3, "r3" }, { 4, "r4" }, { 5, "r5" },
+    { 6, "r6" }, { 7, "r7" }, { 8, "r8" }, { 9, "r9" }, { 10, "r10" }, { 11, "r11" },
+    { 12, "r12" }, { 13, "sp" }, { 14, "lr" }, { 15, "pc" },
+    { 0, NULL },
+};
+
+/* RISC-V DWARF: x0-x31 are 0-31, in QEMU's ABI names (x8 is fp). */
+static const struct lh_unwind_reg riscv64_regs[] = {
+    { 1, "ra" }, { 2, "sp" }, { 3, "gp" }, { 4, "tp" }, { 5, "t0" }, { 6, "t1" },
+    { 7, "t2" }, { 8, "fp" }, { 9, "s1" }, { 10, "a0" }, { 11, "a1" }, { 12, "a2" },
+    { 13, "a3" }, { 14, "a4" }, { 15, "a5" }, { 16, "a6" }, { 17, "a7" }, { 18, "s2" },
+    { 19, "s3" }, { 20, "s4" }, { 21, "s5" }, { 22, "s6" }, { 23, "s7" }, { 24, "s8" },
+    { 25, "s9" }, { 26, "s10" }, { 27, "s11" }, { 28, "t3" }, { 29, "t4" }, { 30, "t5" },
+    { 31, "t6" },
+    { 0, NULL },
+};
+
 static const struct lh_unwind_arch arches[] = {
     { "i386", EM_386, ELFCLASS32, ELFDATA2LSB, "eip", 4, i386_regs },
     { "x86_64", EM_X86_64, ELFCLASS64, ELFDATA2LSB, "rip", 7, x86_64_regs },
     { "aarch64", EM_AARCH64, ELFCLASS64, ELFDATA2LSB, "pc", 31, aarch64_regs },
+    { "arm", EM_ARM, ELFCLASS32, ELFDATA2LSB, "pc", 13, arm_regs },
+    { "riscv64", EM_RISCV, ELFCLASS64, ELFDATA2LSB, "pc", 2, riscv64_regs },
 };
 
 const struct lh_unwind_arch *lh_unwind_arch_find(const char *name)

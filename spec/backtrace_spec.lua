@@ -1,7 +1,8 @@
 -- Guest stack traces and symbols (sc:backtrace, lh.symbol, trace.lua k=1)
 -- through the reference QEMU: nested calls in programs linked statically
 -- and dynamically, with and without debug information, on i386, x86_64
--- and aarch64; strace -k on a native run as the reference for names; stripped
+-- and aarch64 (on arm and riscv64 a syscall made in code built with -g);
+-- strace -k on a native run as the reference for names; stripped
 -- programs, corrupt stacks and a program that unmaps its own code.
 local qemu = require "helpers.qemu"
 
@@ -185,6 +186,31 @@ describe("sc:backtrace", function()
             assert.matches("first: [^\n]*/ld%-linux[^\n]*\n", r.stderr)
             assert.matches("\nopenat[^|]*|[^|]*/libc%.so%.6|", r.stderr)
             assert.matches("\ninner|", r.stderr)
+        end)
+    end
+
+    -- arm and riscv64: libdw unwinds through DWARF CFI only, which Debian
+    -- 12's C libraries there lack at their syscall wrappers (rawnested.c)
+    for _, arch in ipairs({ "arm", "riscv64" }) do
+        it("shows inner, middle, outer and main in order at an openat made in code with CFI, "
+           .. "with file and line, on " .. arch, function()
+            local frames, r = frames_of { arch = arch, guest = "rawnested" }
+            assert.are.equal(0, r.status, r.stderr)
+            local names = table.concat(symbols(frames), " ")
+            assert.are.same({ "inner", "middle", "outer", "main" },
+                            { frames[1].symbol, frames[2].symbol, frames[3].symbol, frames[4].symbol },
+                            names)
+            local program = absolute(qemu.guest("rawnested", arch))
+            -- inner's line is not compared: the pc QEMU gives at a syscall is
+            -- past the trap, in whatever line the compiler put next
+            local expected = { nil, source_line("return inner("), source_line("return middle("),
+                               source_line("outer(argc") }
+            for i = 1, 4 do
+                assert.are.equal(program, frames[i].module)
+                assert.matches("nested%.c$", frames[i].file)
+                if expected[i] then assert.are.equal(expected[i], frames[i].line) end
+                assert.is_false(frames[i].fp)
+            end
         end)
     end
 

@@ -216,15 +216,85 @@ end)
 
 describe("trace.lua's signals on the other guest architectures", function()
     for _, arch in ipairs({ "aarch64", "arm", "riscv64", "mips", "mipsel" }) do
-        it("shows a death by a signal, and no delivery it cannot recognise, on " .. arch, function()
-            local handled = trace(arch, "signals", { "exit" })
-            assert.are.equal(0, handled.status, handled.stderr)
-            assert.are.same({}, matching(handled.stderr, "^luahook:"))
-            assert.are.same({}, matching(handled.stderr, "^%-%-%- "))
+        it("shows a death by a signal on " .. arch, function()
             local killed = trace(arch, "exitwith", { "kill", "15" })
             assert.are.equal(128 + 15, killed.status)
             local lines = qemu.lines(killed.stderr)
             assert.are.equal("+++ killed by SIGTERM +++", lines[#lines], killed.stderr)
+        end)
+    end
+
+    -- signals info: SIGUSR2 with SA_SIGINFO taken in a sigsuspend (on arm a
+    -- second time with no restorer, through QEMU's vDSO), then SIGUSR1
+    -- without SA_SIGINFO
+    for _, arch in ipairs({ "aarch64", "arm", "riscv64" }) do
+        describe("on " .. arch, function()
+            local run
+            local function info()
+                run = run or trace(arch, "signals", { "info" })
+                return run.stderr
+            end
+
+            it("shows a signal delivered to a handler with SA_SIGINFO, and its siginfo", function()
+                local text = info()
+                assert.are.equal(0, run.status, text)
+                local pid = text:match("rt_sigqueueinfo%((%d+), SIGUSR2")
+                assert.is_truthy(pid, text)
+                local uid = text:match("getuid3?2?%(%) = (%d+)")
+                local line = string.format("--- SIGUSR2 {si_signo=SIGUSR2, si_code=SI_QUEUE, si_pid=%s, "
+                                           .. "si_uid=%s, si_int=42, si_ptr=0x2a} ---", pid, uid)
+                assert.are.equal(arch == "arm" and 2 or 1, #matching(text, "^%-%-%- SIGUSR2 "), text)
+                assert.is_true(has_line(text, line), text)
+                assert.matches("rt_sigsuspend%(%[INT%], 8%) = %-1 EINTR %(Interrupted system call%)\n"
+                               .. line:gsub("%p", "%%%0") .. "\nwrite%(1, \"value\\n\", 6%) = 6\n", text)
+            end)
+
+            if arch == "riscv64" then
+                it("shows the siginfo when the handler has no SA_SIGINFO too (QEMU writes it)", function()
+                    local text = info()
+                    local pid = text:match("kill%((%d+), SIGUSR1%) = 0")
+                    local uid = text:match("getuid%(%) = (%d+)")
+                    assert.are.same({ string.format("--- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_USER, "
+                                                    .. "si_pid=%s, si_uid=%s} ---", pid, uid) },
+                                    matching(text, "SIGUSR1 {"))
+                end)
+            else
+                it("shows only the signal when the handler has no SA_SIGINFO", function()
+                    assert.are.same({ "--- SIGUSR1 {si_signo=SIGUSR1, ...} ---" }, matching(info(), "SIGUSR1 {"))
+                end)
+            end
+
+            it("ends each handler with its sigreturn, the mask and the result it restores", function()
+                local text = info()
+                assert.are.equal(arch == "arm" and 2 or 1, #matching(text,
+                    "^rt_sigreturn%({mask=%[INT USR2%]}%) = %-1 EINTR %(Interrupted system call%)$"), text)
+                -- arm's C library returns from a handler without SA_SIGINFO by sigreturn
+                local plain = arch == "arm" and "sigreturn({mask=[]}) = 0" or "rt_sigreturn({mask=[]}) = 0"
+                assert.are.equal(plain, text:match("write%(1, \"handled\\n\", 8%) = 8\n([^\n]*)"), text)
+            end)
+        end)
+    end
+
+    -- the kernel's struct sigaction: asm-generic's with a restorer word
+    -- (aarch64, arm), without (riscv64, no SA_RESTORER), mips' flags first
+    for _, arch in ipairs({ "aarch64", "arm", "riscv64", "mips", "mipsel" }) do
+        it("decodes rt_sigaction's actions in the layout of " .. arch, function()
+            local r = trace(arch, "signals", { "exit" })
+            assert.are.equal(0, r.status, r.stderr)
+            local flags = arch == "arm" and "SA_RESTORER|SA_RESTART, sa_restorer=0x%x+" or "SA_RESTART"
+            local setsize = arch:match("^mips") and "16" or "8"
+            assert.are.equal(1, #matching(r.stderr, "^rt_sigaction%(SIGUSR1, {sa_handler=0x%x+, "
+                .. "sa_mask=%[USR1%], sa_flags=" .. flags .. "}, {sa_handler=SIG_DFL, sa_mask=%[%], "
+                .. "sa_flags=0}, " .. setsize .. "%) = 0$"), r.stderr)
+        end)
+    end
+
+    for _, arch in ipairs({ "mips", "mipsel" }) do
+        it("shows no delivery on " .. arch .. ", whose registers QEMU does not give plugins", function()
+            local handled = trace(arch, "signals", { "info" })
+            assert.are.equal(0, handled.status, handled.stderr)
+            assert.are.same({}, matching(handled.stderr, "^luahook:"))
+            assert.are.same({}, matching(handled.stderr, "^%-%-%- "))
         end)
     end
 end)

@@ -58,10 +58,7 @@ local ARCH_DIFFERENCES = {
     -- ppoll and renameat2 as raw registers; faccessat and fchmodat with a
     -- fourth (flags) argument the calls do not take
     aarch64 = { undecoded = { "ppoll", "renameat2" }, qemu_extra = { faccessat = 4, fchmodat = 4 } },
-    -- Debian 12's kernel headers (6.1) have no riscv_hwprobe (6.4), which
-    -- QEMU knows and Debian 13's busybox calls: trace.lua says syscall_258
-    riscv64 = { undecoded = { "ppoll", "renameat2" }, qemu_extra = { faccessat = 4, fchmodat = 4 },
-                renamed = { syscall_258 = "riscv_hwprobe" } },
+    riscv64 = { undecoded = { "ppoll", "renameat2" }, qemu_extra = { faccessat = 4, fchmodat = 4 } },
     -- arm's own send call as six raw registers
     arm = { undecoded = { "send" } },
     -- QEMU decodes none of mips' own numbers: its SOL_SOCKET (65535),
@@ -81,8 +78,7 @@ local function differences(arch)
         errno[e[1]] = e[2]
     end
     return { undecoded = undecoded, skip = DIFFERENCES.skip, merge = DIFFERENCES.merge,
-             drop = DIFFERENCES.drop, qemu_extra = extra.qemu_extra, errno = errno,
-             renamed = extra.renamed }
+             drop = DIFFERENCES.drop, qemu_extra = extra.qemu_extra, errno = errno }
 end
 
 describe("trace.lua against QEMU's -strace", function()

@@ -5,7 +5,12 @@
 # that architecture's own package (no dpkg foreign architecture), unpacked
 # with dpkg -x into the cache ($LUAHOOK_CACHE, default ~/.cache/luahook,
 # under foreign/) and linked into DIR as busybox.ARCH (QEMU's name: arm64's
-# is busybox.aarch64). A binary already in the cache is not fetched again.
+# is busybox.aarch64). And Debian 13's kernel headers (linux-libc-dev, which
+# carries every architecture's), linked as DIR/linux-libc-dev: the build
+# takes riscv64's from them (tools/meson.build), Debian 12 having no
+# riscv64 port and its cross headers (Linux 6.1) predating riscv64's own
+# riscv_hwprobe (6.4). A package already in the cache is not
+# fetched again.
 # usage: tools/foreign-packages.sh DIR   (e.g. build/foreign)
 set -euo pipefail
 
@@ -30,18 +35,26 @@ suite_for() {
     esac
 }
 
+# Downloads package $2 of Debian architecture $1 from suite $3 and unpacks
+# it into $4/root ($4: a fresh work directory, removed on failure).
+unpack() {
+    local arch=$1 name=$2 suite=$3 work=$4 log
+    log="$cache/fetch-$arch-$name.log"
+    if ! (apt_private_init_arch "$work/apt" "$arch" "$suite" \
+          && cd "$work" && apt_private download -q "$name") > "$log" 2>&1; then
+        rm -rf "$work"
+        die "cannot fetch $name for $arch from Debian's $suite archive (is it reachable? log: $log)"
+    fi
+    dpkg -x "$work"/"$name"_*.deb "$work/root" || die "dpkg -x failed on $(ls "$work"/*.deb)"
+    basename "$work"/"$name"_*.deb > "$work/package"
+    rm -f "$log"
+}
+
 # Fetches and unpacks the package for Debian architecture $1 into $2.
 fetch() {
-    local arch=$1 into=$2 suite work log binary
-    suite=$(suite_for "$arch")
+    local arch=$1 into=$2 work binary
     work=$(mktemp -d "$cache/.fetch-$arch.XXXXXX")
-    log="$cache/fetch-$arch.log"
-    if ! (apt_private_init_arch "$work/apt" "$arch" "$suite" \
-          && cd "$work" && apt_private download -q "$package") > "$log" 2>&1; then
-        rm -rf "$work"
-        die "cannot fetch $package for $arch from Debian's $suite archive (is it reachable? log: $log)"
-    fi
-    dpkg -x "$work"/"$package"_*.deb "$work/root" || die "dpkg -x failed on $(ls "$work"/*.deb)"
+    unpack "$arch" "$package" "$(suite_for "$arch")" "$work"
     # /bin in Debian 12's packages, /usr/bin in Debian 13's (merged /usr)
     for binary in "$work"/root/bin/busybox "$work"/root/usr/bin/busybox ""; do
         [ -x "$binary" ] && break
@@ -49,8 +62,21 @@ fetch() {
     [ -n "$binary" ] || { rm -rf "$work"; die "$package for $arch has no bin/busybox"; }
     mkdir -p "$into"
     cp "$binary" "$into/busybox"
-    basename "$work"/"$package"_*.deb > "$into/package"
-    rm -rf "$work" "$log"
+    cp "$work/package" "$into/package"
+    rm -rf "$work"
+}
+
+# Fetches Debian 13's linux-libc-dev (architecture all) into $1: its
+# usr/include, whole, once unpacked.
+fetch_headers() {
+    local into=$1 work
+    work=$(mktemp -d "$cache/.fetch-headers.XXXXXX")
+    unpack riscv64 linux-libc-dev trixie "$work"
+    [ -f "$work/root/usr/include/riscv64-linux-gnu/asm/unistd.h" ] \
+        || { rm -rf "$work"; die "linux-libc-dev has no riscv64-linux-gnu/asm/unistd.h"; }
+    mv "$work/root" "$into"
+    cp "$work/package" "$into/package"
+    rm -rf "$work"
 }
 
 mkdir -p "$cache" "$dir"
@@ -66,3 +92,11 @@ while read -r qemu_arch debian_arch _; do
     fi
     ln -sfn "$into/busybox" "$dir/busybox.$qemu_arch"
 done < "$here/guest-arches"
+headers="$cache/linux-libc-dev/trixie"
+if [ ! -f "$headers/package" ]; then
+    (
+        flock 9
+        [ -f "$headers/package" ] || { mkdir -p "${headers%/*}"; fetch_headers "$headers"; }
+    ) 9> "$cache/.lock"
+fi
+ln -sfn "$headers" "$dir/linux-libc-dev"

@@ -235,7 +235,6 @@ end
 --- value as two words (high, low) and trace.lua as one number;
 --- `options.drop`: { name = index } an argument QEMU leaves out;
 --- `options.qemu_extra`: { name = index } an argument QEMU adds;
---- `options.renamed`: { trace.lua's name = QEMU's } calls only QEMU names;
 --- `options.errno`: the guest's errno numbers by name, to check results by.
 --- Returns a list of mismatch messages and counts of what was compared.
 function compare.calls(qemu_calls, trace_calls, options)
@@ -248,7 +247,7 @@ function compare.calls(qemu_calls, trace_calls, options)
     end
     for i = 1, math.min(#qemu_calls, #trace_calls) do
         local q, o = qemu_calls[i], trace_calls[i]
-        if q.name ~= o.name and (options.renamed or {})[o.name] ~= q.name then
+        if q.name ~= o.name then
             problem(i, "QEMU %s / trace.lua %s", q.line, o.line)
             break
         end

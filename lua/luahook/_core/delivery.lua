@@ -7,17 +7,19 @@
 -- handlers are learnt from its rt_sigaction, sigaction and signal calls,
 -- and the core is asked to report each handler's first block (a code hook
 -- in luahook._core.hooks; core.watch_code, docs/internals.md). A handler
--- reached with the return address the frame holds and its own signal's
--- number as argument is a delivery; the same function called by the program is not. That return
+-- reached with the return address QEMU gives it and its own signal's
+-- number as argument is a delivery; the same function called by the
+-- program is not. That return
 -- address is the action's sa_restorer, or without one (i386's glibc sets
--- none) QEMU's own trampoline, known by its code: sigreturn's or
--- rt_sigreturn's number moved to eax, then int $0x80.
+-- none; aarch64's and riscv64's never do) QEMU's own trampoline, known by
+-- its code: a move of sigreturn's or rt_sigreturn's number and the trap.
 --
 -- The handler's arguments give the signal and, for an action with
 -- SA_SIGINFO, the siginfo QEMU wrote into the frame; QEMU writes none for
--- an action without it, so then only the signal is known.
+-- an action without it (but on riscv64), so then only the signal is known.
 local bit = require "bit"
 local ffi = require "ffi"
+local arch = require "luahook._guest.arch"
 local context = require "luahook._core.context"
 local hooks = require "luahook._core.hooks"
 local memory = require "luahook._guest.memory"
@@ -28,23 +30,43 @@ local values = require "luahook.decode.values"
 
 local delivery = {}
 
--- Where a handler finds its arguments at its first instruction, on the
--- architectures whose signal frames luahook knows: the stack pointer (the
--- return address is the word there), and the registers holding the signal
--- and the siginfo address, or none when they are the stack's next words
--- (i386). On other architectures lh.on_signal is never called (docs/api.md).
+-- Where a handler finds what QEMU gave it at its first instruction, on the
+-- architectures whose signal frames luahook knows (QEMU's
+-- linux-user/ARCH/signal.c): the return address, the signal and the
+-- siginfo address, each a register's name or, as a number, the index of
+-- the word at the stack pointer `sp` that holds it (i386 passes all three
+-- on the stack, x86_64 the return address). `trampolines`: QEMU's return
+-- code for an action without a restorer, as bytes at the return address
+-- (i386: popl %eax; movl $119, %eax; int $0x80, and movl $173, %eax;
+-- int $0x80; the others' from the vDSO QEMU maps, its sigreturn code:
+-- aarch64: mov x8, #139; svc #0; arm, in Thumb: movs r7, #119 (or #173);
+-- svc 0; riscv64: li a7, 139; ecall). `thumb`: bit 0 of a code address
+-- says Thumb code, which starts at the address without it. `siginfo`:
+-- QEMU writes the siginfo for every action (riscv64 has only the rt
+-- frame), not only for those with SA_SIGINFO.
+-- mips is missing: QEMU gives plugins no mips registers (docs/api.md), so
+-- neither its a0 nor its sp can be read. On architectures not here
+-- lh.on_signal is never called (docs/api.md).
 local FRAMES = {
-    i386 = { sp = "esp" },
-    x86_64 = { sp = "rsp", signo = "rdi", info = "rsi" },
+    i386 = { sp = "esp", ret = 1, signo = 2, info = 3,
+             trampolines = { "\x58\xb8\x77\x00\x00\x00\xcd\x80", "\xb8\xad\x00\x00\x00\xcd\x80" } },
+    x86_64 = { sp = "rsp", ret = 1, signo = "rdi", info = "rsi", trampolines = {} },
+    aarch64 = { ret = "x30", signo = "x0", info = "x1",
+                trampolines = { "\x68\x11\x80\xd2\x01\x00\x00\xd4" } },
+    arm = { ret = "lr", signo = "r0", info = "r1", thumb = true,
+            trampolines = { "\x77\x27\x00\xdf", "\xad\x27\x00\xdf" } },
+    riscv64 = { ret = "ra", signo = "a0", info = "a1", siginfo = true,
+                trampolines = { "\x93\x08\xb0\x08\x73\x00\x00\x00" } },
 }
 local frame_of = FRAMES[context.arch]
-local SA_SIGINFO, SA_RESTORER, SA_RESETHAND = 4, 0x04000000, 0x80000000
+local constants = arch.constants()
+-- SA_RESTORER is nil where the kernel has none (riscv64: QEMU always
+-- returns through its trampoline there)
+local SA_SIGINFO, SA_RESTORER, SA_RESETHAND = constants.SA_SIGINFO, constants.SA_RESTORER,
+                                             constants.SA_RESETHAND
 local SIG_IGN = 1
--- QEMU's trampolines for actions without a restorer (i386 only: x86_64
--- requires one): popl %eax; movl $119, %eax; int $0x80, and movl $173,
--- %eax; int $0x80.
-local TRAMPOLINES = { ["\x58\xb8\x77\x00\x00\x00\xcd\x80"] = true,
-                      ["\xb8\xad\x00\x00\x00\xcd\x80"] = true }
+local TRAMPOLINES = {}
+for _, code in ipairs(frame_of and frame_of.trampolines or {}) do TRAMPOLINES[code] = #code end
 
 -- The guest's action of each signal: { handler, flags, restorer }.
 local actions = {}
@@ -59,50 +81,72 @@ local function tell(signal)
     end
 end
 
+-- The address where the code `addr` points to starts.
+local function code_start(addr)
+    return frame_of.thumb and addr % 2 == 1 and addr - 1 or addr
+end
+
+-- Whether QEMU's trampoline is at `addr`.
+local function is_trampoline(addr)
+    addr = code_start(addr)
+    for code, len in pairs(TRAMPOLINES) do
+        if memory.read(addr, len) == code then return true end
+    end
+    return false
+end
+
 -- A watched handler's first block is about to run on `vcpu`.
 local function reached(addr, vcpu, tid)
-    local frame = structs.words(registers.get(frame_of.sp), 3)
-    if not frame then return end
-    local signo = frame_of.signo and tonumber(registers.get(frame_of.signo)) or frame[2]
+    local frame = frame_of.sp and structs.words(registers.get(frame_of.sp), 3)
+    if frame_of.sp and not frame then return end
+    -- what QEMU gave the handler: a register, or a word at the stack pointer
+    local function given(where)
+        if type(where) == "number" then return frame[where] end
+        return registers.get(where)
+    end
+    local signo = tonumber(given(frame_of.signo))
     local action = actions[signo]
-    if not action or action.handler ~= addr then return end
-    local back = frame[1]
+    if not action or action.code ~= addr then return end
+    local back = given(frame_of.ret)
     if action.restorer then
         if back ~= action.restorer then return end
-    elseif not (TRAMPOLINES[memory.read(back, 8) or ""] or TRAMPOLINES[memory.read(back, 7) or ""]) then
+    elseif not is_trampoline(back) then
         return
     end
     if bit.band(action.flags, SA_RESETHAND) ~= 0 then
         actions[signo] = { handler = 0, flags = 0 }
     end
     local info
-    if bit.band(action.flags, SA_SIGINFO) ~= 0 then
-        info = frame_of.info and tonumber(registers.get(frame_of.info)) or frame[3]
+    if frame_of.siginfo or bit.band(action.flags, SA_SIGINFO) ~= 0 then
+        info = tonumber(given(frame_of.info))
     end
-    tell({ signo = signo, info = info, handler = addr, vcpu = vcpu, tid = tid })
+    tell({ signo = signo, info = info, handler = action.handler, vcpu = vcpu, tid = tid })
 end
 
 -- The action a call set: signal `signo` to `handler`.
 local function set_action(signo, handler, flags, restorer)
     if signo < 1 or signo > 64 then return end
-    actions[signo] = { handler = handler, flags = flags,
-                       restorer = bit.band(flags, SA_RESTORER) ~= 0 and restorer or nil }
-    if handler > SIG_IGN and not watched[handler] then
-        watched[handler] = true
-        hooks.add("code", handler, reached, "luahook (signal deliveries)")
+    local code = code_start(handler)
+    actions[signo] = { handler = handler, code = code, flags = flags,
+                       restorer = SA_RESTORER and bit.band(flags, SA_RESTORER) ~= 0 and restorer
+                                  or nil }
+    if handler > SIG_IGN and not watched[code] then
+        watched[code] = true
+        hooks.add("code", code, reached, "luahook (signal deliveries)")
     end
 end
 
 -- The calls that set an action, and where their new action is: the
--- kernel's struct sigaction (handler, flags, restorer), i386's old one
+-- kernel's struct sigaction (structs.sigaction_parts), i386's old one
 -- (handler, mask, flags, restorer), or signal's handler alone.
 local function track()
     local function after(name, fn)
         hooks.add("after", syscalls.select(name), fn, "luahook (signal deliveries)")
     end
     after("rt_sigaction", function(sc, ret)
-        local w = ret == 0 and sc.args[2] ~= 0 and structs.words(sc.args[2], 3)
-        if w then set_action(sc.args[1], w[1], w[2], w[3]) end
+        if ret ~= 0 or sc.args[2] == 0 then return end
+        local handler, flags, restorer = structs.sigaction_parts(sc.args[2])
+        if handler then set_action(sc.args[1], handler, flags, restorer) end
     end)
     if syscalls.number("sigaction") then
         after("sigaction", function(sc, ret)

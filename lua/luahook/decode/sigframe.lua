@@ -2,8 +2,10 @@
 -- (and i386's sigreturn) the stack pointer is at the frame QEMU wrote when
 -- it delivered the signal, which holds the signal mask and registers the
 -- call restores. strace shows the mask as the argument and the restored
--- eax/rax as the result (what the interrupted code sees).
+-- register (eax, rax, x0, ...) as the result (what the interrupted code
+-- sees).
 local ffi = require "ffi"
+local arch = require "luahook._guest.arch"
 local context = require "luahook._core.context"
 local memory = require "luahook._guest.memory"
 local registers = require "luahook._guest.registers"
@@ -12,22 +14,34 @@ local values = require "luahook.decode.values"
 local sigframe = {}
 
 -- Where the stack pointer is at the call's entry, by architecture and
--- call: the offsets of the saved mask (and its size) and of eax/rax.
--- x86_64: the ucontext (its return address popped); its sigcontext at 40,
--- rax 104 into it, the mask after its 256 bytes. i386 rt: the frame past
--- its return address (sig, pinfo, puc, then 128 bytes of siginfo, then
--- the ucontext: sigcontext at 20, eax 44 into it, the mask after its 88
+-- call: the offsets of the saved mask (and its size) and of the saved
+-- register the call's result is (eax, rax, x0, r0, a0). x86_64: the
+-- ucontext (its return address popped); its sigcontext at 40, rax 104
+-- into it, the mask after its 256 bytes. i386 rt: the frame past its
+-- return address (sig, pinfo, puc, then 128 bytes of siginfo, then the
+-- ucontext: sigcontext at 20, eax 44 into it, the mask after its 88
 -- bytes). i386's old frame: the sigcontext itself (the trampoline popped
 -- the signal number), with the mask's first word as oldmask at 80.
+-- aarch64 and riscv64: 128 bytes of siginfo, then the ucontext (flags,
+-- link, a 24-byte stack, the mask at 40, 120 bytes kept for a larger
+-- mask, and at 176 the 16-aligned sigcontext: aarch64's fault address
+-- then x0, riscv64's pc then x1 on, so a0 = x10 is 80 into it). arm: the
+-- ucontext (flags, link, a 12-byte stack, the sigcontext at 20 with r0
+-- 12 into it, the mask after its 84 bytes), after 128 bytes of siginfo
+-- for rt_sigreturn (QEMU's linux-user/ARCH/signal.c).
 local LAYOUTS = {
-    x86_64 = { rt_sigreturn = { mask = 296, mask_size = 8, ax = 144 } },
-    i386 = { rt_sigreturn = { mask = 248, mask_size = 8, ax = 204 },
-             sigreturn = { mask = 80, mask_size = 4, ax = 44 } },
+    x86_64 = { rt_sigreturn = { mask = 296, mask_size = 8, result = 144 } },
+    i386 = { rt_sigreturn = { mask = 248, mask_size = 8, result = 204 },
+             sigreturn = { mask = 80, mask_size = 4, result = 44 } },
+    aarch64 = { rt_sigreturn = { mask = 168, mask_size = 8, result = 312 } },
+    riscv64 = { rt_sigreturn = { mask = 168, mask_size = 8, result = 384 } },
+    arm = { rt_sigreturn = { mask = 232, mask_size = 8, result = 160 },
+            sigreturn = { mask = 104, mask_size = 8, result = 32 } },
 }
 
 local layouts = LAYOUTS[context.arch] or {}
-local SP = context.word_size == 8 and "rsp" or "esp"
-local AX = context.word_size == 8 and "int64_t" or "int32_t"
+local SP = arch.roles.sp
+local RESULT = context.word_size == 8 and "int64_t" or "int32_t"
 
 --- The signal mask the call `name` restores, as strace writes it
 --- ("{mask=[USR1]}"), or nil when its frame cannot be read.
@@ -39,13 +53,13 @@ function sigframe.mask(name)
     return bytes and "{mask=" .. values.sigset(bytes) .. "}"
 end
 
---- The value the call `name` returns: the eax/rax it restores, or nil.
+--- The value the call `name` returns: the register it restores, or nil.
 ---@param name string
 ---@return integer?
 function sigframe.result(name)
     local layout = layouts[name]
-    local bytes = layout and memory.read(registers.get(SP) + layout.ax, ffi.sizeof(AX))
-    return bytes and tonumber(ffi.cast("const " .. AX .. " *", bytes)[0])
+    local bytes = layout and memory.read(registers.get(SP) + layout.result, ffi.sizeof(RESULT))
+    return bytes and tonumber(ffi.cast("const " .. RESULT .. " *", bytes)[0])
 end
 
 return sigframe

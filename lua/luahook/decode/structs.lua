@@ -372,25 +372,60 @@ end
 
 local sa_flags = values.formatter("sa_flags")
 local sa_handler = values.formatter("sa_handler")
-local SA_RESTORER = 0x04000000
+local OLD_SA_RESTORER = 0x04000000   -- for the old struct sigaction (i386, arm)
 
-local function sigaction_text(handler, mask, flags, restorer)
+-- The kernel's struct sigaction, by guest word: where the handler, the
+-- flags and the restorer are, and the words before the mask. asm-generic's
+-- has a restorer word only where the kernel defines SA_RESTORER (riscv64
+-- does not); mips' starts with the flags (an unsigned int, one o32 word)
+-- and has no restorer.
+local MIPS_SIGACTION = { handler = 2, flags = 1, words = 2 }
+local SIGACTION_LAYOUTS = { mips = MIPS_SIGACTION, mipsel = MIPS_SIGACTION }
+local sigaction_layout, sa_restorer   -- the guest's, on first use
+
+local function layout_of_sigaction()
+    if not sigaction_layout then
+        sa_restorer = require("luahook._guest.arch").constants().SA_RESTORER
+        sigaction_layout = SIGACTION_LAYOUTS[context.arch]
+            or (sa_restorer and { handler = 1, flags = 2, restorer = 3, words = 3 }
+                or { handler = 1, flags = 2, words = 2 })
+    end
+    return sigaction_layout
+end
+
+local function sigaction_text(handler, mask, flags, restorer, restorer_flag)
     local parts = { "sa_handler=" .. sa_handler(handler), "sa_mask=" .. mask,
                     "sa_flags=" .. sa_flags(flags) }
-    if bit.band(u32(flags), SA_RESTORER) ~= 0 then
+    if restorer and bit.band(u32(flags), restorer_flag) ~= 0 then
         parts[4] = "sa_restorer=" .. values.ptr(restorer)
     end
     return "{" .. table.concat(parts, ", ") .. "}"
 end
 
+--- The kernel's struct sigaction of rt_sigaction at `addr`, in the guest's
+--- layout: its handler, flags, restorer (nil where the struct has none)
+--- and the address of its mask; nil if unreadable.
+---@param addr integer|ffi.cdata*
+---@return integer|ffi.cdata*? handler
+---@return integer|ffi.cdata*? flags
+---@return integer|ffi.cdata*? restorer
+---@return integer|ffi.cdata*? mask_addr
+function structs.sigaction_parts(addr)
+    local layout = layout_of_sigaction()
+    local w = structs.words(addr, layout.words)
+    if not w then return nil end
+    return w[layout.handler], w[layout.flags], layout.restorer and w[layout.restorer],
+           addr + layout.words * WORD
+end
+
 --- The kernel's struct sigaction of rt_sigaction at `addr` (handler, flags,
---- restorer, then a mask of `setsize` bytes).
+--- restorer where it has one, then a mask of `setsize` bytes).
 function structs.sigaction(_, addr, setsize)
     setsize = math.min(tonumber(setsize) or 8, 128)
-    local w = structs.words(addr, 3)
-    local mask = w and memory.read(addr + 3 * WORD, setsize)
+    local handler, flags, restorer, mask_addr = structs.sigaction_parts(addr)
+    local mask = handler and memory.read(mask_addr, setsize)
     if not mask then return nil end
-    return sigaction_text(w[1], values.sigset(mask), w[2], w[3])
+    return sigaction_text(handler, values.sigset(mask), flags, restorer, sa_restorer)
 end
 
 --- i386's old struct sigaction (sigaction syscall): handler, a one-word
@@ -399,7 +434,7 @@ function structs.old_sigaction(_, addr)
     local w = structs.words(addr, 4)
     if not w then return nil end
     local mask = ffi.string(ffi.new("uint32_t[1]", w[2]), 4)
-    return sigaction_text(w[1], values.sigset(mask), w[3], w[4])
+    return sigaction_text(w[1], values.sigset(mask), w[3], w[4], OLD_SA_RESTORER)
 end
 
 --- A signal set of `size` bytes (at most 128) at `addr`.
