@@ -412,7 +412,11 @@ local function set_up_dispatch()
     local syscall = require "luahook.sc"
     new_syscall, detach_syscall, resume_syscall = syscall.new, syscall.detach, syscall.resume
     restarting = context.by_vcpu()
-    repl = require "luahook.repl"
+    -- only a front end (repl=, break=) can stop the guest at a prompt: the
+    -- module is loaded then, and a state boots without it in half the time
+    if core.repl_kind then
+        repl = require "luahook.repl"
+    end
     local syscalls = require "luahook.syscalls"
     no_return = context.by_nr()
     for _, name in ipairs({ "exit", "exit_group", "sigreturn", "rt_sigreturn" }) do
@@ -424,6 +428,9 @@ end
 -- break= plugin arguments, as breakpoints before the script's own hooks.
 local function add_breakpoints(breaks)
     local syscalls = require "luahook.syscalls"
+    if #breaks > 0 then
+        repl = repl or require "luahook.repl"
+    end
     for _, what in ipairs(breaks) do
         local ok, err = pcall(repl.add_breakpoint, syscalls.split(what), nil, 1)
         if not ok then error("break=" .. what .. ": " .. err, 0) end
