@@ -21,6 +21,10 @@
 local lh = require "luahook"
 local options = require "luahook.options"
 
+if lh.shared.parallel then
+    -- one recording of the process's order of calls: one Lua state must see them all
+    error("replay.lua does not run with parallel=1: leave it out", 0)
+end
 local opts = options.parse(lh.args, {
     ["in"] = { kind = "string", default = false },
     partial = { kind = "flag", default = false },

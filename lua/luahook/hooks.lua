@@ -62,7 +62,7 @@ local function refresh()
     local bits = {}
     for _, rec in ipairs(registered) do
         local b = KIND_BITS[rec.kind]
-        if rec.kind == "exit" then
+        if rec.kind == "exit" or rec.kind == "done" then
             -- wants no syscall
         elseif rec.selection.all then
             for nr = 0, nr_max do bits[nr] = bit.bor(bits[nr] or 0, b) end
@@ -82,6 +82,8 @@ local function refresh()
         if want[nr] ~= b then want[nr] = b end
         returns = returns or bit.band(b, context.WANT_RETURN) ~= 0
     end
+    -- parallel=1: the table QEMU reads is every state's bits together
+    context.core.want_changed()
     -- QEMU reports returns only once asked (see plugin/plugin.c); a return
     -- asked for while a call runs may come from the next call on
     if returns then context.core.watch_returns() end
@@ -143,12 +145,13 @@ function hooks.all()
     return registered
 end
 
---- The exit hooks' functions, oldest first: a list of its own, so hooks
---- added or removed while they run change nothing.
-function hooks.exits()
+--- The functions of the hooks of `kind` ("exit" or "done"), oldest
+--- first: a list of its own, so hooks added or removed while they run
+--- change nothing.
+function hooks.exits(kind)
     local fns = {}
     for _, rec in ipairs(registered) do
-        if rec.kind == "exit" then fns[#fns + 1] = rec.fn end
+        if rec.kind == kind then fns[#fns + 1] = rec.fn end
     end
     return fns
 end

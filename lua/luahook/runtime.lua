@@ -265,24 +265,34 @@ local function exit_hook_error(message)
     return traceback(message)
 end
 
+-- Runs the hooks of `kind` ("exit" or "done") with how, sc, program.
+local function run_exit_hooks(kind, how, sc, program)
+    for _, fn in ipairs(hooks.exits(kind)) do
+        local ok, err = xpcall(fn, exit_hook_error, how, sc, program)
+        if not ok and err ~= context.EXIT then
+            core.error(kind .. " hook failed: " .. err)
+            if context.core.abort_on_error then
+                core.request_abort()
+            end
+        end
+    end
+end
+
 -- The end of this program image, once: at QEMU's exit (`how` "exit"), or
 -- when a followed exec replaces it ("exec", with the exec call and what it
 -- runs). An exec that fails after this leaves the image running, its exit
--- hooks done.
+-- hooks done. With parallel=1 it is this state's end: "thread" when its
+-- thread ends, or the process and another state's hooks run last; the
+-- done hooks (the merge) run only in the state that ends the image.
 local image_ended = false
 local function end_image(how, sc, program)
     if image_ended then
         return
     end
     image_ended = true
-    for _, fn in ipairs(hooks.exits()) do
-        local ok, err = xpcall(fn, exit_hook_error, how, sc, program)
-        if not ok and err ~= context.EXIT then
-            core.error("exit hook failed: " .. err)
-            if context.core.abort_on_error then
-                core.request_abort()
-            end
-        end
+    run_exit_hooks("exit", how, sc, program)
+    if how ~= "thread" then
+        run_exit_hooks("done", how, sc, program)
     end
     for _, rec in ipairs(hooks.all()) do
         if rec.errors > 1 then
@@ -351,7 +361,7 @@ local function serve()
             local addr = argument(ev, 0)
             code_hooks[addr](addr, ev.vcpu, ev.tid)
         else
-            end_image("exit")
+            end_image(ev.num[0] ~= 0 and "thread" or "exit")
         end
         yield()
     end
@@ -371,6 +381,7 @@ end
 ---@param sc luahook.Syscall
 ---@param program table
 function runtime.end_for_exec(sc, program)
+    core.end_other_states()
     end_image("exec", sc, program)
 end
 
@@ -397,6 +408,10 @@ local function take_own_arguments(args)
         if not ms or ms % 1 ~= 0 or ms < 1 or ms >= 2 ^ 31 then
             error("hook_timeout=" .. timeout .. ": expected a whole number of milliseconds from 1 up", 0)
         end
+        if core.parallel then
+            error("hook_timeout=" .. timeout .. " cannot be used with parallel=1: LuaJIT "
+                  .. "interrupts compiled code of one Lua state only", 0)
+        end
         core.watch_hooks(ms)
     end
 end
@@ -414,6 +429,7 @@ local function set_up_dispatch()
     restarting = context.by_vcpu()
     -- only a front end (repl=, break=) can stop the guest at a prompt: the
     -- module is loaded then, and a state boots without it in half the time
+    -- (with parallel=1, each thread boots one)
     if core.repl_kind then
         repl = require "luahook.repl"
     end
