@@ -132,6 +132,23 @@ describe("parallel=1", function()
         assert.matches("\nwent on\t3999\n$", r.stderr)
     end)
 
+    it("lets a thread whose state fails to start share the main one, saying so", function()
+        local r = run_parallel {
+            guest = "threads", args = { "2", "1000" },
+            lua = [[
+                local lh = require "luahook"
+                if lh.shared.thread_state then error("not in a thread", 0) end
+                local n = 0
+                lh.on("getppid", function() n = n + 1 end)
+                lh.on_done(function() print("main counted", n) end)
+            ]],
+        }
+        assert.are.equal(0, r.status, r.stderr)
+        local _, said = r.stderr:gsub("luahook: parallel=1: thread %d+ shares the main Lua state: not in a thread\n", "")
+        assert.are.equal(2, said, r.stderr)
+        assert.matches("\nmain counted\t2000\n$", r.stderr)
+    end)
+
     it("lets inject.lua count the calls of every thread together", function()
         local r = run_parallel {
             guest = "threads", args = { "4", "5" }, script = "scripts/inject.lua",
