@@ -167,6 +167,7 @@ describe("parallel=1", function()
         local per_tid, main = {}, nil
         for line in r.stderr:gmatch("[^\n]+") do
             local tid, rest = line:match("^%[pid (%d+)%] (.*)$")
+            assert.is_nil((rest or line):find("[pid ", 1, true), line)   -- no line inside another
             if not tid then
                 -- the main thread's lines before its first clone
                 assert.matches("^[%w_]+%(.*%) = .+$", line)
@@ -188,6 +189,20 @@ describe("parallel=1", function()
         end
         assert.are.equal(4, threads)
         assert.matches("%[pid %d+%] %+%+%+ exited with 0 %+%+%+\n$", r.stderr)
+    end)
+
+    it("ends the line of the clone that starts a thread before that thread writes", function()
+        -- short threads write while their clone's line is still open
+        for _ = 1, 6 do
+            local r = run_parallel { guest = "threads", args = { "3", "2" }, script = "scripts/trace.lua" }
+            assert.are.equal(0, r.status, r.stderr)
+            for line in r.stderr:gmatch("[^\n]+") do
+                assert.is_nil(line:find(".%[pid "), line)
+                if line:match("clone%(") then
+                    assert.is_truthy(line:match("%) = %d+$") or line:match(" <unfinished %.%.%.>$"), line)
+                end
+            end
+        end
     end)
 
     it("gives a forked child one state, and runs its merge there too", function()

@@ -238,6 +238,9 @@ function order.start()
         local address
         address, id = main:match("^(%d+) (.*)$")
         page = ffi.cast("struct lh_order_page *", ffi.cast("uintptr_t", tonumber(address)))
+        -- whose line is open is the page's from the start: this state's
+        -- own, empty, would hide the main thread's open clone line
+        state = page
     else
         page, id, started = inherited_page()
     end
