@@ -16,9 +16,6 @@
 local lh = require "luahook"
 local options = require "luahook.options"
 
+lh.shared.single_state("one recording holds the order of every thread's calls")
 options.parse(lh.args, {})
-if lh.shared.parallel then
-    -- one recording of the process's order of calls: one Lua state must see them all
-    error("record.lua does not run with parallel=1: leave it out", 0)
-end
 require("luahook.recording.recorder").start()

@@ -21,10 +21,7 @@
 local lh = require "luahook"
 local options = require "luahook.options"
 
-if lh.shared.parallel then
-    -- one recording of the process's order of calls: one Lua state must see them all
-    error("replay.lua does not run with parallel=1: leave it out", 0)
-end
+lh.shared.single_state("one replayer imposes the recorded order on every thread")
 local opts = options.parse(lh.args, {
     ["in"] = { kind = "string", default = false },
     partial = { kind = "flag", default = false },

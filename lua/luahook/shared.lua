@@ -125,6 +125,17 @@ end
 --- Whether this process runs a Lua state per guest thread (parallel=1).
 shared.parallel = core.parallel
 
+--- For a script that needs one Lua state to see every thread's calls:
+--- with parallel=1, an error (the script's load stops QEMU with one line
+--- naming the script and `why`); nothing otherwise.
+---@param why string
+function shared.single_state(why)
+    if core.parallel then
+        local script = debug.getinfo(2, "S").short_src:match("[^/]*$")
+        error(script .. " does not run with parallel=1: " .. why, 0)
+    end
+end
+
 --- Whether this is a thread's own state (parallel=1), not the main one.
 shared.thread_state = core.thread_state
 
