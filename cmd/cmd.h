@@ -7,6 +7,8 @@
 
 #include <stdarg.h>
 
+#include "core/fail.h"
+
 /* Exit codes of the command itself (sysexits.h values); otherwise QEMU's. */
 enum {
     EXIT_USAGE = 64,            /* bad option or missing program */
@@ -17,9 +19,6 @@ enum {
 
 #define N_ELEMENTS(a) (sizeof(a) / sizeof((a)[0]))
 
-/* Prints "luahook: MESSAGE" on stderr and exits with `code`. */
-_Noreturn void cmd_fail(int code, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 
 /* malloc'ed printf; exits on out-of-memory. */
 char *cmd_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

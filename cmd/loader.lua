@@ -53,7 +53,7 @@ local script_paths = {}
 for _, src in ipairs(sources) do
     script_paths[#script_paths + 1] = src.path
 end
-require("luahook.script_env").search_beside(script_paths)
+require("luahook._core.script_env").search_beside(script_paths)
 
 local n_code = 0
 for _, src in ipairs(sources) do

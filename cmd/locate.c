@@ -60,7 +60,7 @@ void locate_init(struct locations *loc)
     char *build_ninja;
 
     if (n < 0) {
-        cmd_fail(EXIT_UNAVAILABLE, "cannot find this command's own file: /proc/self/exe: %s",
+        lh_fail(EXIT_UNAVAILABLE, "cannot find this command's own file: /proc/self/exe: %s",
                  strerror(errno));
     }
     exe[n] = '\0';
@@ -89,7 +89,7 @@ void require_file(const char *path, const char *what)
     const char *why = unreadable(path);
 
     if (why) {
-        cmd_fail(EXIT_UNAVAILABLE, "%s is missing: %s: %s", what, path, why);
+        lh_fail(EXIT_UNAVAILABLE, "%s is missing: %s: %s", what, path, why);
     }
 }
 
@@ -124,7 +124,7 @@ static char *qemu_in(const char *dir, const char *arch, const char *chosen_by)
     char *qemu = cmd_printf("%s/qemu-%s", dir, arch);
 
     if (!is_executable(qemu)) {
-        cmd_fail(EXIT_UNAVAILABLE, "QEMU not found: %s is not an executable file (%s)",
+        lh_fail(EXIT_UNAVAILABLE, "QEMU not found: %s is not an executable file (%s)",
                  qemu, chosen_by);
     }
     return qemu;
@@ -140,7 +140,7 @@ char *locate_qemu(const struct locations *loc, const char *arch, const char *opt
             return qemu_in(option, arch, "--qemu");
         }
         if (!is_executable(option)) {
-            cmd_fail(EXIT_UNAVAILABLE, "QEMU not found: %s is not an executable file (--qemu)",
+            lh_fail(EXIT_UNAVAILABLE, "QEMU not found: %s is not an executable file (--qemu)",
                      option);
         }
         return cmd_printf("%s", option);
@@ -156,7 +156,7 @@ char *locate_qemu(const struct locations *loc, const char *arch, const char *opt
     qemu = cmd_printf("qemu-%s", arch);
     found = search_path(qemu);
     if (!found) {
-        cmd_fail(EXIT_UNAVAILABLE,
+        lh_fail(EXIT_UNAVAILABLE,
                  "QEMU not found: no %s in %s or PATH; use --qemu or LUAHOOK_QEMU_DIR",
                  qemu, loc->qemu_dir);
     }
@@ -204,10 +204,10 @@ char *locate_script(const struct locations *loc, const char *name)
     char *absolute;
 
     if (why && is_path) {
-        cmd_fail(EXIT_NO_INPUT, "cannot read script %s: %s", name, why);
+        lh_fail(EXIT_NO_INPUT, "cannot read script %s: %s", name, why);
     }
     if (why) {
-        cmd_fail(EXIT_NO_INPUT, "no bundled script '%s' in %s (there are: %s)",
+        lh_fail(EXIT_NO_INPUT, "no bundled script '%s' in %s (there are: %s)",
                  name, loc->scripts_dir, bundled_names(loc->scripts_dir));
     }
     /* absolute, so a guest's chdir cannot break a later --watch reload */

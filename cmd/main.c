@@ -22,18 +22,6 @@
 #include "syscall_list.h"
 #include "sysroot.h"
 
-void cmd_fail(int code, const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("luahook: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(code);
-}
-
 char *cmd_printf(const char *fmt, ...)
 {
     va_list ap;
@@ -44,7 +32,7 @@ char *cmd_printf(const char *fmt, ...)
     n = vasprintf(&s, fmt, ap);
     va_end(ap);
     if (n < 0) {
-        cmd_fail(EXIT_FAILURE, "out of memory");
+        lh_fail(EXIT_FAILURE, "out of memory");
     }
     return s;
 }
@@ -56,21 +44,21 @@ static _Noreturn void attach(const struct invocation *inv, const struct location
     char **argv;
 
     if (inv->n_rest < 1) {
-        cmd_fail(EXIT_USAGE, "attach needs the socket PATH given to --repl unix:PATH");
+        lh_fail(EXIT_USAGE, "attach needs the socket PATH given to --repl unix:PATH");
     }
     if (!client) {
-        cmd_fail(EXIT_UNAVAILABLE, "luahook-attach is missing: not in %s%s%s",
+        lh_fail(EXIT_UNAVAILABLE, "luahook-attach is missing: not in %s%s%s",
                  loc->exe_dir, loc->build_root ? " nor in " : "",
                  loc->build_root ? loc->build_root : "");
     }
     argv = calloc((size_t)inv->n_rest + 2, sizeof(*argv));
     if (!argv) {
-        cmd_fail(EXIT_FAILURE, "out of memory");
+        lh_fail(EXIT_FAILURE, "out of memory");
     }
     argv[0] = client;
     memcpy(argv + 1, inv->rest, (size_t)inv->n_rest * sizeof(*argv));
     execv(client, argv);
-    cmd_fail(EXIT_UNAVAILABLE, "cannot run %s: %s", client, strerror(errno));
+    lh_fail(EXIT_UNAVAILABLE, "cannot run %s: %s", client, strerror(errno));
 }
 
 /* A PROGRAM without '/' is looked up in PATH, as a shell would. */
@@ -83,7 +71,7 @@ static char *program_path(const char *name)
     }
     found = search_path(name);
     if (!found) {
-        cmd_fail(EXIT_NO_INPUT, "program '%s' not found in PATH", name);
+        lh_fail(EXIT_NO_INPUT, "program '%s' not found in PATH", name);
     }
     return found;
 }
@@ -102,7 +90,7 @@ static void resolve(const struct invocation *inv, char *program, struct lh_binfm
     int err;
 
     if (!argv) {
-        cmd_fail(EXIT_FAILURE, "out of memory");
+        lh_fail(EXIT_FAILURE, "out of memory");
     }
     memcpy(argv, inv->rest, (size_t)inv->n_rest * sizeof(*argv));   /* argv[0] as typed */
     req.argv = argv;
@@ -110,16 +98,16 @@ static void resolve(const struct invocation *inv, char *program, struct lh_binfm
     free(argv);
     if (err == ENOEXEC) {
         if (failure.why) {
-            cmd_fail(EXIT_BAD_PROGRAM, "%s", failure.why);
+            lh_fail(EXIT_BAD_PROGRAM, "%s", failure.why);
         }
-        cmd_fail(EXIT_BAD_PROGRAM, "%s is not an ELF program or a #! script", failure.file);
+        lh_fail(EXIT_BAD_PROGRAM, "%s is not an ELF program or a #! script", failure.file);
     }
     if (err && strcmp(failure.file, program)) {
-        cmd_fail(EXIT_NO_INPUT, "cannot run %s: its interpreter %s: %s", program, failure.file,
+        lh_fail(EXIT_NO_INPUT, "cannot run %s: its interpreter %s: %s", program, failure.file,
                  strerror(err));
     }
     if (err) {
-        cmd_fail(EXIT_NO_INPUT, "cannot open program %s: %s", program, strerror(err));
+        lh_fail(EXIT_NO_INPUT, "cannot open program %s: %s", program, strerror(err));
     }
 }
 
@@ -140,7 +128,7 @@ static _Noreturn void run(struct invocation *inv, const struct locations *loc)
         exit(EXIT_SUCCESS);
     }
     execv(argv[0], argv);
-    cmd_fail(EXIT_UNAVAILABLE, "cannot run QEMU %s: %s", argv[0], strerror(errno));
+    lh_fail(EXIT_UNAVAILABLE, "cannot run QEMU %s: %s", argv[0], strerror(errno));
 }
 
 int main(int argc, char **argv)

@@ -116,7 +116,7 @@ static void usage_error(const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    cmd_fail(EXIT_USAGE, "%s (see luahook --help)", msg);
+    lh_fail(EXIT_USAGE, "%s (see luahook --help)", msg);
 }
 
 static void check_script_arg(const char *kv)
@@ -195,7 +195,7 @@ void parse_invocation(int argc, char **argv, struct invocation *inv)
     inv->script_args = calloc((size_t)argc, sizeof(*inv->script_args));
     inv->breaks = calloc((size_t)argc, sizeof(*inv->breaks));
     if (!inv->sources || !inv->script_args || !inv->breaks) {
-        cmd_fail(EXIT_FAILURE, "out of memory");
+        lh_fail(EXIT_FAILURE, "out of memory");
     }
     opterr = 0;
     while ((c = getopt_long(argc, argv, short_options, long_options, NULL)) != -1) {

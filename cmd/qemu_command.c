@@ -81,7 +81,7 @@ static char *plugin_argument(const struct invocation *inv, const struct location
     FILE *f = open_memstream(&text, &size);
 
     if (!f) {
-        cmd_fail(EXIT_FAILURE, "out of memory");
+        lh_fail(EXIT_FAILURE, "out of memory");
     }
     /* a path with '=' would read as KEY=VALUE unless named explicitly */
     if (strchr(loc->plugin, '=')) {
@@ -128,7 +128,7 @@ char **qemu_command(const struct invocation *inv, const struct locations *loc,
     /* qemu, -L, SYSROOT, -plugin, ARG, -0, ARGV0, PROGRAM, ARGS..., NULL */
     argv = calloc((size_t)n_args + 8, sizeof(*argv));
     if (!argv) {
-        cmd_fail(EXIT_FAILURE, "out of memory");
+        lh_fail(EXIT_FAILURE, "out of memory");
     }
     argv[n++] = locate_qemu(loc, prog->elf.arch, inv->qemu);
     require_file(loc->plugin, "the luahook plugin");

@@ -30,7 +30,7 @@ static void add_source(struct invocation *inv, int at, const char *name, const c
     struct source *sources = calloc((size_t)inv->n_sources + 1, sizeof(*sources));
 
     if (!sources) {
-        cmd_fail(EXIT_FAILURE, "out of memory");
+        lh_fail(EXIT_FAILURE, "out of memory");
     }
     memcpy(sources, inv->sources, (size_t)at * sizeof(*sources));
     memcpy(sources + at + 1, inv->sources + at, (size_t)(inv->n_sources - at) * sizeof(*sources));
@@ -45,19 +45,19 @@ void recording_complete(struct invocation *inv, const char *subcommand)
 
     if (!strcmp(subcommand, "record")) {
         if (!inv->out) {
-            cmd_fail(EXIT_USAGE, "record needs the file to record into: "
+            lh_fail(EXIT_USAGE, "record needs the file to record into: "
                      "luahook record -o FILE PROGRAM [ARGS...] (see luahook --help)");
         }
         add_source(inv, 0, "record", NULL);
         return;
     }
     if (inv->n_rest < 2) {
-        cmd_fail(EXIT_USAGE, "replay needs a recording and a program: "
+        lh_fail(EXIT_USAGE, "replay needs a recording and a program: "
                  "luahook replay FILE PROGRAM [ARGS...] (see luahook --help)");
     }
     file = inv->rest[0];
     if (access(file, R_OK) != 0) {
-        cmd_fail(EXIT_NO_INPUT, "cannot read the recording %s: %s", file, strerror(errno));
+        lh_fail(EXIT_NO_INPUT, "cannot read the recording %s: %s", file, strerror(errno));
     }
     inv->rest++;
     inv->n_rest--;

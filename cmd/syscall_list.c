@@ -15,6 +15,6 @@ void list_syscalls(const char *arch)
             return;
         }
     }
-    cmd_fail(EXIT_USAGE, "--list-syscalls %s: unknown architecture (%s)", arch,
+    lh_fail(EXIT_USAGE, "--list-syscalls %s: unknown architecture (%s)", arch,
              syscall_arches);
 }

@@ -51,10 +51,10 @@ const char *default_sysroot(const struct lh_elf_guest *prog)
         return NULL;
     }
     if (package) {
-        cmd_fail(EXIT_UNAVAILABLE, "this %s program needs the loader %s, which is neither in "
+        lh_fail(EXIT_UNAVAILABLE, "this %s program needs the loader %s, which is neither in "
                  "Debian's cross sysroot (install %s) nor on the host; or give -L SYSROOT",
                  prog->arch, prog->interp, package);
     }
-    cmd_fail(EXIT_UNAVAILABLE, "this %s program needs the loader %s, which is not on the "
+    lh_fail(EXIT_UNAVAILABLE, "this %s program needs the loader %s, which is not on the "
              "host; give -L SYSROOT", prog->arch, prog->interp);
 }

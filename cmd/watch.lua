@@ -8,7 +8,6 @@
 -- this for itself, and each reloads.
 local lh = require "luahook"
 local clock = require "luahook.clock"
-local hooks = require "luahook.hooks"
 
 local CHECK_INTERVAL = 0.2
 
@@ -45,13 +44,13 @@ end
 -- Runs `text` as the script at `path`: the set of hook records it
 -- registered, or nil and the error, having removed them again.
 local function run(path, text)
-    local hooks_before = as_set(hooks.all())
+    local hooks_before = as_set(lh.hooks())
     local chunk, err = loadstring(text, "@" .. path)
     local ok = chunk ~= nil
     if ok then
         ok, err = pcall(chunk)
     end
-    local new_hooks = added_since(hooks_before, hooks.all())
+    local new_hooks = added_since(hooks_before, lh.hooks())
     if not ok then
         for rec in pairs(new_hooks) do lh.off(rec) end
         return nil, tostring(err)
@@ -68,7 +67,7 @@ end
 -- later from a function defined in it (a hook adding a hook).
 local function owned(file)
     local recs = {}
-    for _, rec in ipairs(hooks.all()) do
+    for _, rec in ipairs(lh.hooks()) do
         if file.hooks[rec] or defined_in(rec.fn, file.path) then recs[#recs + 1] = rec end
     end
     return recs

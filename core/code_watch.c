@@ -1,6 +1,6 @@
 /*
  * Guest code addresses Lua asked to hear about (the guest's signal
- * handlers, see lua/luahook/delivery.lua): the set QEMU's translation
+ * handlers, see lua/luahook/_core/delivery.lua): the set QEMU's translation
  * callback looks in, and the Lua primitive that fills it. A vCPU starting
  * a block at one of them is an event (lh_code_reached, core/dispatch.c).
  */

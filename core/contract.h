@@ -5,7 +5,7 @@
  * never repeats a value from here: core/engine.c hands the runtime the
  * record's and the calls' declarations as cdef strings, and each code
  * and bit by name (push_primitives; docs/internals.md, "The C/Lua
- * boundary", lists them), which lua/luahook/context.lua keeps.
+ * boundary", lists them), which lua/luahook/_core/context.lua keeps.
  */
 #ifndef LUAHOOK_CONTRACT_H
 #define LUAHOOK_CONTRACT_H

@@ -375,11 +375,11 @@ static void preload_modules(lua_State *L)
     lua_pop(L, 2);
 }
 
-/* require("luahook.runtime").boot(primitives) -> the event loop, its handler */
+/* require("luahook._core.runtime").boot(primitives) -> the event loop, its handler */
 static bool boot_runtime(lua_State *L, const struct lh_config *cfg, char **msg)
 {
     lua_getglobal(L, "require");
-    lua_pushliteral(L, "luahook.runtime");
+    lua_pushliteral(L, "luahook._core.runtime");
     if (lua_pcall(L, 1, 1, 0) != 0) {
         *msg = g_strdup_printf("cannot load the runtime library: %s", lua_tostring(L, -1));
         return false;
@@ -475,7 +475,7 @@ static void fork_child(void)
 /*
  * The fiber's body: the runtime's loop, which yields after each event and
  * returns only by an error. A hook's error unwinds it too (hooks are not
- * called under pcall, see lua/luahook/runtime.lua): the loop's message
+ * called under pcall, see lua/luahook/_core/runtime.lua): the loop's message
  * handler reports it and the loop, started again, resumes the event.
  */
 static void fiber_body(void)

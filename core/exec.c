@@ -1,6 +1,6 @@
 /*
  * Following the guest's execve (exec.h). When no hook answered an execve
- * or execveat, lua/luahook/follow.lua asks exec_resolve whether the
+ * or execveat, lua/luahook/_core/follow.lua asks exec_resolve whether the
  * kernel would run the program and what would run (core/binfmt.c, with
  * the arguments read from guest memory here), then, after the exit hooks,
  * exec_start replaces this QEMU with the QEMU for the new program's

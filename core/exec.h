@@ -2,7 +2,7 @@
  * Following the guest's execve: the new program runs under the QEMU for
  * its architecture with this plugin and its arguments again
  * (docs/internals.md, "Following exec"). The Lua runtime decides when
- * (lua/luahook/follow.lua); these are its primitives.
+ * (lua/luahook/_core/follow.lua); these are its primitives.
  */
 #ifndef LUAHOOK_CORE_EXEC_H
 #define LUAHOOK_CORE_EXEC_H

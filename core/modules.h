@@ -5,7 +5,7 @@
 #include <stddef.h>
 
 struct lh_module {
-    const char *name;          /* require() name, e.g. "luahook.hooks" */
+    const char *name;          /* require() name, e.g. "luahook._core.hooks" */
     const char *bytecode;
     size_t size;
 };

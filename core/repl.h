@@ -2,7 +2,7 @@
  * The REPL's C side: the front end people type into (the terminal, or a
  * client on a Unix socket), the primitives the Lua REPL uses, and stopping
  * the other guest threads while a prompt is open. The prompt itself (what
- * a line means) lives in lua/luahook/repl.lua.
+ * a line means) lives in lua/luahook/_core/repl.lua.
  */
 #ifndef LUAHOOK_REPL_H
 #define LUAHOOK_REPL_H

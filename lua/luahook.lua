@@ -2,14 +2,15 @@
 -- global `luahook`). Documented in docs/api.md; the annotations below let
 -- LuaLS-aware editors complete and check scripts.
 local ffi = require "ffi"
-local context = require "luahook.context"
-local errno = require "luahook.errno"
-local format = require "luahook.format"
-local hooks = require "luahook.hooks"
-local memory = require "luahook.memory"
-local registers = require "luahook.registers"
+local context = require "luahook._core.context"
+local errno = require "luahook._guest.errno"
+local format = require "luahook._guest.format"
+local hooks = require "luahook._core.hooks"
+local memory = require "luahook._guest.memory"
+local registers = require "luahook._guest.registers"
+local repl = require "luahook._core.repl"
 local syscalls = require "luahook.syscalls"
-local types = require "luahook.types"
+local types = require "luahook._guest.types"
 
 ---@class luahook
 local lh = {}
@@ -85,6 +86,15 @@ local function caller_site(level)
     return info.short_src .. ":" .. info.currentline
 end
 
+-- The records lh.on, lh.after, lh.on_exit, lh.on_exec and lh.on_signal
+-- handed out, for lh.hooks: luahook's own hooks (following exec, the
+-- REPL's, signal tracking) are not listed.
+local handed_out = setmetatable({}, { __mode = "k" })
+local function hand_out(rec)
+    handed_out[rec] = true
+    return rec
+end
+
 local function register(kind, fname, what, fn)
     local selection, err = syscalls.select(what)
     if not selection then
@@ -95,7 +105,7 @@ local function register(kind, fname, what, fn)
     if not callable then
         error(fname .. "(): the hook must be a function, got " .. type(fn), 3)
     end
-    return hooks.add(kind, selection, fn, caller_site())
+    return hand_out(hooks.add(kind, selection, fn, caller_site()))
 end
 
 --- Runs `fn(sc)` when the guest is about to make a syscall that `what`
@@ -123,11 +133,25 @@ function lh.after(what, fn)
     return handle
 end
 
---- Removes a hook registered with lh.on or lh.after; false if it was not registered.
+--- Removes a hook (from lh.on, lh.after, lh.on_exit, lh.on_exec or
+--- lh.on_signal); false if it was not registered.
 ---@param handle table
 ---@return boolean
 function lh.off(handle)
     return hooks.remove(handle)
+end
+
+--- Every hook registered now, oldest first, as the handles lh.on,
+--- lh.after, lh.on_exit, lh.on_exec and lh.on_signal returned (not
+--- luahook's own hooks): `handle.fn` is its function, `handle.site` the
+--- "file:line" that registered it. A new list each call.
+---@return table[]
+function lh.hooks()
+    local list = {}
+    for _, rec in ipairs(hooks.all()) do
+        if handed_out[rec] then list[#list + 1] = rec end
+    end
+    return list
 end
 
 --- Stops the guest at the entry of the syscalls `what` selects and opens
@@ -140,7 +164,7 @@ function lh.breakpoint(what, cond)
     if not context.core.repl_kind then
         error("breakpoint(): no REPL to open; add the plugin argument repl=tty or repl=unix:PATH", 2)
     end
-    local id = require("luahook.repl").add_breakpoint(what, cond, 2)
+    local id = repl.add_breakpoint(what, cond, 2)
     return id
 end
 
@@ -148,11 +172,10 @@ end
 --- entry hook, `return lh.repl()` hands the guest a result chosen with ret(v).
 ---@return integer? result
 function lh.repl()
-    local sc, phase, result = require("luahook.runtime").current()
+    local sc, phase, result = context.current()
     if not sc then
         error("repl(): only inside a hook", 2)
     end
-    local repl = require "luahook.repl"
     if phase == "return" then
         repl.stop_at_return(sc, result)
         return nil
@@ -180,7 +203,7 @@ function lh.on_exit(fn)
     if type(fn) ~= "function" then
         error("on_exit(): expected a function, got " .. type(fn), 2)
     end
-    return hooks.add("exit", nil, fn, caller_site(3))
+    return hand_out(hooks.add("exit", nil, fn, caller_site(3)))
 end
 
 ---@class luahook.ExecProgram
@@ -197,9 +220,9 @@ function lh.on_exec(fn)
     if type(fn) ~= "function" then
         error("on_exec(): expected a function, got " .. type(fn), 2)
     end
-    return hooks.add("exit", nil, function(how, sc, program)
+    return hand_out(hooks.add("exit", nil, function(how, sc, program)
         if how == "exec" then fn(sc, program) end
-    end, caller_site(3))
+    end, caller_site(3)))
 end
 
 --- Runs `fn(how, sc, program)` once the image ends, after every exit
@@ -216,8 +239,8 @@ function lh.on_done(fn)
     return hooks.add("done", nil, fn, caller_site(3))
 end
 
---- What the Lua states of this process share (see luahook.shared).
-lh.shared = require "luahook.shared"
+--- What the Lua states of this process share (docs/api.md "Threads in parallel").
+lh.shared = require "luahook._core.shared"
 
 --- Whether execve is followed (plugin argument follow_exec, default 1).
 ---@type boolean
@@ -252,11 +275,13 @@ lh.inherited = setmetatable({}, {
 --- handler of the guest (ignored, or taken by their default action) are
 --- not seen (docs/api.md).
 ---@param fn fun(signal: table)
+---@return table handle for lh.off
 function lh.on_signal(fn)
     if type(fn) ~= "function" then
         error("on_signal(): expected a function, got " .. type(fn), 2)
     end
-    require("luahook.delivery").listen(fn)
+    -- loaded only now: a script without one pays nothing for it
+    return hand_out(require("luahook._core.delivery").listen(fn, caller_site(3)))
 end
 
 --- In an on_exit function: the number of the signal ending the process,
@@ -266,8 +291,14 @@ end
 ---@return integer? signo
 ---@return boolean? core_dumped
 function lh.killed_by()
-    return require("luahook.delivery").death()
+    return require("luahook._core.delivery").death()
 end
+
+--- One more than the highest syscall number the guest's architecture
+--- has a name for: every numbered syscall lies in 0 .. lh.nr_max - 1
+--- (mips' start at 4000).
+---@type integer
+lh.nr_max = context.nr_max
 
 --- The number of the syscall called `name` on this guest, or nil.
 ---@param name string
@@ -323,11 +354,21 @@ function lh.symbol(addr)
     return frame, err
 end
 
+--- The program QEMU loaded for this process: { path = its host path,
+--- start_code = its first code address, entry = the entry point QEMU
+--- started at }; inside a hook only (nil and a message outside).
+---@return { path: string, start_code: integer, entry: integer }? program
+---@return string? reason
+function lh.program()
+    local program, err = context.core.guest_program()
+    return program, err
+end
+
 --- How often QEMU's callbacks entered Lua so far: { entries = N, returns = N }.
 --- Syscalls no hook selects never enter Lua, so these count only wanted events.
 ---@return { entries: integer, returns: integer }
 function lh.stats()
-    return require("luahook.runtime").stats()
+    return context.stats()
 end
 
 --- A guest integer as "0x..." hex, exact for 64-bit values.

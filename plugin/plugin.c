@@ -19,6 +19,7 @@
 #include <glib.h>
 
 #include "core/core.h"
+#include "core/fail.h"
 #include "plugin/qemu_guest.h"
 #include "plugin/qemu_compat.h"
 
@@ -94,20 +95,6 @@ static void on_qemu_exit(LH_ATEXIT_ID_PARAM void *userdata)
     lh_engine_exit();
 }
 
-/* Bad input stops QEMU here, before the guest runs, with one line. */
-static _Noreturn void fail(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
-static void fail(const char *fmt, ...)
-{
-    va_list ap;
-
-    fputs("luahook: ", stderr);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(EXIT_FAILURE);
-}
-
 /* A descriptor number: the whole of `text`, 0 or more. */
 static int parse_fd(const char *arg, const char *text)
 {
@@ -115,7 +102,7 @@ static int parse_fd(const char *arg, const char *text)
     long n = strtol(text, &end, 10);
 
     if (!*text || *end || n < 0 || n > INT32_MAX) {
-        fail("%s: expected a descriptor number", arg);
+        lh_fail(EXIT_FAILURE, "%s: expected a descriptor number", arg);
     }
     return (int)n;
 }
@@ -141,7 +128,8 @@ static void parse_exec_arg(const char *arg, const char *eq, struct lh_config *cf
     } else if (g_str_has_prefix(arg, "exec.keep.") && eq > arg + strlen("exec.keep.")) {
         g_ptr_array_add(cfg->inherited, (gpointer)(arg + strlen("exec.keep.")));
     } else {
-        fail("plugin argument '%s': exec.* arguments are luahook's own (exec.dir=, "
+        lh_fail(EXIT_FAILURE,
+                "plugin argument '%s': exec.* arguments are luahook's own (exec.dir=, "
              "exec.comm=, exec.out=, exec.err=, exec.repl_forked=1, exec.close=, "
              "exec.keep.KEY=)", arg);
     }
@@ -154,36 +142,37 @@ static void parse_args(int argc, char **argv, struct lh_config *cfg)
         const char *eq = strchr(arg, '=');
 
         if (!eq || eq == arg) {
-            fail("plugin argument '%s' is not KEY=VALUE", arg);
+            lh_fail(EXIT_FAILURE, "plugin argument '%s' is not KEY=VALUE", arg);
         }
         if (g_str_has_prefix(arg, "script=")) {
             if (cfg->script) {
-                fail("script= given twice ('%s' and '%s')", cfg->script, eq + 1);
+                lh_fail(EXIT_FAILURE, "script= given twice ('%s' and '%s')", cfg->script, eq + 1);
             }
             if (!eq[1]) {
-                fail("script= is empty; give the path of a Lua script");
+                lh_fail(EXIT_FAILURE, "script= is empty; give the path of a Lua script");
             }
             cfg->script = eq + 1;
         } else if (g_str_has_prefix(arg, "out=")) {
             if (!eq[1]) {
-                fail("out= is empty; give a file for luahook's output");
+                lh_fail(EXIT_FAILURE, "out= is empty; give a file for luahook's output");
             }
             cfg->out = eq + 1;
         } else if (g_str_has_prefix(arg, "repl=")) {
             cfg->repl = eq + 1;
         } else if (g_str_has_prefix(arg, "break=")) {
             if (!eq[1]) {
-                fail("break= is empty; give a syscall name, number or class");
+                lh_fail(EXIT_FAILURE, "break= is empty; give a syscall name, number or class");
             }
             g_ptr_array_add(cfg->breaks, (gpointer)(eq + 1));
         } else if (g_str_has_prefix(arg, "follow_exec=")) {
             if (strcmp(eq + 1, "0") && strcmp(eq + 1, "1")) {
-                fail("follow_exec=%s: expected follow_exec=1 or follow_exec=0", eq + 1);
+                lh_fail(EXIT_FAILURE,
+                        "follow_exec=%s: expected follow_exec=1 or follow_exec=0", eq + 1);
             }
             cfg->follow_exec = eq[1] == '1';
         } else if (g_str_has_prefix(arg, "parallel=")) {
             if (strcmp(eq + 1, "0") && strcmp(eq + 1, "1")) {
-                fail("parallel=%s: expected parallel=1 or parallel=0", eq + 1);
+                lh_fail(EXIT_FAILURE, "parallel=%s: expected parallel=1 or parallel=0", eq + 1);
             }
             cfg->parallel = eq[1] == '1';
         } else if (g_str_has_prefix(arg, "exec.")) {
@@ -194,7 +183,8 @@ static void parse_args(int argc, char **argv, struct lh_config *cfg)
             } else if (!strcmp(eq + 1, "report")) {
                 cfg->abort_on_error = false;
             } else {
-                fail("onerror=%s: expected onerror=report or onerror=abort", eq + 1);
+                lh_fail(EXIT_FAILURE,
+                        "onerror=%s: expected onerror=report or onerror=abort", eq + 1);
             }
         } else {
             g_ptr_array_add(cfg->script_args, (gpointer)arg);
@@ -204,7 +194,8 @@ static void parse_args(int argc, char **argv, struct lh_config *cfg)
         cfg->repl = "tty";     /* a breakpoint needs somewhere to stop */
     }
     if (!cfg->script && !cfg->repl) {
-        fail("no script given; use -plugin luahook.so,script=FILE.lua (or break=SYSCALL)");
+        lh_fail(EXIT_FAILURE,
+                "no script given; use -plugin luahook.so,script=FILE.lua (or break=SYSCALL)");
     }
 }
 
@@ -223,17 +214,19 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
      * expect. Only the API this build was compiled for is safe.
      */
     if (info->version.cur != QEMU_PLUGIN_VERSION) {
-        fail("built for plugin API %d (%s), but this QEMU has plugin API %d "
+        lh_fail(EXIT_FAILURE, "built for plugin API %d (%s), but this QEMU has plugin API %d "
              "(loads %d to %d); rebuild luahook with this QEMU's qemu-plugin.h "
              "(meson setup -Dqemu_include=DIR)", QEMU_PLUGIN_VERSION,
              LH_QEMU_BUILT_FOR, info->version.cur, info->version.min,
              info->version.cur);
     }
     if (info->system_emulation) {
-        fail("needs QEMU's user-mode emulation (qemu-i386, qemu-x86_64), not qemu-system");
+        lh_fail(EXIT_FAILURE,
+                "needs QEMU's user-mode emulation (qemu-i386, qemu-x86_64), not qemu-system");
     }
     if (!lh_arch_supported(info->target_name)) {
-        fail("guest architecture '%s' is not supported (" LH_ARCHES " are)", info->target_name);
+        lh_fail(EXIT_FAILURE,
+                "guest architecture '%s' is not supported (" LH_ARCHES " are)", info->target_name);
     }
     plugin_id = id;
     lh_config_init(&cfg, info->target_name, &lh_qemu_guest_ops, watch_returns);
@@ -242,7 +235,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id,
     cfg.plugin_argv = argv;
     parse_args(argc, argv, &cfg);
     if (!lh_engine_start(&cfg, &msg)) {
-        fail("%s", msg);
+        lh_fail(EXIT_FAILURE, "%s", msg);
     }
     lh_config_free(&cfg);
 

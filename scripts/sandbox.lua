@@ -16,7 +16,6 @@
 -- format, what is guaranteed and the limits (with follow_exec=0 a
 -- successful execve leaves the sandbox) are in docs/scripts.md.
 local lh = require "luahook"
-local context = require "luahook.context"
 local hostpath = require "luahook.hostpath"
 local multiplex = require "luahook.multiplex"
 local options = require "luahook.options"
@@ -214,7 +213,7 @@ end
 -- Syscalls this luahook has no name for are newer than its tables: what
 -- they do cannot be checked, so they are denied.
 local unnamed = {}
-for nr = 0, context.nr_max - 1 do
+for nr = 0, lh.nr_max - 1 do
     if not lh.nr(lh.name(nr)) then unnamed[#unnamed + 1] = nr end
 end
 lh.on(unnamed, function(sc)
@@ -239,7 +238,7 @@ local function watched_names()
     local function watch(names)
         for _, name in ipairs(available(names)) do list[#list + 1] = name end
     end
-    for nr = 0, context.nr_max - 1 do
+    for nr = 0, lh.nr_max - 1 do
         local name = lh.name(nr)
         if lh.nr(name) and policy:syscall(name) == "deny" then list[#list + 1] = name end
     end

@@ -38,11 +38,9 @@
 local ffi = require "ffi"
 local lh = require "luahook"
 local clock = require "luahook.clock"
-local context = require "luahook.context"
 local decode = require "luahook.decode"
 local exec = require "luahook.decode.exec"
 local fds = require "luahook.decode.fds"
-local memory = require "luahook.memory"
 local options = require "luahook.options"
 local sigframe = require "luahook.decode.sigframe"
 local syscalls = require "luahook.syscalls"
@@ -221,9 +219,11 @@ local new_text, opened, ended, continue_line = order.new_text, order.opened, ord
                                               order.continue_line
 -- Where each vCPU's call is: the number order.opened gave its line's
 -- start (false once the rest is written), the first argument the rest of
--- its line shows, the thread and the decoded call.
-local open_serial, rest_from = context.by_vcpu(), context.by_vcpu()
-local head_tid, head_call = context.by_vcpu(), context.by_vcpu()
+-- its line shows, the thread and the decoded call. Read on every call, so
+-- made with an array part from vCPU 0 (more than 64 vCPUs still fit).
+local new_table = require "table.new"
+local open_serial, rest_from = new_table(64, 0), new_table(64, 0)
+local head_tid, head_call = new_table(64, 0), new_table(64, 0)
 
 -- The start of a call's line, as strace writes it at entry: the prefix,
 -- the time (tt=1), the name and the arguments up to the first one decoded
@@ -361,7 +361,7 @@ end
 
 -- The program's file name, as the kernel names a process it execs.
 local function program_name()
-    local program = context.core.guest_program()
+    local program = lh.program()
     local base = program and program.path:match("([^/]*)$") or "?"
     return base:sub(1, COMM_MAX)
 end
@@ -408,7 +408,7 @@ if opts.format == "perfetto" then
     -- names: given by the guest, and passed on to new threads and processes
     lh.after("prctl", function(sc, ret)
         if ret == 0 and sc.args[1] == PR_SET_NAME then
-            local name = memory.string(sc.args[2], COMM_MAX)
+            local name = lh.mem.string(sc.args[2], COMM_MAX)
             if name then
                 comm[sc.tid] = name
                 thread_named[sc.tid] = false

@@ -3,7 +3,7 @@
 -- would on real guests of both architectures.
 local qemu = require "helpers.qemu"
 
-local classes = dofile("lua/luahook/classes.lua")
+local classes = dofile("lua/luahook/_guest/classes.lua")
 local tables = {
     i386 = dofile(qemu.build .. "/tools/arch_i386.lua").syscalls,
     x86_64 = dofile(qemu.build .. "/tools/arch_x86_64.lua").syscalls,

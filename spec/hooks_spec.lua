@@ -119,6 +119,23 @@ describe("an entry hook", function()
         assert.are.equal("pid=2\n", r.stdout)
     end)
 
+    it("is listed by luahook.hooks, oldest first, with its function and site, until removed", function()
+        local r = qemu.run {
+            guest = "getpid",
+            lua = [[
+                local function first() end
+                local a = luahook.on("getpid", first)
+                local b = luahook.on_exit(function() end)
+                local list = luahook.hooks()
+                print(#list, list[1] == a, list[2] == b, list[1].fn == first,
+                      (list[1].site:match(":%d+$")) ~= nil)
+                luahook.off(a)
+                print(#luahook.hooks(), luahook.hooks()[1] == b, #list)
+            ]],
+        }
+        assert.are.equal("2\ttrue\ttrue\ttrue\ttrue\n1\ttrue\t2\n", r.stderr)
+    end)
+
     it("is the only way into Lua: unwanted syscalls never enter it", function()
         local r = qemu.run {
             guest = "results",
@@ -279,6 +296,36 @@ describe("an after-hook", function()
         assert.matches("^close%(3%)\t1\n", r.stderr)
         assert.matches("\nstale\t0\n$", r.stderr)
     end)
+end)
+
+describe("the guest's program and syscall numbers", function()
+    for _, arch in ipairs(qemu.arch_names()) do
+        it("are luahook.program()'s host path in a hook and luahook.nr_max's bound on " .. arch, function()
+            local r = qemu.run {
+                arch = arch, guest = "getpid",
+                lua = [[
+                    local below, beyond = 0, 0
+                    for nr = 0, luahook.nr_max + 4000 do
+                        if luahook.nr(luahook.name(nr)) then
+                            if nr < luahook.nr_max then below = below + 1 else beyond = beyond + 1 end
+                        end
+                    end
+                    print("bound", below > 200, beyond == 0)
+                    print("outside", luahook.program())
+                    luahook.on("getpid", function()
+                        local program = luahook.program()
+                        print("program", program.path, program.entry > 0, program.start_code > 0)
+                    end)
+                ]],
+            }
+            assert.are.equal(0, r.status)
+            assert.matches("bound\ttrue\ttrue\n", r.stderr, 1, true)
+            assert.matches("outside\tnil\t[^\n]+\n", r.stderr)
+            local name = qemu.guest("getpid", arch):match("[^/]+$")
+            assert.matches("program\t/[^\t]*/" .. name:gsub("%p", "%%%0") .. "\ttrue\ttrue\n",
+                           r.stderr)
+        end)
+    end
 end)
 
 describe("the runtime", function()

@@ -58,7 +58,7 @@ describe("an installed luahook", function()
         for _, part in ipairs({
             "%./bin/luahook\n", "%./bin/luahook%-attach\n",
             "%./lib/[%w_%-/]*luahook/luahook%.so\n",
-            "%./share/luahook/lua/luahook%.lua\n", "%./share/luahook/lua/luahook/hooks%.lua\n",
+            "%./share/luahook/lua/luahook%.lua\n", "%./share/luahook/lua/luahook/_core/hooks%.lua\n",
             "%./share/luahook/scripts/trace%.lua\n", "%./share/luahook/loader/loader%.lua\n",
             "%./share/luahook/loader/watch%.lua\n", "%./share/man/man1/luahook%.1\n",
             "%./share/doc/luahook/api%.md\n",

@@ -43,3 +43,76 @@ describe("the runtime library's module list", function()
         assert.are.same({}, missing)
     end)
 end)
+
+describe("the runtime library's requires", function()
+    it("go one way: no module reaches itself, even through requires inside functions", function()
+        local requires = {}
+        for _, name in ipairs(modules_in_tree()) do
+            local text = qemu.slurp("lua/" .. name:gsub("%.", "/") .. ".lua")
+            local deps = {}
+            for line in text:gmatch("[^\n]+") do
+                local code = line:gsub("%-%-.*", "")
+                for dep in code:gmatch("require%s*%(?%s*[\"'](luahook[%w_.]*)[\"']") do
+                    deps[#deps + 1] = dep
+                end
+            end
+            requires[name] = deps
+        end
+        local loops = {}
+        for name in pairs(requires) do
+            -- every module `name` reaches; reaching itself is a loop
+            local seen, stack = {}, { name }
+            while #stack > 0 do
+                for _, dep in ipairs(requires[table.remove(stack)] or {}) do
+                    if not seen[dep] then
+                        seen[dep] = true
+                        stack[#stack + 1] = dep
+                    end
+                end
+            end
+            if seen[name] then loops[#loops + 1] = name end
+        end
+        table.sort(loops)
+        assert.are.same({}, loops)
+    end)
+end)
+
+describe("the scripts", function()
+    -- the modules docs/api.md's "Library modules" names, itself or by a
+    -- `luahook.x.*` row
+    local doc = qemu.slurp("docs/api.md"):match("\n## Library modules\n(.-)\n## ")
+    local function documented(name)
+        if doc:find("`" .. name .. "`", 1, true) then return true end
+        local prefix = name
+        while prefix:find("%.") do
+            prefix = prefix:match("^(.*)%.[^.]*$")
+            if doc:find("`" .. prefix .. ".*`", 1, true) then return true end
+        end
+        return false
+    end
+
+    it("require only the facade and the public modules docs/api.md lists", function()
+        local files = qemu.sh("ls scripts/*.lua") .. "cmd/watch.lua\n"
+        local wrong = {}
+        for path in files:gmatch("[^\n]+") do
+            for name in qemu.slurp(path):gmatch("require%s*%(?%s*[\"'](luahook[%w_.]*)[\"']") do
+                if name ~= "luahook" and (name:find("%._") or not documented(name)) then
+                    wrong[#wrong + 1] = path .. ": " .. name
+                end
+            end
+        end
+        assert.is_truthy(doc)
+        assert.are.same({}, wrong)
+    end)
+
+    it("find every public module of the library listed there: a name without `_` is public",
+       function()
+        local unlisted = {}
+        for _, name in ipairs(modules_in_tree()) do
+            if name ~= "luahook" and not name:find("%._") and not documented(name) then
+                unlisted[#unlisted + 1] = name
+            end
+        end
+        assert.are.same({}, unlisted)
+    end)
+end)

@@ -336,7 +336,7 @@ describe("sandbox.lua", function()
         it("knows the path arguments of every %file syscall on " .. arch, function()
             local r = qemu.run { arch = arch, guest = "getpid", lua = [[
                 local lh = require "luahook"
-                local classes = require "luahook.classes"
+                local classes = require "luahook._guest.classes"
                 local paths = require "luahook.paths"
                 for _, name in ipairs(classes.members("%file")) do
                     if lh.nr(name) and not paths.of(name) then print(name) end

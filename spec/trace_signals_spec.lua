@@ -161,9 +161,8 @@ describe("lh.on_signal", function()
         it("calls its function with the signal and its siginfo's address on " .. arch, function()
             local r = qemu.run { arch = arch, guest = "refcalls", args = { "caught" }, lua = [[
                 local lh = require "luahook"
-                local memory = require "luahook.memory"
                 lh.on_signal(function(s)
-                    local signo = s.info and memory.int(s.info, "i32")
+                    local signo = s.info and lh.mem.int(s.info, "i32")
                     lh.printf("signal %d info %s handler %s tid %s\n", s.signo, tostring(signo),
                               tostring(s.handler > 0), tostring(s.tid == lh.pid()))
                 end)
@@ -179,6 +178,24 @@ describe("lh.on_signal", function()
                               "signal 17 info 17 handler true tid true" }, lines)
         end)
     end
+
+    it("is removed by lh.off, from inside its function too, while the others go on", function()
+        local r = qemu.run { guest = "refcalls", args = { "caught" }, lua = [[
+            local lh = require "luahook"
+            local once
+            once = lh.on_signal(function(s)
+                lh.printf("once %d %s\n", s.signo, tostring(lh.off(once)))
+            end)
+            local n = 0
+            lh.on_signal(function() n = n + 1 end)
+            lh.on_exit(function() lh.printf("all %d %s\n", n, tostring(lh.off(once))) end)
+        ]] }
+        assert.are.equal(0, r.status, r.stderr)
+        assert.are.same({ "once 10 true" }, matching(r.stderr, "^once "))
+        -- each process of the guest's tree counts its own: the first saw all 7
+        assert.matches("\nall 7 false\n", r.stderr, 1, true)
+        assert.is_nil(r.stderr:match("\nall %d+ true"))
+    end)
 
     it("refuses what is not a function, before the guest runs", function()
         local r = qemu.run { guest = "getpid", lua = [[luahook.on_signal("x")]] }

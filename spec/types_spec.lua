@@ -1,6 +1,6 @@
--- luahook.types against the real ABI: the layouts guest prints what gcc makes
+-- luahook._guest.types against the real ABI: the layouts guest prints what gcc makes
 -- of the kernel's headers for each guest architecture, a script prints what
--- the FFI makes of luahook.types' declarations, and the two must agree.
+-- the FFI makes of luahook._guest.types' declarations, and the two must agree.
 -- The rest checks reading, changing and re-encoding structures, on made-up
 -- bytes and on what the kernel wrote into a guest's memory.
 local ffi = require "ffi"
@@ -10,7 +10,7 @@ local qemu = require "helpers.qemu"
 -- (package.path is put back: other spec files must not see lua/.)
 local saved_path = package.path
 package.path = "lua/?.lua;" .. package.path
-local types = require "luahook.types"
+local types = require "luahook._guest.types"
 package.path = saved_path
 
 local ARCHES = qemu.arch_names()
@@ -19,7 +19,7 @@ local ARCHES = qemu.arch_names()
 -- the guest's architecture (the module's default).
 local LAYOUT_SCRIPT = [[
 local ffi = require "ffi"
-local types = require "luahook.types"
+local types = require "luahook._guest.types"
 
 -- The size of a field, and "signed" or "unsigned" if it is an integer. A
 -- 64-bit integer reads as an int64_t or uint64_t cdata; arrays and nested
@@ -92,7 +92,7 @@ local function le_bytes(v, len)
     return table.concat(t)
 end
 
-describe("luahook.types layouts", function()
+describe("luahook._guest.types layouts", function()
     for _, arch in ipairs(ARCHES) do
         it("match the kernel headers' offsets, sizes, signs and alignments on " .. arch, function()
             local r = qemu.run { arch = arch, guest = "layouts", lua = LAYOUT_SCRIPT }
@@ -140,7 +140,7 @@ describe("luahook.types layouts", function()
     end)
 end)
 
-describe("luahook.types names", function()
+describe("luahook._guest.types names", function()
     it("lists the supported structures, sorted", function()
         local names = types.names()
         local sorted = { unpack(names) }
@@ -179,7 +179,7 @@ describe("luahook.types names", function()
             local r = qemu.run {
                 arch = arch, guest = "getpid",
                 lua = [[
-                    local types = require "luahook.types"
+                    local types = require "luahook._guest.types"
                     print(types.sizeof("stat"), types.sizeof("timespec"))
                     print(types.ctype("foo"))
                 ]],
@@ -193,7 +193,7 @@ describe("luahook.types names", function()
     end
 end)
 
-describe("luahook.types read and bytes", function()
+describe("luahook._guest.types read and bytes", function()
     -- where st_size lies in the kernel's stat64 (stat where there is no stat64)
     local ST_SIZE = { i386 = 44, x86_64 = 48, aarch64 = 48, riscv64 = 48, arm = 48, mips = 56, mipsel = 56 }
 
@@ -249,7 +249,7 @@ describe("luahook.types read and bytes", function()
     -- the host's view of the same file.
     local STAT_SCRIPT = [[
         local lh = require "luahook"
-        local types = require "luahook.types"
+        local types = require "luahook._guest.types"
         -- where each stat-like syscall takes the path and puts the result
         local calls = {
             stat = { path = 1, buf = 2, type = "stat" },

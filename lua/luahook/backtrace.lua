@@ -2,7 +2,7 @@
 -- k=1 and the REPL's bt. libdw unwinds (core/unwind.c); this module keeps
 -- its module list current (luahook.modmap) and writes frames as text.
 -- Loaded on first use, so scripts that never ask pay nothing.
-local context = require "luahook.context"
+local context = require "luahook._core.context"
 local modmap = require "luahook.modmap"
 
 local backtrace = {}

@@ -4,11 +4,11 @@
 -- call reads) and at return (what it wrote, and the result). i386's
 -- socketcall and ipc decode as the calls they stand for. Nothing here
 -- ever raises for bad guest memory: an unreadable pointer shows as hex.
-local added = require "luahook.added"
-local arch = require "luahook.arch"
-local context = require "luahook.context"
-local format = require "luahook.format"
-local memory = require "luahook.memory"
+local added = require "luahook._guest.added"
+local arch = require "luahook._guest.arch"
+local context = require "luahook._core.context"
+local format = require "luahook._guest.format"
+local memory = require "luahook._guest.memory"
 local kinds = require "luahook.decode.kinds"
 local multiplex = require "luahook.decode.subcalls"
 local results = require "luahook.decode.results"
@@ -235,7 +235,7 @@ end
 
 local rawset = rawset
 
--- A call's metatable records the keys a script adds (luahook.added, in the
+-- A call's metatable records the keys a script adds (luahook._guest.added, in the
 -- list at Call[call]), so that reuse can clear them.
 local Call = setmetatable({}, { __mode = "k" })
 Call.__newindex = function(call, key, value)

@@ -11,7 +11,7 @@
 -- call returns: whatever it points into is kept (hostcall.keep) until the
 -- guest thread's next after-hook for that call (hostcall.release).
 local ffi = require "ffi"
-local context = require "luahook.context"
+local context = require "luahook._core.context"
 
 local hostcall = {}
 

@@ -12,12 +12,12 @@
 -- no file backs (the vDSO QEMU provides) is found by its header when a
 -- frame lands in memory no known module covers.
 local ffi = require "ffi"
-local context = require "luahook.context"
+local context = require "luahook._core.context"
 local fds = require "luahook.decode.fds"
-local hooks = require "luahook.hooks"
-local int = require "luahook.int"
-local memory = require "luahook.memory"
-local qemu_options = require "luahook.qemu_options"
+local hooks = require "luahook._core.hooks"
+local int = require "luahook._guest.int"
+local memory = require "luahook._guest.memory"
+local qemu_options = require "luahook._core.qemu_options"
 local syscalls = require "luahook.syscalls"
 
 local modmap = {}

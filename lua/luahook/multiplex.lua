@@ -4,7 +4,7 @@
 -- judge socket() or connect() must see through them, or a guest would
 -- choose the multiplexer to get past them. Numbers from linux/net.h and
 -- linux/ipc.h.
-local memory = require "luahook.memory"
+local memory = require "luahook._guest.memory"
 local syscalls = require "luahook.syscalls"
 
 local multiplex = {}

@@ -2,7 +2,7 @@
 -- against what a script declares: unknown keys and bad values become one
 -- clear error raised at the script's line, so a typo stops QEMU before the
 -- guest runs instead of being silently ignored.
-local errno = require "luahook.errno"
+local errno = require "luahook._guest.errno"
 
 local options = {}
 

@@ -43,8 +43,8 @@ local bit = require "bit"
 local ffi = require "ffi"
 local lh = require "luahook"
 local clock = require "luahook.clock"
-local context = require "luahook.context"
-local memory = require "luahook.memory"
+local context = require "luahook._core.context"
+local memory = require "luahook._guest.memory"
 local tasks = require "luahook.tasks"
 
 -- Own names for the C symbols (asm labels), so these declarations never
@@ -258,7 +258,7 @@ function order.start()
     if parallel and not main then
         lh.shared.set(SHARED_KEY, tostring(ffi.cast("uintptr_t", page)):match("^%d+") .. " " .. id)
     end
-    require("luahook.runtime").on_unwind(function()
+    require("luahook._core.runtime").on_unwind(function()
         if held then unlock() end
     end)
     local calls = tasks.fork_calls()

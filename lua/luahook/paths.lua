@@ -7,9 +7,9 @@
 -- Socket addresses (AF_UNIX paths inside a sockaddr) are not here: they
 -- are structures, not string arguments.
 local bit = require "bit"
-local arch = require "luahook.arch"
-local context = require "luahook.context"
-local memory = require "luahook.memory"
+local arch = require "luahook._guest.arch"
+local context = require "luahook._core.context"
+local memory = require "luahook._guest.memory"
 
 local paths = {}
 

@@ -11,12 +11,12 @@
 -- another name for it (a hard link, a bind mount, a renamed directory
 -- above it) leads to the same verdict. The directories above a denied
 -- entry are known the same way, so that none of them is moved.
-local arch = require "luahook.arch"
-local classes = require "luahook.classes"
-local host = require "luahook.host"
+local arch = require "luahook._guest.arch"
+local classes = require "luahook._guest.classes"
+local host = require "luahook._host.host"
 local hostpath = require "luahook.hostpath"
 local options = require "luahook.options"
-local pin = require "luahook.pin"
+local pin = require "luahook._host.pin"
 local syscalls = require "luahook.syscalls"
 
 local policy = {}
@@ -258,7 +258,7 @@ end
 
 --- "allow" or "deny" for an object the kernel calls `name` (nil when
 --- unknown), whose identity and those of the directories above it are
---- `keys` (nearest first; luahook.pin.chain), or for a name alone when
+--- `keys` (nearest first; luahook._host.pin.chain), or for a name alone when
 --- `keys` is nil. Denied when its name is (the longest prefix decides), or
 --- when the nearest entry met among `keys` is a denied one. An object
 --- judged under an entry's name teaches the policy its identity.

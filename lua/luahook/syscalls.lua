@@ -1,9 +1,9 @@
 -- Syscall names and numbers of the guest architecture (tables generated from
 -- the kernel's UAPI headers at build time), and the resolution of what a
 -- hook asks for: a name, a number, a list of them, or "*".
-local arch = require "luahook.arch"
-local classes = require "luahook.classes"
-local context = require "luahook.context"
+local arch = require "luahook._guest.arch"
+local classes = require "luahook._guest.classes"
+local context = require "luahook._core.context"
 
 local syscalls = {}
 

@@ -3,9 +3,13 @@
  * syscall events read from stdin, over a guest of its own (64 KiB of
  * memory at FAKE_BASE, a register file), so specs can check dispatch,
  * answers and the guest primitives fast and deterministically
- * (spec/core_unit_spec.lua).
+ * (spec/core_unit_spec.lua), and the REPL's socket protocol with a client
+ * of the spec's own (spec/repl_unit_spec.lua).
  *
- *   fake_guest ARCH SCRIPT [KEY=VALUE...]   (onerror=abort is understood)
+ *   fake_guest ARCH SCRIPT [KEY=VALUE...]
+ *
+ * onerror=abort, repl=tty|unix:PATH and break=WHAT are understood as the
+ * plugin understands them; other pairs go to the script (lh.args).
  *
  * Events, one per line; what the core did is printed on stdout:
  *   entry NR [ARG...]     -> "answer N" (a hook gave the result), "run" (the
@@ -27,6 +31,7 @@
 #include <glib.h>
 
 #include "core/core.h"
+#include "core/fail.h"
 
 #define FAKE_BASE 0x10000u
 #define FAKE_SIZE 0x10000u
@@ -211,6 +216,10 @@ int main(int argc, char **argv)
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "onerror=abort")) {
             cfg.abort_on_error = true;
+        } else if (g_str_has_prefix(argv[i], "repl=")) {
+            cfg.repl = argv[i] + strlen("repl=");
+        } else if (g_str_has_prefix(argv[i], "break=")) {
+            g_ptr_array_add(cfg.breaks, argv[i] + strlen("break="));
         } else {
             g_ptr_array_add(cfg.script_args, argv[i]);
         }
@@ -218,8 +227,7 @@ int main(int argc, char **argv)
     /* every line out at once, in order with the core's own output */
     setvbuf(stdout, NULL, _IONBF, 0);
     if (!lh_engine_start(&cfg, &msg)) {
-        fprintf(stderr, "luahook: %s\n", msg);
-        return 1;
+        lh_fail(EXIT_FAILURE, "%s", msg);
     }
     while (fgets(line, sizeof(line), stdin)) {
         char **words;

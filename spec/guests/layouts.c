@@ -6,8 +6,8 @@
  * "NAME FIELD unsigned" for an integer field), then "NAME sizeof SIZE" and
  * "NAME alignof ALIGNMENT" per structure (the alignment matters once a
  * structure is embedded in another or in an array), NAME being
- * luahook.types' name. spec/types_spec.lua compares this with what
- * luahook.types declares through the FFI.
+ * luahook._guest.types' name. spec/types_spec.lua compares this with what
+ * luahook._guest.types declares through the FFI.
  *
  * Layouts come from the kernel's UAPI headers wherever the kernel defines
  * them there; glibc is used only where the UAPI has no definition:
@@ -69,7 +69,7 @@
 #include <linux/utsname.h>
 
 /* "signed" or "unsigned" for an integer (a guest pointer counts as an
- * unsigned integer: luahook.types keeps guest addresses as integers), NULL
+ * unsigned integer: luahook._guest.types keeps guest addresses as integers), NULL
  * for arrays and structures. */
 #define SIGNEDNESS(x)                                                      \
     _Generic((x), signed char: "signed", short: "signed", int: "signed",   \
@@ -149,7 +149,7 @@ static void stat64_fields(void)
 #endif
 }
 
-/* In the order of luahook.types.names(): sorted by name. */
+/* In the order of luahook._guest.types.names(): sorted by name. */
 int main(void)
 {
     FIELD("epoll_event", struct epoll_event, events);

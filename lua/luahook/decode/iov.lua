@@ -6,9 +6,9 @@
 -- transferred; every array stops after strsize elements, and every buffer
 -- after strsize bytes.
 local ffi = require "ffi"
-local context = require "luahook.context"
-local int = require "luahook.int"
-local memory = require "luahook.memory"
+local context = require "luahook._core.context"
+local int = require "luahook._guest.int"
+local memory = require "luahook._guest.memory"
 local sockaddr = require "luahook.decode.sockaddr"
 local structs = require "luahook.decode.structs"
 local values = require "luahook.decode.values"

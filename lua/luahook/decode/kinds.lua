@@ -21,8 +21,8 @@
 -- mode without O_CREAT).
 -- An out-argument of a failed call shows its address.
 local bit = require "bit"
-local context = require "luahook.context"
-local format = require "luahook.format"
+local context = require "luahook._core.context"
+local format = require "luahook._guest.format"
 local iov = require "luahook.decode.iov"
 local sigframe = require "luahook.decode.sigframe"
 local sockaddr = require "luahook.decode.sockaddr"

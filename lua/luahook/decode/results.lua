@@ -3,9 +3,9 @@
 -- descriptors (annotated with their path under y=1), octal (umask), and
 -- results strace explains in parentheses: fcntl's flags, poll's and
 -- select's ready descriptors. Each takes (decoder, result, arguments).
--- Failures never get here: luahook.format.result prints them.
-local context = require "luahook.context"
-local format = require "luahook.format"
+-- Failures never get here: luahook._guest.format.result prints them.
+local context = require "luahook._core.context"
+local format = require "luahook._guest.format"
 local structs = require "luahook.decode.structs"
 local values = require "luahook.decode.values"
 

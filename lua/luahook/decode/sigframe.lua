@@ -4,9 +4,9 @@
 -- call restores. strace shows the mask as the argument and the restored
 -- eax/rax as the result (what the interrupted code sees).
 local ffi = require "ffi"
-local context = require "luahook.context"
-local memory = require "luahook.memory"
-local registers = require "luahook.registers"
+local context = require "luahook._core.context"
+local memory = require "luahook._guest.memory"
+local registers = require "luahook._guest.registers"
 local values = require "luahook.decode.values"
 
 local sigframe = {}

@@ -3,9 +3,9 @@
 -- then the fields the code says are there. The layout: three ints, then a
 -- union at the next word boundary (16 on x86_64, 12 on i386).
 local ffi = require "ffi"
-local context = require "luahook.context"
-local errno = require "luahook.errno"
-local memory = require "luahook.memory"
+local context = require "luahook._core.context"
+local errno = require "luahook._guest.errno"
+local memory = require "luahook._guest.memory"
 local values = require "luahook.decode.values"
 
 local siginfo = {}

@@ -4,8 +4,8 @@
 --   {sa_family=AF_INET6, sin6_port=htons(0), sin6_flowinfo=htonl(0),
 --    inet_pton(AF_INET6, "::1", &sin6_addr), sin6_scope_id=0}
 -- and other families with their raw bytes.
-local int = require "luahook.int"
-local memory = require "luahook.memory"
+local int = require "luahook._guest.int"
+local memory = require "luahook._guest.memory"
 local text = require "luahook.decode.text"
 local values = require "luahook.decode.values"
 

@@ -3,13 +3,13 @@
 -- sigaction, epoll_event, ... Each decoder takes the decoder settings and
 -- a guest address and returns the text, or nil when the memory cannot be
 -- read (the caller then shows the address). Layouts come from
--- luahook.types where it has them, else from guest words read here.
+-- luahook._guest.types where it has them, else from guest words read here.
 local bit = require "bit"
 local ffi = require "ffi"
-local context = require "luahook.context"
-local int = require "luahook.int"
-local memory = require "luahook.memory"
-local types = require "luahook.types"
+local context = require "luahook._core.context"
+local int = require "luahook._guest.int"
+local memory = require "luahook._guest.memory"
+local types = require "luahook._guest.types"
 local text = require "luahook.decode.text"
 local values = require "luahook.decode.values"
 

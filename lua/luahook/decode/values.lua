@@ -3,10 +3,10 @@
 -- signal names and sets, and the guest-width integer conversions the
 -- decoders share. Formatters are built once from the consts_* tables.
 local bit = require "bit"
-local arch = require "luahook.arch"
-local context = require "luahook.context"
-local format = require "luahook.format"
-local int = require "luahook.int"
+local arch = require "luahook._guest.arch"
+local context = require "luahook._core.context"
+local format = require "luahook._guest.format"
+local int = require "luahook._guest.int"
 
 local band, bnot, tobit = bit.band, bit.bnot, bit.tobit
 
@@ -16,7 +16,7 @@ local WORD_BITS = (context.word_size or 4) * 8
 local TWO32 = 2 ^ 32
 
 --- A 64-bit cdata as a plain number when a double holds it exactly;
---- luahook.int's, under the name the decoders use.
+--- luahook._guest.int's, under the name the decoders use.
 values.exact = int.exact
 
 --- The low 32 bits of a guest value, unsigned (C's unsigned int).

@@ -4,10 +4,10 @@
 -- it ended. observe() takes each call once it has returned, by the name
 -- and arguments the decoder resolved (a socketcall's sub-call as itself).
 local bit = require "bit"
-local errno = require "luahook.errno"
+local errno = require "luahook._guest.errno"
 local fdtable = require "luahook.explain.fdtable"
 local memmap = require "luahook.explain.memmap"
-local memory = require "luahook.memory"
+local memory = require "luahook._guest.memory"
 local paths = require "luahook.paths"
 local result = require "luahook.explain.result"
 local signatures = require "luahook.decode.signatures"

@@ -2,8 +2,8 @@
 -- compiled once, when this module loads, into literal text and calls of
 -- luahook.explain.fillers, so a misspelt placeholder or field is an error
 -- at load time rather than a wrong sentence in the middle of a run.
-local context = require "luahook.context"
-local errno = require "luahook.errno"
+local context = require "luahook._core.context"
+local errno = require "luahook._guest.errno"
 local fillers = require "luahook.explain.fillers"
 local result = require "luahook.explain.result"
 local words = require "luahook.explain.sentences"

@@ -1,7 +1,7 @@
 -- Syscall results and guest addresses as explain's modules need them:
 -- whether a result is an error, and an address as the unsigned number it
 -- is (an i386 address above 2 GiB arrives as a negative result).
-local context = require "luahook.context"
+local context = require "luahook._core.context"
 local values = require "luahook.decode.values"
 
 local result = {}

@@ -3,7 +3,7 @@
 -- went through each descriptor, its memory, its children and its end.
 local bit = require "bit"
 local fillers = require "luahook.explain.fillers"
-local format = require "luahook.format"
+local format = require "luahook._guest.format"
 
 local summary = {}
 

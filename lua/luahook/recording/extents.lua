@@ -12,17 +12,17 @@
 -- some pointers a call writes through as plain addresses, as strace
 -- prints them; WRITES completes those calls.
 local bit = require "bit"
-local context = require "luahook.context"
+local context = require "luahook._core.context"
 local dmux = require "luahook.decode.subcalls"
 local format = require "luahook.recording.format"
 local iov = require "luahook.decode.iov"
 local kinds = require "luahook.decode.kinds"
-local memory = require "luahook.memory"
+local memory = require "luahook._guest.memory"
 local signatures = require "luahook.decode.signatures"
 local sockaddr = require "luahook.decode.sockaddr"
 local structs = require "luahook.decode.structs"
 local syscalls = require "luahook.syscalls"
-local types = require "luahook.types"
+local types = require "luahook._guest.types"
 local values = require "luahook.decode.values"
 
 local extents = {}
@@ -33,7 +33,7 @@ local WORD = context.word_size
 local u32 = values.u32
 local PATH_MAX = 4096
 
--- Sizes of the structures the calls write; luahook.types has most.
+-- Sizes of the structures the calls write; luahook._guest.types has most.
 local SIZES = {
     tms = 4 * WORD,
     sysinfo = WORD == 8 and 112 or 64,

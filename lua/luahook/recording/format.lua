@@ -17,7 +17,7 @@
 -- x86_64).
 local bit = require "bit"
 local ffi = require "ffi"
-local int = require "luahook.int"
+local int = require "luahook._guest.int"
 
 local format = {}
 

@@ -17,12 +17,12 @@
 -- waits) and every FLUSH_EVERY seconds or so while calls come: a killed
 -- run leaves all but its last moments on file.
 local clock = require "luahook.clock"
-local context = require "luahook.context"
+local context = require "luahook._core.context"
 local extents = require "luahook.recording.extents"
 local format = require "luahook.recording.format"
 local host = require "luahook.recording.host"
 local lh = require "luahook"
-local memory = require "luahook.memory"
+local memory = require "luahook._guest.memory"
 local rules = require "luahook.recording.rules"
 local turns = require("luahook.recording.turns").calls
 

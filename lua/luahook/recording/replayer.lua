@@ -13,12 +13,12 @@
 -- Recorded thread and process ids stand for live ones (ids), learned as
 -- threads and processes are made.
 local bit = require "bit"
-local context = require "luahook.context"
+local context = require "luahook._core.context"
 local extents = require "luahook.recording.extents"
 local format = require "luahook.recording.format"
 local host = require "luahook.recording.host"
 local lh = require "luahook"
-local memory = require "luahook.memory"
+local memory = require "luahook._guest.memory"
 local rules = require "luahook.recording.rules"
 local view = require "luahook.recording.view"
 
@@ -224,7 +224,7 @@ function replayer.start(path, opts)
     local function stop(sc, phase, ret, text)
         core.error(text)
         if core.repl_kind then
-            local repl = require "luahook.repl"
+            local repl = require "luahook._core.repl"
             if phase == "return" then
                 repl.stop_at_return(sc, ret)
             else

@@ -8,7 +8,7 @@
 -- descriptors (one call at a time) and files a replay will not have (a
 -- mapping's, a copy's bytes are kept).
 local bit = require "bit"
-local context = require "luahook.context"
+local context = require "luahook._core.context"
 local host = require "luahook.recording.host"
 local values = require "luahook.decode.values"
 

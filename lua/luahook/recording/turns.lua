@@ -3,7 +3,7 @@
 -- advance(), current() and reset(n) act at once. Declared once, for the
 -- recorder and the replayer alike.
 local ffi = require "ffi"
-local context = require "luahook.context"
+local context = require "luahook._core.context"
 
 ffi.cdef(context.core.turns_cdef)
 

@@ -4,7 +4,7 @@
 -- recording does not hold, such as a structure the call only read, is
 -- read from the guest as it is now).
 local ffi = require "ffi"
-local context = require "luahook.context"
+local context = require "luahook._core.context"
 local decode = require "luahook.decode"
 
 local view = {}
@@ -19,7 +19,7 @@ local function find(rec, addr, len)
     end
 end
 
--- Memory reads as luahook.memory makes them (core.read, calls.read_string),
+-- Memory reads as luahook._guest.memory makes them (core.read, calls.read_string),
 -- answered from the recording first. A string kept in a recording has no
 -- NUL: its region ends it.
 local function recorded_memory(rec, core, calls)
@@ -48,7 +48,7 @@ end
 ---@return string
 function view.call(rec, vcpu)
     local core, calls = context.core, context.calls
-    -- luahook.memory reads through these two: swapped for this call only
+    -- luahook._guest.memory reads through these two: swapped for this call only
     context.core, context.calls = recorded_memory(rec, core, calls)
     local ok, text = pcall(decode.format_call, { nr = rec.nr, args = rec.regs, vcpu = vcpu },
                            rec.result)

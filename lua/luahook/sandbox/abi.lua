@@ -6,9 +6,9 @@
 -- without the sandbox. These are QEMU's layouts, which differ from the
 -- kernel's in places: i386's stat64 keeps a 16-bit st_dev, for one.
 local ffi = require "ffi"
-local context = require "luahook.context"
-local memory = require "luahook.memory"
-local types = require "luahook.types"
+local context = require "luahook._core.context"
+local memory = require "luahook._guest.memory"
+local types = require "luahook._guest.types"
 
 local abi = {}
 
@@ -61,7 +61,7 @@ local LAYOUTS = {
 }
 -- QEMU's generic statfs layouts, of abi_longs: aarch64 and riscv64 have
 -- x86_64's, arm i386's (its 64-bit members aligned to 8). Their stat and
--- stat64 are the kernel's: luahook.types'. mips' own statfs layouts are
+-- stat64 are the kernel's: luahook._guest.types'. mips' own statfs layouts are
 -- not here yet.
 LAYOUTS.aarch64 = { statfs = LAYOUTS.x86_64.statfs }
 LAYOUTS.riscv64 = LAYOUTS.aarch64

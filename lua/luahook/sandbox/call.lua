@@ -17,13 +17,13 @@
 --   child            the full name the last component stands for
 --   child_key, child_mode, child_nlink   what is there now, if anything
 local bit = require "bit"
-local host = require "luahook.host"
+local host = require "luahook._host.host"
 local hostcall = require "luahook.hostcall"
 local hostpath = require "luahook.hostpath"
-local int = require "luahook.int"
-local linuxuser = require "luahook.linuxuser"
-local memory = require "luahook.memory"
-local pin = require "luahook.pin"
+local int = require "luahook._guest.int"
+local linuxuser = require "luahook._host.linuxuser"
+local memory = require "luahook._guest.memory"
+local pin = require "luahook._host.pin"
 
 local call = {}
 

@@ -2,7 +2,7 @@
 -- judges what its paths reach (luahook.sandbox.call) and then acts on the
 -- pins, so the object acted on is the object judged. What QEMU would do
 -- with the call is done here too: its flag translation, its /proc/self
--- answers, its -L prefix (luahook.linuxuser), its structure layouts
+-- answers, its -L prefix (luahook._host.linuxuser), its structure layouts
 -- (luahook.sandbox.abi). A function per syscall name, taking the call and
 -- returning the guest's result.
 --
@@ -12,20 +12,20 @@
 -- are made, removed and renamed relative to a pinned directory.
 local bit = require "bit"
 local ffi = require "ffi"
-local arch = require "luahook.arch"
-local context = require "luahook.context"
-local host = require "luahook.host"
+local arch = require "luahook._guest.arch"
+local context = require "luahook._core.context"
+local host = require "luahook._host.host"
 local hostcall = require "luahook.hostcall"
-local linuxuser = require "luahook.linuxuser"
-local memory = require "luahook.memory"
-local pin = require "luahook.pin"
+local linuxuser = require "luahook._host.linuxuser"
+local memory = require "luahook._guest.memory"
+local pin = require "luahook._host.pin"
 local abi = require "luahook.sandbox.abi"
 local call_describe = require("luahook.sandbox.call").describe
 local fdguard = require "luahook.sandbox.fdguard"
-local follow = require "luahook.follow"
+local follow = require "luahook._core.follow"
 
-local E = require("luahook.errno").codes
-local AGAIN = require("luahook.context").AGAIN
+local E = require("luahook._guest.errno").codes
+local AGAIN = require("luahook._core.context").AGAIN
 local band, bor, bnot = bit.band, bit.bor, bit.bnot
 local AT_FDCWD = host.AT_FDCWD
 local AT_SYMLINK_NOFOLLOW, AT_SYMLINK_FOLLOW = host.AT_SYMLINK_NOFOLLOW, host.AT_SYMLINK_FOLLOW
@@ -411,7 +411,7 @@ files.readlinkat = function(c)
     return readlink_at(c, c:int(1), 2, c.args[3], size)
 end
 
--- truncate's length: a long; truncate64's: two words (luahook.arch: from
+-- truncate's length: a long; truncate64's: two words (luahook._guest.arch: from
 -- an even register on arm and mips, high word first on big-endian mips)
 local function truncate_to(length_of)
     return function(c, t)

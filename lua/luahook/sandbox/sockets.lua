@@ -14,12 +14,12 @@
 -- made to run the direct syscall (socket, connect, ...) with those
 -- arguments in its registers instead, and gets its registers back after.
 local ffi = require "ffi"
-local context = require "luahook.context"
-local host = require "luahook.host"
+local context = require "luahook._core.context"
+local host = require "luahook._host.host"
 local hostcall = require "luahook.hostcall"
-local int = require "luahook.int"
-local memory = require "luahook.memory"
-local pin = require "luahook.pin"
+local int = require "luahook._guest.int"
+local memory = require "luahook._guest.memory"
+local pin = require "luahook._host.pin"
 local fdguard = require "luahook.sandbox.fdguard"
 
 ffi.cdef [[
@@ -38,9 +38,9 @@ long lh_sockets_sendto(int fd, const void *buf, size_t len, int flags, const voi
     __asm__("sendto");
 ]]
 
-local errno = require "luahook.errno"
+local errno = require "luahook._guest.errno"
 local E = errno.codes
-local AGAIN = require("luahook.context").AGAIN
+local AGAIN = require("luahook._core.context").AGAIN
 local C = ffi.C
 
 local sockets = {}

@@ -1,6 +1,6 @@
 -- What the C core hands the runtime at boot: its primitives, the event
 -- record, the want table and the guest's architecture. Filled once by
--- luahook.runtime, then read by the other modules.
+-- luahook._core.runtime, then read by the other modules.
 local ffi = require "ffi"
 
 local context = {}
@@ -42,6 +42,14 @@ end
 function context.by_vcpu()
     return new_table(64, 0)
 end
+
+--- The runtime's own answers, which it puts here at boot (the modules
+--- above it ask through here, so nothing requires the runtime back):
+--- current() -> the syscall being dispatched, "entry" or "return" and the
+--- result, nothing outside an event; stats() -> { entries, returns };
+--- on_unwind(fn): fn() runs whenever a hook is cut short (set as the
+--- runtime loads, before the facade exists).
+context.current, context.stats, context.on_unwind = nil, nil, nil
 
 --- What os.exit raises to unwind the hook (or the script, or the prompt)
 --- that called it: QEMU then exits once the event is done. Never reported.

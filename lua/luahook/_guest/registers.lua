@@ -1,12 +1,12 @@
 -- The guest's registers by name (QEMU's gdb names: eax, eip, eflags, ... on
 -- i386; rax, rip, ... on x86_64; x0, sp, pc on aarch64; ...), plus the
 -- portable names of the syscall ABI's roles (nr, arg1..arg6, ret, pc, sp;
--- luahook.arch), read and written inside hooks. Integers for registers of
+-- luahook._guest.arch), read and written inside hooks. Integers for registers of
 -- 1, 2, 4 or 8 bytes, in the guest's byte order; byte strings for wider
 -- ones (xmm).
-local arch = require "luahook.arch"
-local context = require "luahook.context"
-local int = require "luahook.int"
+local arch = require "luahook._guest.arch"
+local context = require "luahook._core.context"
+local int = require "luahook._guest.int"
 
 local registers = {}
 

@@ -4,8 +4,8 @@
 -- error an exec would get; a program that would run ends this image (exit
 -- hooks with "exec") and QEMU is replaced by the QEMU for the new
 -- program's architecture, which loads this plugin with the same arguments.
-local context = require "luahook.context"
-local hooks = require "luahook.hooks"
+local context = require "luahook._core.context"
+local hooks = require "luahook._core.hooks"
 local syscalls = require "luahook.syscalls"
 
 local follow = {}
@@ -13,6 +13,7 @@ local follow = {}
 local core = context.core
 local execveat_nr = syscalls.number("execveat")
 local JUDGED = {} -- the key of the strings a hook judged, on the exec's sc
+local end_image    -- the runtime's end_for_exec, given at start
 
 --- Has the follower run exec call `sc` from `strings` rather than from
 --- guest memory: { path, argv, envp, dirfd, flags } as a hook copied and
@@ -28,7 +29,7 @@ end
 local function resolve(sc)
     -- loaded only now: a program that never execs pays nothing for them
     local values = require "luahook.decode.values"
-    local sysroot = require("luahook.qemu_options").sysroot()
+    local sysroot = require("luahook._core.qemu_options").sysroot()
     local given = sc[JUDGED]
     if given then
         return core.exec_resolve(given.path, given.argv, given.envp,
@@ -56,19 +57,22 @@ local function follow_exec(sc)
     local program, err, why = resolve(sc)
     if not program then
         if why then
-            local lh = require "luahook"
-            lh.printf("luahook: %s fails with ENOEXEC: %s\n", sc.name, why)
+            local line = string.format("luahook: %s fails with ENOEXEC: %s\n", sc.name, why)
+            context.calls.write(line, #line)
         end
         return -err
     end
-    require("luahook.runtime").end_for_exec(sc, program)
+    end_image(sc, program)
     -- an exit hook that stopped QEMU (os.exit, onerror=abort) has
     -- exec_start do nothing: QEMU stops once this event is done
     return -core.exec_start(context.inherited)
 end
 
---- Starts following: called at boot unless follow_exec=0.
-function follow.start()
+--- Starts following: called at boot unless follow_exec=0, with the
+--- runtime's end_for_exec(sc, program), which runs the exit hooks.
+---@param end_for_exec fun(sc: luahook.Syscall, program: table)
+function follow.start(end_for_exec)
+    end_image = end_for_exec
     local names = {}
     for _, name in ipairs({ "execve", "execveat" }) do
         if syscalls.number(name) then names[#names + 1] = name end

@@ -2,14 +2,14 @@
 -- public module, and returns the event loop C resumes for each wanted
 -- event. A failing hook is reported here, never fatal to the guest (unless
 -- onerror=abort).
-local context = require "luahook.context"
-local int = require "luahook.int"
+local context = require "luahook._core.context"
+local int = require "luahook._guest.int"
 
 local runtime = {}
 
 local core         -- the C primitives
 local hooks, event, repl
-local chain_of, new_syscall -- hooks.chain, syscall.new
+local chain_of, code_hook, new_syscall -- hooks.chain, hooks.code, syscall.new
 local detach_syscall, resume_syscall -- syscall.detach, syscall.resume
 local xpcall = xpcall
 local pending      -- [vcpu] = syscall object waiting for its result
@@ -206,6 +206,7 @@ local unwinders = {}
 function runtime.on_unwind(fn)
     unwinders[#unwinders + 1] = fn
 end
+context.on_unwind = runtime.on_unwind
 
 local function unwound()
     for i = 1, #unwinders do pcall(unwinders[i]) end
@@ -267,7 +268,7 @@ end
 
 -- Runs the hooks of `kind` ("exit" or "done") with how, sc, program.
 local function run_exit_hooks(kind, how, sc, program)
-    for _, fn in ipairs(hooks.exits(kind)) do
+    for _, fn in ipairs(hooks.fns(kind)) do
         local ok, err = xpcall(fn, exit_hook_error, how, sc, program)
         if not ok and err ~= context.EXIT then
             core.error(kind .. " hook failed: " .. err)
@@ -304,20 +305,6 @@ local function end_image(how, sc, program)
 end
 
 local EXACT = 2 ^ 53 -- doubles hold integers exactly below this
-
--- What to call when a vCPU reaches a watched code address: [addr] = fn.
-local code_hooks = {}
-
---- Calls fn(addr, vcpu, tid) each time a vCPU starts running a block of
---- guest code at `addr` that QEMU translates from now on (a block it has
---- already translated is not seen). For luahook.delivery: one fn per
---- address.
----@param addr integer
----@param fn fun(addr: integer, vcpu: integer, tid: integer)
-function runtime.watch_code(addr, fn)
-    code_hooks[addr] = fn
-    core.watch_code(addr)
-end
 
 -- Argument `i` of the event (0-based): the record's double when exact,
 -- else its uint64_t.
@@ -359,7 +346,8 @@ local function serve()
             dispatch_return(ev.nr, ev.vcpu, result)
         elseif kind == CODE then
             local addr = argument(ev, 0)
-            code_hooks[addr](addr, ev.vcpu, ev.tid)
+            local hook = code_hook(addr) -- none once removed: C still reports it
+            if hook then hook(addr, ev.vcpu, ev.tid) end
         else
             end_image(ev.num[0] ~= 0 and "thread" or "exit")
         end
@@ -420,18 +408,18 @@ end
 -- REPL, and the calls that never return.
 local function set_up_dispatch()
     event = context.event
-    hooks = require "luahook.hooks"
+    hooks = require "luahook._core.hooks"
     hooks.init()
-    chain_of = hooks.chain
+    chain_of, code_hook = hooks.chain, hooks.code
     pending = context.by_vcpu()
-    local syscall = require "luahook.sc"
+    local syscall = require "luahook._core.sc"
     new_syscall, detach_syscall, resume_syscall = syscall.new, syscall.detach, syscall.resume
     restarting = context.by_vcpu()
     -- only a front end (repl=, break=) can stop the guest at a prompt: the
     -- module is loaded then, and a state boots without it in half the time
     -- (with parallel=1, each thread boots one)
     if core.repl_kind then
-        repl = require "luahook.repl"
+        repl = require "luahook._core.repl"
     end
     local syscalls = require "luahook.syscalls"
     no_return = context.by_nr()
@@ -445,7 +433,7 @@ end
 local function add_breakpoints(breaks)
     local syscalls = require "luahook.syscalls"
     if #breaks > 0 then
-        repl = repl or require "luahook.repl"
+        repl = repl or require "luahook._core.repl"
     end
     for _, what in ipairs(breaks) do
         local ok, err = pcall(repl.add_breakpoint, syscalls.split(what), nil, 1)
@@ -461,13 +449,15 @@ function runtime.boot(primitives)
     core = primitives
     WORD_BITS = context.word_size * 8
     take_own_arguments(primitives.args)
+    -- for the public module, which the runtime sets up and so never requires
+    context.current, context.stats = runtime.current, runtime.stats
     set_up_dispatch()
-    local script_env = require "luahook.script_env"
+    local script_env = require "luahook._core.script_env"
     script_env.install(require "luahook")
     add_breakpoints(primitives.breaks)
     script_env.search_beside(primitives.script ~= "" and { primitives.script } or {})
     if primitives.follow_exec then
-        require("luahook.follow").start()
+        require("luahook._core.follow").start(runtime.end_for_exec)
     end
     return serve, on_loop_error
 end

@@ -3,13 +3,14 @@
 -- syscall in scope, and debugger commands (c, s, fin, ret, x, str, regs,
 -- bt, b/bl/bd, threads, help, kill). Errors at the prompt are printed and the
 -- prompt stays; nothing typed there can end the guest except kill.
-local arch = require "luahook.arch"
-local context = require "luahook.context"
-local format = require "luahook.format"
-local hooks = require "luahook.hooks"
-local int = require "luahook.int"
-local memory = require "luahook.memory"
-local registers = require "luahook.registers"
+local arch = require "luahook._guest.arch"
+local context = require "luahook._core.context"
+local format = require "luahook._guest.format"
+local hooks = require "luahook._core.hooks"
+local script_env = require "luahook._core.script_env"
+local int = require "luahook._guest.int"
+local memory = require "luahook._guest.memory"
+local registers = require "luahook._guest.registers"
 local syscalls = require "luahook.syscalls"
 local decimal = require("luahook.decode.values").dec
 
@@ -236,7 +237,7 @@ for name, fn in pairs(commands) do COMMAND_OF[fn] = name end
 ---------------------------------------------------------------- evaluation
 
 local function make_env()
-    local lh = require "luahook"
+    local lh = script_env.api
     local e = { lh = lh, luahook = lh, mem = lh.mem, print = print_values }
     for name, fn in pairs(commands) do e[name] = fn end
     return setmetatable(e, { __index = _G })

@@ -6,11 +6,14 @@
 -- absolute paths (util/path.c), the program /proc/self/exe stands for, and
 -- i386's 16-bit user ids.
 local bit = require "bit"
-local arch = require "luahook.arch"
-local context = require "luahook.context"
-local host = require "luahook.host"
+local ffi = require "ffi"
+local arch = require "luahook._guest.arch"
+local context = require "luahook._core.context"
+local host = require "luahook._host.host"
 
 local linuxuser = {}
+
+ffi.cdef [[ int lh_linuxuser_getpid(void) __asm__("getpid"); ]]
 
 -- Open flags: rows { guest mask, guest bits, host bits } as QEMU's
 -- fcntl_flags_tbl has them; a flag whose guest bits are set under the mask
@@ -139,7 +142,7 @@ local function proc_myself(name, entry)
     if rest:sub(1, 5) == "self/" then
         rest = rest:sub(6)
     elseif rest:match("^[1-9]") then
-        local mine = tostring(require("luahook").pid()) .. "/"
+        local mine = tostring(ffi.C.lh_linuxuser_getpid()) .. "/"
         if rest:sub(1, #mine) ~= mine then return false end
         rest = rest:sub(#mine + 1)
     else

@@ -2,7 +2,7 @@
 -- values are plain numbers when they fit and 64-bit cdata when they do not:
 -- no bit of a guest value is ever lost.
 local ffi = require "ffi"
-local context = require "luahook.context"
+local context = require "luahook._core.context"
 
 local int = {}
 

@@ -4,7 +4,7 @@
 -- In linux-user the guest's descriptors, working directory and credentials
 -- are QEMU's, so a host call made here on the guest thread's behalf is the
 -- call the guest asked for. Each function returns the call's result, or nil
--- and the errno, in the guest's numbering (luahook.errno.from_host: mips
+-- and the errno, in the guest's numbering (luahook._guest.errno.from_host: mips
 -- numbers many errors its own way), ready to give the guest.
 --
 -- The structures are those of a 64-bit Linux host (LP64: statx is the same
@@ -13,7 +13,7 @@
 -- need its O_DIRECTORY and O_NOFOLLOW here).
 local ffi = require "ffi"
 local bit = require "bit"
-local from_host = require("luahook.errno").from_host
+local from_host = require("luahook._guest.errno").from_host
 
 ffi.cdef [[
 struct lh_host_statx_timestamp { int64_t tv_sec; uint32_t tv_nsec; int32_t __reserved; };

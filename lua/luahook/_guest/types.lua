@@ -6,7 +6,7 @@
 -- prefixed names (struct lh_i386_stat, struct lh_mips_stat), whatever the
 -- host is.
 local ffi = require "ffi"
-local context = require "luahook.context"
+local context = require "luahook._core.context"
 
 local types = {}
 

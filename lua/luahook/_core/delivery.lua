@@ -5,10 +5,10 @@
 -- says so (the discontinuity callbacks exist, but no code of 10.2 calls
 -- them). What a plugin can see is the handler starting: the guest's
 -- handlers are learnt from its rt_sigaction, sigaction and signal calls,
--- and the core is asked to report each handler's first block
--- (core.watch_code, docs/internals.md). A handler reached with the return
--- address the frame holds and its own signal's number as argument is a
--- delivery; the same function called by the program is not. That return
+-- and the core is asked to report each handler's first block (a code hook
+-- in luahook._core.hooks; core.watch_code, docs/internals.md). A handler
+-- reached with the return address the frame holds and its own signal's
+-- number as argument is a delivery; the same function called by the program is not. That return
 -- address is the action's sa_restorer, or without one (i386's glibc sets
 -- none) QEMU's own trampoline, known by its code: sigreturn's or
 -- rt_sigreturn's number moved to eax, then int $0x80.
@@ -18,9 +18,10 @@
 -- an action without it, so then only the signal is known.
 local bit = require "bit"
 local ffi = require "ffi"
-local context = require "luahook.context"
-local memory = require "luahook.memory"
-local registers = require "luahook.registers"
+local context = require "luahook._core.context"
+local hooks = require "luahook._core.hooks"
+local memory = require "luahook._guest.memory"
+local registers = require "luahook._guest.registers"
 local structs = require "luahook.decode.structs"
 local syscalls = require "luahook.syscalls"
 local values = require "luahook.decode.values"
@@ -47,12 +48,12 @@ local TRAMPOLINES = { ["\x58\xb8\x77\x00\x00\x00\xcd\x80"] = true,
 
 -- The guest's action of each signal: { handler, flags, restorer }.
 local actions = {}
-local listeners = {}
 local watched = {}
+local tracking = false
 
 -- Runs the listeners; one that fails is reported and the others run.
 local function tell(signal)
-    for _, fn in ipairs(listeners) do
+    for _, fn in ipairs(hooks.fns("signal")) do
         local ok, err = xpcall(fn, debug.traceback, signal)
         if not ok then context.core.error("signal hook failed: " .. tostring(err)) end
     end
@@ -88,26 +89,29 @@ local function set_action(signo, handler, flags, restorer)
                        restorer = bit.band(flags, SA_RESTORER) ~= 0 and restorer or nil }
     if handler > SIG_IGN and not watched[handler] then
         watched[handler] = true
-        require("luahook.runtime").watch_code(handler, reached)
+        hooks.add("code", handler, reached, "luahook (signal deliveries)")
     end
 end
 
 -- The calls that set an action, and where their new action is: the
 -- kernel's struct sigaction (handler, flags, restorer), i386's old one
 -- (handler, mask, flags, restorer), or signal's handler alone.
-local function track(lh)
-    lh.after("rt_sigaction", function(sc, ret)
+local function track()
+    local function after(name, fn)
+        hooks.add("after", syscalls.select(name), fn, "luahook (signal deliveries)")
+    end
+    after("rt_sigaction", function(sc, ret)
         local w = ret == 0 and sc.args[2] ~= 0 and structs.words(sc.args[2], 3)
         if w then set_action(sc.args[1], w[1], w[2], w[3]) end
     end)
     if syscalls.number("sigaction") then
-        lh.after("sigaction", function(sc, ret)
+        after("sigaction", function(sc, ret)
             local w = ret == 0 and sc.args[2] ~= 0 and structs.words(sc.args[2], 4)
             if w then set_action(sc.args[1], w[1], w[3], w[4]) end
         end)
     end
     if syscalls.number("signal") then
-        lh.after("signal", function(sc, ret)
+        after("signal", function(sc, ret)
             -- the kernel's signal() resets the action once it is taken
             if ret >= 0 then set_action(sc.args[1], sc.args[2], SA_RESETHAND, nil) end
         end)
@@ -152,11 +156,17 @@ function delivery.death()
 end
 
 --- Calls fn(signal) each time the guest's handler of a signal starts
---- (docs/api.md, lh.on_signal); tracking starts with the first listener.
+--- (docs/api.md, lh.on_signal); tracking starts with the first one. The
+--- signal hook's record, registered from `site`.
 ---@param fn fun(signal: table)
-function delivery.listen(fn)
-    if #listeners == 0 and frame_of then track(require "luahook") end
-    listeners[#listeners + 1] = fn
+---@param site string
+---@return table record
+function delivery.listen(fn, site)
+    if not tracking and frame_of then
+        tracking = true
+        track()
+    end
+    return hooks.add("signal", nil, fn, site)
 end
 
 return delivery

@@ -1,12 +1,12 @@
 -- The syscall object hooks receive: number, name, arguments, thread and
 -- vCPU of one guest syscall, built from the event record C filled, with
 -- methods that read its arguments as typed values.
-local added = require "luahook.added"
-local context = require "luahook.context"
-local format = require "luahook.format"
-local int = require "luahook.int"
-local memory = require "luahook.memory"
-local registers = require "luahook.registers"
+local added = require "luahook._guest.added"
+local context = require "luahook._core.context"
+local format = require "luahook._guest.format"
+local int = require "luahook._guest.int"
+local memory = require "luahook._guest.memory"
+local registers = require "luahook._guest.registers"
 local syscalls = require "luahook.syscalls"
 
 local ARG_COUNT = context.arg_count  -- the record's argument slots (core/contract.h)

@@ -1,11 +1,14 @@
--- The registry of every hook, in registration order: entry and after
--- hooks of syscalls, and exit hooks (lh.on_exit, lh.on_exec), which run
--- when the program image ends. Derived from it: per-syscall chains (cached)
--- and the want table C reads on every syscall to decide, without entering
--- Lua, whether a syscall is wanted. runtime.boot calls hooks.init() before
--- anything registers.
+-- The registry of every hook, in registration order, by kind: entry and
+-- after hooks of syscalls; exit hooks (lh.on_exit, lh.on_exec), which run
+-- when the program image ends; signal hooks (lh.on_signal), which
+-- luahook._core.delivery calls; code hooks, which run when the guest
+-- reaches a watched code address (one per address). Derived from it:
+-- per-syscall chains (cached), the want table C reads on every syscall to
+-- decide, without entering Lua, whether a syscall is wanted, and the
+-- hook of each watched code address. runtime.boot calls hooks.init()
+-- before anything registers.
 local bit = require "bit"
-local context = require "luahook.context"
+local context = require "luahook._core.context"
 local syscalls = require "luahook.syscalls"
 
 local hooks = {}
@@ -41,7 +44,8 @@ function hooks.init()
     end
 end
 
--- The want bits of each kind; exit hooks want no syscall.
+-- The want bits of the kinds that hook syscalls; exit, signal and code
+-- hooks want none.
 local KIND_BITS = {
     entry = context.WANT_ENTRY,
     -- an after-hook needs the entry too, to capture the arguments
@@ -62,7 +66,7 @@ local function refresh()
     local bits = {}
     for _, rec in ipairs(registered) do
         local b = KIND_BITS[rec.kind]
-        if rec.kind == "exit" or rec.kind == "done" then
+        if not b then
             -- wants no syscall
         elseif rec.selection.all then
             for nr = 0, nr_max do bits[nr] = bit.bor(bits[nr] or 0, b) end
@@ -90,8 +94,13 @@ local function refresh()
     chains = no_chains()
 end
 
---- Adds a hook of `kind` ("entry", "after" or "exit"); `selection` comes
---- from syscalls.select (nil for "exit"). `place` "first"
+-- [addr] = the code hook of a watched address
+local code_at = {}
+
+--- Adds a hook of `kind` ("entry", "after", "exit", "signal" or "code");
+--- `selection` comes from syscalls.select for "entry" and "after", is the
+--- guest address for "code" (C watches it from now on; a later code hook
+--- of the same address replaces this one), nil otherwise. `place` "first"
 --- puts it before every other hook (the REPL's stepping must see calls
 --- first); "last" after every other, those added later included (following
 --- an exec must come after every hook that could answer it).
@@ -107,7 +116,12 @@ function hooks.add(kind, selection, fn, site, place)
         while at > 1 and registered[at - 1].last do at = at - 1 end
     end
     table.insert(registered, at, rec)
-    refresh()
+    if KIND_BITS[kind] then
+        refresh()
+    elseif kind == "code" then
+        code_at[selection] = rec
+        context.core.watch_code(selection)
+    end
     return rec
 end
 
@@ -116,7 +130,12 @@ function hooks.remove(rec)
     for i, r in ipairs(registered) do
         if r == rec then
             table.remove(registered, i)
-            refresh()
+            if KIND_BITS[rec.kind] then
+                refresh()
+            elseif rec.kind == "code" and code_at[rec.selection] == rec then
+                -- C goes on reporting the address: code() then has nothing
+                code_at[rec.selection] = nil
+            end
             return true
         end
     end
@@ -145,15 +164,23 @@ function hooks.all()
     return registered
 end
 
---- The functions of the hooks of `kind` ("exit" or "done"), oldest
---- first: a list of its own, so hooks added or removed while they run
---- change nothing.
-function hooks.exits(kind)
+--- The functions of the hooks of `kind` ("exit", "done" or "signal"),
+--- oldest first: a list of its own, so hooks added or removed while they
+--- run change nothing.
+---@param kind "exit"|"done"|"signal"
+function hooks.fns(kind)
     local fns = {}
     for _, rec in ipairs(registered) do
         if rec.kind == kind then fns[#fns + 1] = rec.fn end
     end
     return fns
+end
+
+--- The function of the code hook of guest address `addr`, or nil.
+---@param addr integer
+function hooks.code(addr)
+    local rec = code_at[addr]
+    return rec and rec.fn
 end
 
 return hooks

@@ -7,7 +7,7 @@
 -- table), its identity (device and inode) and the identities of the
 -- directories above it, up to the root.
 local bit = require "bit"
-local host = require "luahook.host"
+local host = require "luahook._host.host"
 
 local pin = {}
 

@@ -1,7 +1,7 @@
 -- Formatting of guest values for people: hex integers (exact for 64-bit
 -- values) and syscall results in strace's style.
 local bit = require "bit"
-local errno = require "luahook.errno"
+local errno = require "luahook._guest.errno"
 
 local format = {}
 

@@ -2,7 +2,7 @@
 -- `luahook`, `print` and `os.exit` made safe to call from a hook,
 -- `jit.profile` kept for luahook, and `require` searching only beside the
 -- scripts.
-local context = require "luahook.context"
+local context = require "luahook._core.context"
 
 local script_env = {}
 
@@ -15,8 +15,10 @@ local real_package = _G.package
 --- done (exit() in mid-event would leave the guest's call half made) and
 --- unwinds what called it; `jit.profile` is refused, as LuaJIT's profiler
 --- is what interrupts hooks that run too long.
+--- The REPL's prompt finds `lh` here (script_env.api) too.
 ---@param lh table the public module
 function script_env.install(lh)
+    script_env.api = lh
     _G.luahook = lh
     _G.print = lh.print
     _G.os.exit = function(code)

@@ -2,8 +2,8 @@
 -- architecture's kernel headers: mips numbers many of them its own way),
 -- with the C library's messages, the ones strace and perror print.
 local ffi = require "ffi"
-local arch = require "luahook.arch"
-local context = require "luahook.context"
+local arch = require "luahook._guest.arch"
+local context = require "luahook._core.context"
 
 ffi.cdef [[ char *strerror(int errnum); ]]
 

@@ -3,10 +3,10 @@
 -- on top of the core's read and write primitives. A bad address gives nil
 -- and a message, never a crash and never a partial write.
 local ffi = require "ffi"
-local context = require "luahook.context"
-local format = require "luahook.format"
-local int = require "luahook.int"
-local types = require "luahook.types"
+local context = require "luahook._core.context"
+local format = require "luahook._guest.format"
+local int = require "luahook._guest.int"
+local types = require "luahook._guest.types"
 
 local memory = {}
 

@@ -3,7 +3,7 @@
 -- tools/gen_arch.lua) and, by hand because no header states them, the
 -- registers its syscall ABI gives each role. A new architecture is a new
 -- row here and a generated module, not branches elsewhere.
-local context = require "luahook.context"
+local context = require "luahook._core.context"
 
 local arch = {}
 

@@ -5,8 +5,7 @@
 -- process-wide mutex: count in the state's own tables on the hot path and
 -- merge here at exit; use the store where a value must be exact while
 -- threads run.
-local context = require "luahook.context"
-local runtime = require "luahook.runtime"
+local context = require "luahook._core.context"
 
 local core = context.core
 local add, set, get, snapshot = core.shared_add, core.shared_set, core.shared_get,
@@ -95,7 +94,7 @@ end
 
 -- How deep this state is in lh.shared.lock: a hook cut short inside lets go.
 local depth = 0
-runtime.on_unwind(function()
+context.on_unwind(function()
     while depth > 0 do
         depth = depth - 1
         unlock()
