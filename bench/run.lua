@@ -27,6 +27,12 @@ local CONFIGS = {
     { name = "luahook, trace.lua", args = "-plugin " .. PLUGIN .. ",script=scripts/trace.lua,out=" .. OUT },
     { name = "luahook, record.lua", args = "-plugin " .. PLUGIN .. ",script=scripts/record.lua,out=" .. REC },
     { name = "qemu -strace", args = "-strace -D " .. OUT },
+    -- parallel=1 (a Lua state per thread): on the threaded loop, and on the
+    -- one-thread loop, where it must cost no more than the default
+    { name = "luahook parallel=1, count all", only_on = { "getppid x 1M", "4 threads x 250k" },
+      args = "-plugin " .. PLUGIN .. ",script=bench/count.lua,parallel=1,out=" .. OUT },
+    { name = "luahook parallel=1, trace.lua", only_on = { "getppid x 1M", "4 threads x 250k" },
+      args = "-plugin " .. PLUGIN .. ",script=scripts/trace.lua,parallel=1,out=" .. OUT },
 }
 
 -- i386 guests, and the getppid loop on aarch64 under the configurations
@@ -43,6 +49,11 @@ local WORKLOADS = {
 
 -- Whether `workload` runs under `config`.
 local function runs_under(workload, config)
+    if config.only_on then
+        local listed = false
+        for _, name in ipairs(config.only_on) do listed = listed or name == workload.name end
+        if not listed then return false end
+    end
     return not workload.only or workload.only[config.name] ~= nil
 end
 

@@ -41,6 +41,7 @@ struct invocation {
     const char *arch;           /* --list-syscalls ARCH */
     bool watch;
     bool no_follow;             /* --no-follow: follow_exec=0 */
+    bool parallel;              /* --parallel: parallel=1 */
     bool dry_run;
     char **rest;                /* PROGRAM ARGS..., or attach's arguments */
     int n_rest;

@@ -18,6 +18,7 @@ enum {
     OPT_QEMU,
     OPT_WATCH,
     OPT_NO_FOLLOW,
+    OPT_PARALLEL,
     OPT_LIST_SYSCALLS,
 };
 
@@ -32,6 +33,7 @@ static const struct option long_options[] = {
     { "sysroot", required_argument, NULL, 'L' },
     { "watch", no_argument, NULL, OPT_WATCH },
     { "no-follow", no_argument, NULL, OPT_NO_FOLLOW },
+    { "parallel", no_argument, NULL, OPT_PARALLEL },
     { "dry-run", no_argument, NULL, 'n' },
     { "list-syscalls", optional_argument, NULL, OPT_LIST_SYSCALLS },
     { "help", no_argument, NULL, 'h' },
@@ -69,6 +71,8 @@ void print_help(void)
 "      --watch            reload a -s script when its file changes\n"
 "      --no-follow        programs PROGRAM starts with execve run without\n"
 "                         luahook (plugin argument follow_exec=0)\n"
+"      --parallel         a Lua state per guest thread: hooks of different\n"
+"                         threads run at once (plugin argument parallel=1)\n"
 "      --break SYSCALL    open the REPL when the guest makes SYSCALL\n"
 "      --repl tty|unix:PATH  where the REPL talks (see luahook attach)\n"
 "      --qemu PATH        the qemu-ARCH binary, or the directory of them\n"
@@ -232,6 +236,9 @@ void parse_invocation(int argc, char **argv, struct invocation *inv)
             break;
         case OPT_NO_FOLLOW:
             inv->no_follow = true;
+            break;
+        case OPT_PARALLEL:
+            inv->parallel = true;
             break;
         case 'n':
             inv->dry_run = true;

@@ -101,6 +101,9 @@ static char *plugin_argument(const struct invocation *inv, const struct location
     if (inv->no_follow) {
         put_arg(f, "follow_exec", "0");
     }
+    if (inv->parallel) {
+        put_arg(f, "parallel", "1");
+    }
     for (int i = 0; i < inv->n_script_args; i++) {
         const char *kv = inv->script_args[i];
         const char *eq = strchr(kv, '=');

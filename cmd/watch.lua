@@ -4,7 +4,8 @@
 -- to load, what it registered is removed instead and the old one stays.
 -- Files are compared at the guest's syscalls, at most every
 -- CHECK_INTERVAL seconds: a guest blocked in one long syscall picks up an
--- edit at its next one.
+-- edit at its next one. With parallel=1 every thread's Lua state does
+-- this for itself, and each reloads.
 local lh = require "luahook"
 local clock = require "luahook.clock"
 
@@ -72,12 +73,24 @@ local function owned(file)
     return recs
 end
 
+-- Says what became of a version of the file, once per process: with
+-- parallel=1 each thread's Lua state reloads it at its own next syscall.
+local function say_once(file, text, fmt, ...)
+    local key = "luahook.watch " .. file.path
+    local first = lh.shared.lock(function()
+        if lh.shared.get(key) == text then return false end
+        lh.shared.set(key, text)
+        return true
+    end)
+    if first then lh.printf(fmt, ...) end
+end
+
 local function reload(file, text)
     local old_hooks = owned(file)
     local new_hooks, err = run(file.path, text)
     if not new_hooks then
-        lh.printf("luahook: reload of %s failed, keeping the previous version: %s\n",
-                  file.path, err)
+        say_once(file, text, "luahook: reload of %s failed, keeping the previous version: %s\n",
+                 file.path, err)
         return
     end
     for _, rec in ipairs(old_hooks) do
@@ -86,7 +99,7 @@ local function reload(file, text)
         rec.fn = function() end
     end
     file.hooks = new_hooks
-    lh.printf("luahook: reloaded %s\n", file.path)
+    say_once(file, text, "luahook: reloaded %s\n", file.path)
 end
 
 local function check()

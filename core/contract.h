@@ -58,7 +58,8 @@ struct lh_event {
 #define LH_CALLS_FIELDS                                                   \
     void (*yield)(void);       /* the event is done: back to the vCPU */ \
     void (*write)(const char *s, size_t len); /* to luahook's output */ \
-    int32_t (*read_string)(uint64_t addr, char *buf, int32_t max);
+    int32_t (*read_string)(uint64_t addr, char *buf, int32_t max);        \
+    void (*commit)(void);      /* parallel=1: this thread's writes into the stream */
 struct lh_calls {
     LH_CALLS_FIELDS
 };

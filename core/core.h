@@ -11,6 +11,13 @@
 
 #include "guest.h"
 
+/*
+ * Thread-local state on the per-syscall path. A plugin's TLS would
+ * otherwise go through __tls_get_addr on every access; its few bytes fit
+ * in the static TLS glibc keeps spare for modules loaded later.
+ */
+#define LH_THREAD_LOCAL _Thread_local __attribute__((tls_model("initial-exec")))
+
 struct lh_config {
     const char *arch;          /* guest architecture: one of LH_ARCHES */
     const char *script;        /* path of the user's script; NULL with only break=/repl= */
@@ -18,6 +25,7 @@ struct lh_config {
     const char *repl;          /* repl=tty or repl=unix:PATH, or NULL */
     GPtrArray *breaks;         /* break=WHAT values, in order */
     bool abort_on_error;       /* onerror=abort: a failing hook stops QEMU */
+    bool parallel;             /* parallel=1: a Lua state per guest thread */
     GPtrArray *script_args;    /* "key=value" strings, for luahook.args */
     const struct lh_guest_ops *guest;
     void (*watch_returns)(void);  /* have lh_syscall_return called from now on */

@@ -1,8 +1,9 @@
 /*
  * The per-syscall path. The common case (no hook wants the syscall) ends
  * in the glue, which asks lh_syscall_needs_entry (core.h) first; wanted
- * events take the lock, fill the shared event record and resume the Lua
- * side's loop. Nothing is allocated.
+ * events take the lock of this thread's Lua state (the one state, unless
+ * parallel=1), fill its event record and resume its loop. Nothing is
+ * allocated (but a parallel=1 thread's first event makes its state).
  */
 #include <errno.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 #include "repl.h"
 #include "signals.h"
 #include "state.h"
+#include "states.h"
 #include "turns.h"
 
 struct lh_gate lh_gate;
@@ -26,7 +28,7 @@ struct lh_gate lh_gate;
  */
 static LH_THREAD_LOCAL uint32_t cached_tid;
 
-static uint32_t current_tid(void)
+uint32_t lh_current_tid(void)
 {
     if (!cached_tid) {
         cached_tid = (uint32_t)syscall(SYS_gettid);
@@ -53,16 +55,25 @@ static void arm_signals(void)
 void lh_run_lua(void)
 {
     static uint32_t events;
+    /* interrupts reach the main state only: LuaJIT's profiler serves one */
+    bool interruptible = lh_here == &lh_main_state;
 
-    /* 0 means no event: skipped when the count wraps */
-    events = events + 1 ? events + 1 : 1;
-    __atomic_store_n(&lh_gate.lua_event, events, __ATOMIC_RELAXED);
-    if (G_UNLIKELY(!lh_fiber_run())) {
-        /* never seen: the core lock keeps a second event out while one runs */
+    if (interruptible) {
+        /* 0 means no event: skipped when the count wraps */
+        events = events + 1 ? events + 1 : 1;
+        __atomic_store_n(&lh_gate.lua_event, events, __ATOMIC_RELAXED);
+    }
+    if (G_UNLIKELY(!lh_fiber_run(&lh_here->fiber))) {
+        /* never seen: the state's lock keeps a second event out while one runs */
         lh_output_error("an event came while the Lua side ran another: "
                         "left to QEMU unhooked");
     }
-    __atomic_store_n(&lh_gate.lua_event, 0, __ATOMIC_RELAXED);
+    if (interruptible) {
+        __atomic_store_n(&lh_gate.lua_event, 0, __ATOMIC_RELAXED);
+    }
+    if (G_UNLIKELY(lh_core.parallel)) {
+        lh_output_commit();   /* the event's text, whole, into the stream */
+    }
     if (G_UNLIKELY(__atomic_load_n(&lh_sigint_deferred, __ATOMIC_RELAXED))) {
         lh_signals_replay();
     }
@@ -75,17 +86,17 @@ void lh_run_lua(void)
  */
 static void run_loop(int kind)
 {
-    lh_core.event.kind = kind;
-    lh_core.in_event = true;
+    lh_here->event.kind = kind;
+    lh_here->in_event = true;
     lh_run_lua();
-    lh_core.in_event = false;
+    lh_here->in_event = false;
 }
 
 /* Takes the core lock, unless QEMU is being stopped: then waits for that. */
 static void lock_unless_quitting(void)
 {
     lh_lock();
-    if (G_UNLIKELY(lh_core.quitting)) {
+    if (G_UNLIKELY(__atomic_load_n(&lh_core.quitting, __ATOMIC_ACQUIRE))) {
         lh_unlock();
         lh_wait_for_quit();
     }
@@ -93,10 +104,12 @@ static void lock_unless_quitting(void)
 
 static void finish(void)
 {
-    bool quit = lh_core.quit_request != LH_QUIT_NONE;
+    bool quit = __atomic_load_n(&lh_core.quit_request, __ATOMIC_ACQUIRE) != LH_QUIT_NONE;
 
     /* before unlocking: no other thread may start a hook from here on */
-    lh_core.quitting = lh_core.quitting || quit;
+    if (quit) {
+        __atomic_store_n(&lh_core.quitting, true, __ATOMIC_RELEASE);
+    }
     lh_unlock();
     if (quit) {
         lh_quit_qemu();
@@ -106,10 +119,10 @@ static void finish(void)
 /* The hook's answer, as the record holds it. */
 static int64_t entry_result(void)
 {
-    double n = lh_core.event.result;
+    double n = lh_here->event.result;
 
-    if (lh_core.event.answer == LH_ANSWER_RET) {
-        return lh_core.event.ret;
+    if (lh_here->event.answer == LH_ANSWER_RET) {
+        return lh_here->event.ret;
     }
     if (n >= 9223372036854775808.0) {       /* 2^63 and up: an unsigned value */
         return (int64_t)(uint64_t)n;
@@ -174,8 +187,11 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
         && !__atomic_load_n(&lh_gate.world_stopped, __ATOMIC_RELAXED)) {
         return false;
     }
-    tid = current_tid();
+    tid = lh_current_tid();
     lh_repl_wait_if_stopped(tid, vcpu, nr);
+    if (G_UNLIKELY(lh_core.parallel)) {
+        lh_states_enter(tid);
+    }
     lock_unless_quitting();
     /*
      * A prompt was asked for (Ctrl-C, a client attached): this call opens
@@ -186,7 +202,7 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
            ? __atomic_exchange_n(&lh_gate.stop_request, LH_STOP_NONE, __ATOMIC_SEQ_CST)
            : LH_STOP_NONE;
     if (stop != LH_STOP_NONE || (want & LH_WANT_ENTRY)) {
-        struct lh_event *ev = &lh_core.event;
+        struct lh_event *ev = &lh_here->event;
 
         ev->nr = (double)nr;
         ev->vcpu = vcpu;
@@ -236,12 +252,15 @@ void lh_syscall_return(unsigned int vcpu, int64_t nr, int64_t ret)
     if (!(want & LH_WANT_RETURN)) {
         return;
     }
+    if (G_UNLIKELY(lh_core.parallel)) {
+        lh_states_enter(lh_current_tid());
+    }
     lock_unless_quitting();
-    lh_core.event.nr = (double)nr;
-    lh_core.event.vcpu = vcpu;
-    lh_core.event.tid = current_tid();
-    lh_core.event.ret = ret;
-    lh_core.event.retn = (double)ret;
+    lh_here->event.nr = (double)nr;
+    lh_here->event.vcpu = vcpu;
+    lh_here->event.tid = lh_current_tid();
+    lh_here->event.ret = ret;
+    lh_here->event.retn = (double)ret;
     run_loop(LH_EVENT_RETURN);
     finish();
     lh_turns_wait_if_asked();
@@ -249,11 +268,14 @@ void lh_syscall_return(unsigned int vcpu, int64_t nr, int64_t ret)
 
 void lh_code_reached(unsigned int vcpu, uint64_t addr)
 {
+    if (G_UNLIKELY(lh_core.parallel)) {
+        lh_states_enter(lh_current_tid());
+    }
     lock_unless_quitting();
-    lh_core.event.vcpu = vcpu;
-    lh_core.event.tid = current_tid();
-    lh_core.event.args[0] = addr;
-    lh_core.event.num[0] = (double)addr;
+    lh_here->event.vcpu = vcpu;
+    lh_here->event.tid = lh_current_tid();
+    lh_here->event.args[0] = addr;
+    lh_here->event.num[0] = (double)addr;
     run_loop(LH_EVENT_CODE);
     finish();
 }

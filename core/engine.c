@@ -29,17 +29,23 @@
 #include "own_fds.h"
 #include "repl.h"
 #include "signals.h"
+#include "shared.h"
 #include "state.h"
+#include "states.h"
 #include "unwind_lua.h"
 #include "turns.h"
 
-struct lh_core lh_core = {
+struct lh_core lh_core;
+
+struct lh_state lh_main_state = {
     .loop_ref = LUA_NOREF,
     .loop_error_ref = LUA_NOREF,
     .complete_ref = LUA_NOREF,
+    .want = lh_gate.want,
 };
 
-static bool engine_exited;
+LH_THREAD_LOCAL struct lh_state *lh_here = &lh_main_state;
+
 static LH_THREAD_LOCAL bool fork_took_lock;
 
 static int prim_flush(lua_State *L)
@@ -143,8 +149,31 @@ static int prim_last_signal(lua_State *L)
 /* lh_core.in_event(): is a hook running for a syscall right now? */
 static int prim_in_event(lua_State *L)
 {
-    lua_pushboolean(L, lh_core.in_event);
+    lua_pushboolean(L, lh_here->in_event);
     return 1;
+}
+
+/* core.want_changed(): Lua rewrote its want bits (parallel=1: see lh_states_want_changed) */
+static int prim_want_changed(lua_State *L)
+{
+    (void)L;
+    if (lh_core.parallel) {
+        lh_states_want_changed(lh_here);
+    }
+    return 0;
+}
+
+/*
+ * core.end_other_states(): a followed exec is about to replace the
+ * process: every other state's exit hooks run first (parallel=1).
+ */
+static int prim_end_other_states(lua_State *L)
+{
+    (void)L;
+    if (lh_core.parallel) {
+        lh_states_end_others();
+    }
+    return 0;
 }
 
 /* core.kill_guest(): end the guest once the current event is done. */
@@ -180,6 +209,7 @@ static const struct lh_calls ffi_calls = {
     .yield = lh_fiber_yield,
     .write = lh_output_write,
     .read_string = lh_guest_read_string,
+    .commit = lh_output_commit,
 };
 
 /* Sets field `name` of the table on top to { KEY = "VALUE" } from "KEY=VALUE" strings. */
@@ -212,8 +242,11 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
         { "realpath", prim_realpath },
         { "set_guest_errno", prim_set_guest_errno },
         { "watch_hooks", prim_watch_hooks },
+        { "want_changed", prim_want_changed },
+        { "end_other_states", prim_end_other_states },
         { NULL, NULL },
     };
+    struct lh_state *st = lh_here;
 
     lua_newtable(L);
     luaL_register(L, NULL, fns);
@@ -222,6 +255,13 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     lh_unwind_lua_register(L, cfg->arch);
     lh_turns_lua_register(L);
     lh_code_lua_register(L, cfg->watch_code);
+    lh_shared_lua_register(L);
+    lua_pushboolean(L, lh_core.parallel);
+    lua_setfield(L, -2, "parallel");
+    lua_pushboolean(L, st != &lh_main_state);
+    lua_setfield(L, -2, "thread_state");
+    lua_pushlightuserdata(L, &lh_states_several);
+    lua_setfield(L, -2, "several_states");
     lua_pushstring(L, cfg->arch);
     lua_setfield(L, -2, "arch");
     lua_pushinteger(L, lh_core.word_size);
@@ -242,7 +282,7 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     lua_setfield(L, -2, "breaks");
     lua_pushstring(L, LH_EVENT_CDEF);
     lua_setfield(L, -2, "event_cdef");
-    lua_pushlightuserdata(L, &lh_core.event);
+    lua_pushlightuserdata(L, &st->event);
     lua_setfield(L, -2, "event");
     lua_pushstring(L, LH_CALLS_CDEF);
     lua_setfield(L, -2, "calls_cdef");
@@ -261,7 +301,7 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
         { "rearm", LH_WANT_REARM }, { NULL, 0 } });
     lua_pushinteger(L, LH_ARG_COUNT);
     lua_setfield(L, -2, "arg_count");
-    lua_pushlightuserdata(L, lh_gate.want);
+    lua_pushlightuserdata(L, st->want);
     lua_setfield(L, -2, "want");
     lua_pushinteger(L, LH_NR_MAX);
     lua_setfield(L, -2, "nr_max");
@@ -301,19 +341,38 @@ static void push_private_globals(lua_State *L)
     }
 }
 
+/*
+ * package.preload's __index: the loader of an embedded module, compiled
+ * from its bytecode when first required, its globals the private ones
+ * (upvalue 1). Loading every module at start-up instead cost a thread's
+ * new state with parallel=1 as much as the rest of its boot.
+ */
+static int load_embedded(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 2);
+
+    for (const struct lh_module *m = lh_modules; m->name; m++) {
+        if (!strcmp(m->name, name)) {
+            /* the build compiled these, so loading cannot fail */
+            luaL_loadbuffer(L, m->bytecode, m->size, m->name);
+            lua_pushvalue(L, lua_upvalueindex(1));
+            lua_setfenv(L, -2);
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static void preload_modules(lua_State *L)
 {
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "preload");
+    lua_newtable(L);
     push_private_globals(L);
-    for (const struct lh_module *m = lh_modules; m->name; m++) {
-        /* the build compiled these, so loading cannot fail */
-        luaL_loadbuffer(L, m->bytecode, m->size, m->name);
-        lua_pushvalue(L, -2);
-        lua_setfenv(L, -2);
-        lua_setfield(L, -3, m->name);
-    }
-    lua_pop(L, 3);
+    lua_pushcclosure(L, load_embedded, 1);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+    lua_pop(L, 2);
 }
 
 /* require("luahook._core.runtime").boot(primitives) -> the event loop, its handler */
@@ -331,8 +390,8 @@ static bool boot_runtime(lua_State *L, const struct lh_config *cfg, char **msg)
         *msg = g_strdup(lua_tostring(L, -1));
         return false;
     }
-    lh_core.loop_error_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    lh_core.loop_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lh_here->loop_error_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lh_here->loop_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     lua_pop(L, 1);
     return true;
 }
@@ -367,6 +426,8 @@ static void fork_prepare(void)
     if (fork_took_lock) {
         lh_lock();
     }
+    lh_shared_hold(true);
+    lh_output_hold(true);
     lh_output_flush();
     lh_output_copies_make(NULL, NULL);
 }
@@ -382,6 +443,8 @@ static void fork_done(void)
 static void fork_parent(void)
 {
     lh_output_copies_drop();
+    lh_output_hold(false);
+    lh_shared_hold(false);
     fork_done();
 }
 
@@ -393,7 +456,12 @@ static void fork_child(void)
 {
     char *msg = NULL;
 
+    lh_output_forked();
+    lh_shared_forked();
     lh_dispatch_forked();
+    if (lh_core.parallel) {
+        lh_states_forked();
+    }
     lh_own_forked();
     if (!lh_own_start(&msg)) {
         lh_output_error(msg);  /* luahook's descriptors stay in the child's table */
@@ -412,13 +480,15 @@ static void fork_child(void)
  */
 static void fiber_body(void)
 {
-    lua_State *L = lh_core.L;
+    /* read before the first yield: a state may later run on another thread */
+    struct lh_state *st = lh_here;
+    lua_State *L = st->L;
 
     for (;;) {
         int status;
 
-        lua_rawgeti(L, LUA_REGISTRYINDEX, lh_core.loop_error_ref);
-        lua_rawgeti(L, LUA_REGISTRYINDEX, lh_core.loop_ref);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, st->loop_error_ref);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, st->loop_ref);
         status = lua_pcall(L, 0, 0, -2);
         if (status != 0 && status != LUA_ERRRUN) {
             /*
@@ -464,11 +534,25 @@ static int quit_status(int reason)
 
 static int quit_started;
 
+void lh_state_end(bool thread_only)
+{
+    struct lh_state *st = lh_here;
+
+    if (!st->ended) {
+        st->ended = true;
+        st->event.kind = LH_EVENT_EXIT;
+        st->event.args[0] = thread_only;
+        st->event.num[0] = thread_only;
+        lh_run_lua();
+    }
+}
+
 /*
  * Runs the exit hooks once (the first caller does), then flushes. Called
  * from QEMU's exit path, where the exit hooks may still ask to stop QEMU
  * their own way (os.exit, onerror=abort): that exits here, with _exit as
- * QEMU itself would right after.
+ * QEMU itself would right after. With parallel=1 the other states' exit
+ * hooks run first, so this thread's, last, can merge what they left.
  */
 static void engine_exit(bool from_qemu)
 {
@@ -483,16 +567,17 @@ static void engine_exit(bool from_qemu)
         lh_output_flush();
         return;
     }
-    lh_lock();
-    if (!engine_exited) {
-        engine_exited = true;
-        lh_core.event.kind = LH_EVENT_EXIT;
-        lh_run_lua();
+    if (lh_core.parallel) {
+        lh_states_end_others();
     }
+    lh_lock();
+    lh_state_end(false);
     lh_output_flush();
     lh_repl_close();
-    quit = lh_core.quit_request;
-    lh_core.quitting = lh_core.quitting || quit != LH_QUIT_NONE;
+    quit = __atomic_load_n(&lh_core.quit_request, __ATOMIC_ACQUIRE);
+    if (quit != LH_QUIT_NONE) {
+        __atomic_store_n(&lh_core.quitting, true, __ATOMIC_RELEASE);
+    }
     lh_unlock();
     if (from_qemu && quit != LH_QUIT_NONE
         && !__atomic_exchange_n(&quit_started, 1, __ATOMIC_SEQ_CST)) {
@@ -545,19 +630,90 @@ void lh_config_free(struct lh_config *cfg)
     g_ptr_array_free(cfg->inherited, true);
 }
 
-bool lh_engine_start(const struct lh_config *cfg, char **msg)
+/*
+ * Loads the runtime and the script into lh_here's new Lua state: its
+ * fiber, the runtime's boot, the user's script.
+ */
+static bool boot_state(const struct lh_config *cfg, char **msg)
+{
+    struct lh_state *st = lh_here;
+
+    preload_modules(st->L);
+    return lh_fiber_init(&st->fiber, fiber_body, msg)
+           && boot_runtime(st->L, cfg, msg)
+           && (!cfg->script || run_script(st->L, cfg->script, msg));
+}
+
+static lua_State *new_lua(char **msg)
 {
     lua_State *L = luaL_newstate();
 
     if (!L) {
         *msg = g_strdup("cannot create the Lua state (out of memory)");
+        return NULL;
+    }
+    luaL_openlibs(L);
+    return L;
+}
+
+bool lh_state_boot(char **msg)
+{
+    struct lh_state *st = lh_here;
+
+    st->loop_ref = st->loop_error_ref = st->complete_ref = LUA_NOREF;
+    st->L = new_lua(msg);
+    return st->L && boot_state(lh_core.config, msg);
+}
+
+void lh_state_close(struct lh_state *st)
+{
+    if (st->L) {
+        lua_close(st->L);
+    }
+    lh_fiber_free(&st->fiber);
+}
+
+static GPtrArray *copy_strings(GPtrArray *list)
+{
+    GPtrArray *copy = g_ptr_array_new();
+
+    for (guint i = 0; list && i < list->len; i++) {
+        g_ptr_array_add(copy, g_strdup(g_ptr_array_index(list, i)));
+    }
+    return copy;
+}
+
+/* What later states boot with (parallel=1): the caller's configuration is gone by then. */
+static const struct lh_config *keep_config(const struct lh_config *cfg)
+{
+    struct lh_config *kept = g_new(struct lh_config, 1);
+
+    *kept = *cfg;
+    kept->arch = g_strdup(cfg->arch);
+    kept->script = g_strdup(cfg->script);
+    kept->out = g_strdup(cfg->out);
+    kept->repl = g_strdup(cfg->repl);
+    kept->breaks = copy_strings(cfg->breaks);
+    kept->script_args = copy_strings(cfg->script_args);
+    kept->inherited = copy_strings(cfg->inherited);
+    kept->plugin_argc = 0;
+    kept->plugin_argv = NULL;
+    return kept;
+}
+
+bool lh_engine_start(const struct lh_config *cfg, char **msg)
+{
+    struct lh_state *st = &lh_main_state;
+    lua_State *L = new_lua(msg);
+
+    if (!L) {
         return false;
     }
-    lh_core.L = L;
+    st->L = L;
     lh_core.guest = cfg->guest;
     lh_core.watch_returns = cfg->watch_returns;
+    lh_core.parallel = cfg->parallel;
     lh_elf_guest_layout(cfg->arch, &lh_core.word_size, &lh_core.big_endian);
-    luaL_openlibs(L);
     lh_signals_init(L);
     lh_exec_init(cfg);
     if (!lh_own_start(msg)
@@ -568,11 +724,14 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg)
     if (cfg->repl && !lh_repl_open(cfg->repl, cfg->repl_forked, msg)) {
         return false;
     }
-    preload_modules(L);
-    if (!lh_fiber_init(fiber_body, msg)) {
-        return false;
+    if (cfg->parallel) {
+        lh_core.config = keep_config(cfg);
+        lh_states_init(lh_current_tid());
+        lh_output_share();
+        st->want = g_malloc0(LH_NR_MAX + 1);
+        st->wanted = g_malloc0(LH_NR_MAX + 1);
     }
-    if (!boot_runtime(L, cfg, msg) || (cfg->script && !run_script(L, cfg->script, msg))) {
+    if (!boot_state(cfg, msg)) {
         if (lh_core.quit_request != LH_QUIT_NONE) {
             lh_quit_qemu();    /* os.exit while loading: before the guest runs */
         }

@@ -32,7 +32,10 @@
  */
 #define FIBER_STACK_SIZE (8u << 20)
 
-static void (*fiber_body)(void);
+static void (*fiber_body)(void);   /* the same for every fiber */
+
+/* The fiber this thread runs, for lh_fiber_yield (reached through FFI, no arguments). */
+static _Thread_local __attribute__((tls_model("initial-exec"))) struct lh_fiber *running;
 
 #ifndef LUAHOOK_FIBER_UCONTEXT
 #ifndef __x86_64__
@@ -126,11 +129,8 @@ __asm__(
     "    .cfi_endproc\n"
     "    .size lh_fiber_first, .-lh_fiber_first\n");
 
-static void *fiber_sp;
-static void *caller_sp;
-
 /* A stack lh_fiber_switch can switch to, whose first stop is the body. */
-static void prepare_stack(void *top)
+static void prepare_stack(struct lh_fiber *f, void *top)
 {
     uint64_t *sp = top;
 
@@ -141,17 +141,17 @@ static void prepare_stack(void *top)
     *--sp = 0;                                       /* r13 */
     *--sp = 0;                                       /* r14 */
     *--sp = 0;                                       /* r15 */
-    fiber_sp = sp;
+    f->fiber_sp = sp;
 }
 
-static void switch_to_fiber(void)
+static void switch_to_fiber(struct lh_fiber *f)
 {
-    lh_fiber_switch(&caller_sp, fiber_sp);
+    lh_fiber_switch(&f->caller_sp, f->fiber_sp);
 }
 
 void lh_fiber_yield(void)
 {
-    lh_fiber_switch(&fiber_sp, caller_sp);
+    lh_fiber_switch(&running->fiber_sp, running->caller_sp);
 }
 
 #else
@@ -161,46 +161,51 @@ void lh_fiber_yield(void)
  * x86_64): swapcontext also saves the signal mask with a system call per
  * switch, so this costs more per event than the x86_64 switch.
  */
-#include <ucontext.h>
-
-static ucontext_t fiber_context;
-static ucontext_t caller_context;
-
-static void prepare_stack(void *top)
+static void prepare_stack(struct lh_fiber *f, void *top)
 {
-    getcontext(&fiber_context);
-    fiber_context.uc_stack.ss_sp = (char *)top - FIBER_STACK_SIZE;
-    fiber_context.uc_stack.ss_size = FIBER_STACK_SIZE;
-    fiber_context.uc_link = NULL;
-    makecontext(&fiber_context, fiber_body, 0);
+    getcontext(&f->fiber_context);
+    f->fiber_context.uc_stack.ss_sp = (char *)top - FIBER_STACK_SIZE;
+    f->fiber_context.uc_stack.ss_size = FIBER_STACK_SIZE;
+    f->fiber_context.uc_link = NULL;
+    makecontext(&f->fiber_context, fiber_body, 0);
 }
 
-static void switch_to_fiber(void)
+static void switch_to_fiber(struct lh_fiber *f)
 {
-    swapcontext(&caller_context, &fiber_context);
+    swapcontext(&f->caller_context, &f->fiber_context);
 }
 
 void lh_fiber_yield(void)
 {
-    swapcontext(&fiber_context, &caller_context);
+    swapcontext(&running->fiber_context, &running->caller_context);
 }
 
 #endif
 
-bool lh_fiber_run(void)
+bool lh_fiber_run(struct lh_fiber *f)
 {
-    static bool busy;
+    struct lh_fiber *outer = running;
 
-    if (busy) {
+    if (f->busy) {
         return false;
     }
-    busy = true;
-    switch_to_fiber();
-    busy = false;
+    f->busy = true;
+    running = f;
+    switch_to_fiber(f);
+    running = outer;
+    f->busy = false;
     return true;
 }
 
-bool lh_fiber_init(void (*body)(void), char **msg)
+void lh_fiber_free(struct lh_fiber *f)
+{
+    if (f->base) {
+        munmap(f->base, f->size);
+        f->base = NULL;
+    }
+}
+
+bool lh_fiber_init(struct lh_fiber *f, void (*body)(void), char **msg)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     char *base = mmap(NULL, FIBER_STACK_SIZE + page, PROT_READ | PROT_WRITE,
@@ -217,6 +222,8 @@ bool lh_fiber_init(void (*body)(void), char **msg)
         return false;
     }
     fiber_body = body;
-    prepare_stack(base + page + FIBER_STACK_SIZE);
+    f->base = base;
+    f->size = FIBER_STACK_SIZE + page;
+    prepare_stack(f, base + page + FIBER_STACK_SIZE);
     return true;
 }

@@ -24,7 +24,7 @@ static int fail(lua_State *L, const char *reason)
 /* NULL when the guest can be reached, else why not. */
 static const char *unreachable(void)
 {
-    return lh_core.in_event ? NULL : UNREACHABLE;
+    return lh_here->in_event ? NULL : UNREACHABLE;
 }
 
 static bool check_address(lua_State *L, int index, uint64_t *addr)

@@ -1,5 +1,7 @@
 /*
- * The core lock, which one Lua state behind every vCPU needs. Taking it
+ * A Lua state's lock: by default the core lock, which one Lua state behind
+ * every vCPU needs (with parallel=1, each thread's state has its own, which
+ * only that thread takes until the process ends). Taking it
  * free is one atomic instruction, as it is on every wanted syscall. A
  * waiter spins a little first, because the holder is usually running a
  * short hook on another core, and only then sleeps on a futex: with four
@@ -16,8 +18,7 @@
 /* rounds of a waiter's spin: a few microseconds, about a long hook */
 #define SPIN_ROUNDS 200
 
-static int lock_word;
-static LH_THREAD_LOCAL bool held_here;
+static LH_THREAD_LOCAL int held_here;   /* how many states' locks this thread holds */
 
 static void cpu_relax(void)
 {
@@ -26,48 +27,63 @@ static void cpu_relax(void)
 #endif
 }
 
-static bool try_take(void)
+static bool try_take(int *lock_word)
 {
     int expected = 0;
 
-    return __atomic_compare_exchange_n(&lock_word, &expected, 1, false,
+    return __atomic_compare_exchange_n(lock_word, &expected, 1, false,
                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
-void lh_lock(void)
+void lh_lock_state(struct lh_state *st)
 {
-    if (!try_take()) {
+    int *lock_word = &st->lock_word;
+
+    if (!try_take(lock_word)) {
         int spins = SPIN_ROUNDS;
 
-        while (spins-- > 0 && !(__atomic_load_n(&lock_word, __ATOMIC_RELAXED) == 0
-                                && try_take())) {
+        while (spins-- > 0 && !(__atomic_load_n(lock_word, __ATOMIC_RELAXED) == 0
+                                && try_take(lock_word))) {
             cpu_relax();
         }
         if (spins < 0) {
             /* taken with 2, so whoever releases it next wakes a sleeper */
-            while (__atomic_exchange_n(&lock_word, 2, __ATOMIC_ACQUIRE) != 0) {
-                syscall(SYS_futex, &lock_word, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+            while (__atomic_exchange_n(lock_word, 2, __ATOMIC_ACQUIRE) != 0) {
+                syscall(SYS_futex, lock_word, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
             }
         }
     }
-    held_here = true;
+    held_here++;
 }
 
-bool lh_lock_try(void)
+void lh_unlock_state(struct lh_state *st)
 {
-    held_here = try_take();
-    return held_here;
+    held_here--;
+    if (__atomic_exchange_n(&st->lock_word, 0, __ATOMIC_RELEASE) == 2) {
+        syscall(SYS_futex, &st->lock_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    }
+}
+
+void lh_lock(void)
+{
+    lh_lock_state(lh_here);
 }
 
 void lh_unlock(void)
 {
-    held_here = false;
-    if (__atomic_exchange_n(&lock_word, 0, __ATOMIC_RELEASE) == 2) {
-        syscall(SYS_futex, &lock_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    lh_unlock_state(lh_here);
+}
+
+bool lh_lock_try(void)
+{
+    if (!try_take(&lh_here->lock_word)) {
+        return false;
     }
+    held_here++;
+    return true;
 }
 
 bool lh_lock_held(void)
 {
-    return held_here;
+    return held_here > 0;
 }

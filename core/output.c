@@ -15,6 +15,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <string.h>
@@ -23,6 +24,7 @@
 
 #include <glib.h>
 
+#include "core.h"
 #include "output.h"
 #include "own_fds.h"
 
@@ -39,6 +41,51 @@ static char out_buf[OUTPUT_BUFFER_SIZE];
 static size_t out_len;
 /* copies of both in the guest's table, made for a fork's child or an exec */
 static int copy_out = -1, copy_err = -1;
+/*
+ * parallel=1: Lua states on several threads write at once. Each thread
+ * writes into a buffer of its own, without a lock, and commits it to the
+ * stream's buffer under stream_lock: at the end of each event, when it
+ * flushes, and when luahook.order says (it orders texts across threads).
+ * Recursive: an error line flushes first, and a fork holds it across
+ * (lh_output_hold).
+ */
+static bool shared;
+static pthread_mutex_t stream_lock;
+struct own_text {
+    char *buf;
+    size_t len, cap;
+};
+static LH_THREAD_LOCAL struct own_text own_text;   /* this thread's, not yet committed */
+
+static void init_stream_lock(void)
+{
+    pthread_mutexattr_t attr;
+
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    pthread_mutex_init(&stream_lock, &attr);
+    pthread_mutexattr_destroy(&attr);
+}
+
+void lh_output_share(void)
+{
+    init_stream_lock();
+    shared = true;
+}
+
+void lh_output_forked(void)
+{
+    if (shared) {
+        init_stream_lock();    /* held across the fork by a thread id the child has not */
+    }
+}
+
+void lh_output_hold(bool on)
+{
+    if (shared) {
+        (on ? pthread_mutex_lock : pthread_mutex_unlock)(&stream_lock);
+    }
+}
 
 struct write_job {
     struct stream *stream;
@@ -170,18 +217,30 @@ static void flush_lines(void)
     out_len -= done;
 }
 
-void lh_output_flush(void)
+static void flush_stream(void)
 {
     write_stream(&out, out_buf, out_len);
     out_len = 0;
 }
 
-void lh_output_write(const char *s, size_t len)
+void lh_output_flush(void)
+{
+    if (shared) {
+        lh_output_commit();
+        pthread_mutex_lock(&stream_lock);
+        flush_stream();
+        pthread_mutex_unlock(&stream_lock);
+    } else {
+        flush_stream();
+    }
+}
+
+static void append(const char *s, size_t len)
 {
     if (out_len + len > sizeof(out_buf)) {
         flush_lines();
         if (out_len + len > sizeof(out_buf)) {
-            lh_output_flush();         /* a line longer than the buffer */
+            flush_stream();            /* a line longer than the buffer */
         }
     }
     if (len >= sizeof(out_buf)) {
@@ -191,8 +250,43 @@ void lh_output_write(const char *s, size_t len)
     memcpy(out_buf + out_len, s, len);
     out_len += len;
     if (out_immediate) {
-        lh_output_flush();
+        flush_stream();
     }
+}
+
+void lh_output_write(const char *s, size_t len)
+{
+    if (G_UNLIKELY(shared)) {
+        struct own_text *t = &own_text;
+
+        if (t->len + len > t->cap) {
+            t->cap = MAX(t->cap * 2, t->len + len + 4096);
+            t->buf = g_realloc(t->buf, t->cap);
+        }
+        memcpy(t->buf + t->len, s, len);
+        t->len += len;
+    } else {
+        append(s, len);
+    }
+}
+
+void lh_output_commit(void)
+{
+    struct own_text *t = &own_text;
+
+    if (t->len > 0) {
+        pthread_mutex_lock(&stream_lock);
+        append(t->buf, t->len);
+        pthread_mutex_unlock(&stream_lock);
+        t->len = 0;
+    }
+}
+
+void lh_output_thread_done(void)
+{
+    lh_output_commit();
+    g_free(own_text.buf);
+    own_text = (struct own_text){ NULL, 0, 0 };
 }
 
 void lh_output_error(const char *msg)
@@ -200,9 +294,11 @@ void lh_output_error(const char *msg)
     GString *line = g_string_new("luahook: ");
 
     lh_output_flush();
+    lh_output_hold(true);
     g_string_append(line, msg);
     g_string_append_c(line, '\n');
     write_stream(&err, line->str, line->len);
+    lh_output_hold(false);
     g_string_free(line, true);
 }
 

@@ -1,8 +1,8 @@
 /*
  * luahook's own output stream (stderr by default), kept apart from the
  * guest's stdout and out of its reach. Buffered; flushed per line on a
- * terminal. Callers hold the core lock, except at start-up and exit when
- * no vCPU runs Lua.
+ * terminal. Callers hold the core lock (or, with parallel=1, see
+ * lh_output_share), except at start-up and exit when no vCPU runs Lua.
  */
 #ifndef LUAHOOK_OUTPUT_H
 #define LUAHOOK_OUTPUT_H
@@ -24,6 +24,21 @@ bool lh_output_open(const char *path, char **msg);
  * with *msg, when they are not open.
  */
 bool lh_output_adopt(int out_fd, int err_fd, char **msg);
+/*
+ * parallel=1: several threads' Lua states write at once. Each thread's
+ * writes wait in a buffer of its own until it commits them to the
+ * stream's, whole, under a lock: at the end of each event (the core does),
+ * when luahook.order orders texts across threads, on a flush, and when the
+ * thread ends (lh_output_thread_done). lh_output_hold(true) keeps that
+ * lock across a fork: the parent lets go with hold(false), the child,
+ * whose thread has another id, makes it anew with lh_output_forked.
+ */
+void lh_output_share(void);
+void lh_output_commit(void);
+void lh_output_thread_done(void);
+void lh_output_hold(bool on);
+void lh_output_forked(void);
+
 /* Buffered; written out in whole lines (on a terminal, each at once). */
 void lh_output_write(const char *s, size_t len);
 void lh_output_flush(void);

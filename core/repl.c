@@ -20,6 +20,12 @@ static const struct lh_repl_frontend *frontend;
 /* threads blocked at a syscall entry while a prompt is open */
 static GMutex waiting_lock;
 static GArray *waiting;
+/*
+ * Held by the thread whose prompt is open, whichever Lua state it runs
+ * (parallel=1 has one per thread): the others wait on it.
+ */
+static GMutex prompt_lock;
+static LH_THREAD_LOCAL bool prompt_locked;     /* by this thread */
 
 bool lh_repl_open(const char *spec, bool forked, char **msg)
 {
@@ -62,8 +68,8 @@ void lh_repl_wait(uint32_t tid, unsigned int vcpu, int64_t nr)
     g_array_append_val(waiting, me);
     g_mutex_unlock(&waiting_lock);
 
-    lh_lock();                 /* the prompt holds it: this waits */
-    lh_unlock();
+    g_mutex_lock(&prompt_lock);        /* the prompt holds it: this waits */
+    g_mutex_unlock(&prompt_lock);
 
     g_mutex_lock(&waiting_lock);
     for (guint i = 0; i < waiting->len; i++) {
@@ -77,13 +83,13 @@ void lh_repl_wait(uint32_t tid, unsigned int vcpu, int64_t nr)
 
 GPtrArray *lh_repl_complete(const char *line)
 {
-    lua_State *L = lh_core.L;
+    lua_State *L = lh_here->L;
     GPtrArray *matches = g_ptr_array_new_with_free_func(g_free);
 
-    if (lh_core.complete_ref == LUA_NOREF) {
+    if (lh_here->complete_ref == LUA_NOREF) {
         return matches;
     }
-    lua_rawgeti(L, LUA_REGISTRYINDEX, lh_core.complete_ref);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, lh_here->complete_ref);
     lua_pushstring(L, line);
     if (lua_pcall(L, 1, 1, 0) != 0) {
         lh_output_error(lua_tostring(L, -1));
@@ -134,7 +140,7 @@ static int prim_set_completer(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TFUNCTION);
     lua_pushvalue(L, 1);
-    lh_core.complete_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lh_here->complete_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
 }
 
@@ -150,7 +156,15 @@ static int prim_stop_world(lua_State *L)
     if (on) {
         __atomic_store_n(&lh_gate.stop_request, LH_STOP_NONE, __ATOMIC_SEQ_CST);
     }
+    if (on && !prompt_locked) {
+        g_mutex_lock(&prompt_lock);
+        prompt_locked = true;
+    }
     __atomic_store_n(&lh_gate.world_stopped, on, __ATOMIC_RELEASE);
+    if (!on && prompt_locked) {
+        prompt_locked = false;
+        g_mutex_unlock(&prompt_lock);
+    }
     return 0;
 }
 

@@ -111,7 +111,7 @@ void lh_interrupt_hook(const char *why)
     }
     interrupt_why = why;
     __atomic_store_n(&interrupt_event, event, __ATOMIC_RELEASE);
-    lua_sethook(lh_core.L, raise_interrupt, LUA_MASKCOUNT, 1);
+    lua_sethook(lh_main_state.L, raise_interrupt, LUA_MASKCOUNT, 1);
     if (profile_trigger) {
         profile_trigger(SIGPROF);      /* compiled code leaves its trace */
     }

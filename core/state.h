@@ -1,6 +1,6 @@
 /*
- * State shared by the core's files. One Lua state serves every vCPU, so
- * everything here is guarded by the core lock (lh_gate, in core.h, is
+ * State shared by the core's files: the process's (lh_core) and each Lua
+ * state's (lh_state), guarded by that state's lock (lh_gate, in core.h, is
  * not: it is read on every syscall). What Lua sees of it is in
  * contract.h.
  */
@@ -15,37 +15,62 @@
 #include "contract.h"
 #include "guest.h"
 #include "core.h"
+#include "fiber.h"
 
+/* What the whole process shares, whatever the number of Lua states. */
 struct lh_core {
-    lua_State *L;
-    int loop_ref;              /* registry refs of the runtime's event loop */
-    int loop_error_ref;        /* and of its message handler */
     int quit_request;          /* LH_QUIT_*: stop QEMU once this event is done */
     int exit_status;           /* with LH_QUIT_EXIT: what os.exit was given */
     bool quitting;             /* a thread is stopping QEMU: run no more hooks */
-    bool in_event;             /* on a vCPU inside an event: the guest is reachable */
-    int complete_ref;          /* the Lua REPL's completer */
+    bool parallel;             /* parallel=1: a Lua state per guest thread */
     int word_size;             /* the guest's, in bytes: 4 or 8 */
     int big_endian;            /* the guest's byte order: 1 on mips */
     const struct lh_guest_ops *guest;
     void (*watch_returns)(void);   /* NULL once called: see lh_config */
-    struct lh_event event;
+    const struct lh_config *config;    /* for the states parallel=1 starts later */
 };
 
 extern struct lh_core lh_core;
 
 /*
- * Thread-local state on the per-syscall path. A plugin's TLS would
- * otherwise go through __tls_get_addr on every access; its few bytes fit
- * in the static TLS glibc keeps spare for modules loaded later.
+ * One Lua state with what runs it: its own stack (the fiber), its lock and
+ * the record its events cross by. By default there is one, the main state,
+ * behind which every vCPU queues; with parallel=1 each guest thread makes
+ * its own at its first wanted event (core/states.c), and only a thread
+ * ending the process (or exec) touches another thread's.
  */
-#define LH_THREAD_LOCAL _Thread_local __attribute__((tls_model("initial-exec")))
+struct lh_state {
+    lua_State *L;
+    int loop_ref;              /* registry refs of the runtime's event loop */
+    int loop_error_ref;        /* and of its message handler */
+    int complete_ref;          /* the Lua REPL's completer */
+    bool in_event;             /* on a vCPU inside an event: the guest is reachable */
+    bool ended;                /* its exit hooks have run */
+    int lock_word;             /* the state's lock (core/lock.c) */
+    struct lh_fiber fiber;
+    uint8_t *want;             /* where Lua writes its want bits (see lh_states_want) */
+    uint8_t *wanted;           /* parallel=1: what they added to the gate's table */
+    struct lh_state *next;     /* parallel=1: the live states, newest first */
+    struct lh_event event;
+};
 
-/* The core lock (core/lock.c), guarding everything here but the want table. */
+/* The state the main thread (and, by default, every thread) uses. */
+extern struct lh_state lh_main_state;
+
+
+/* This thread's Lua state: &lh_main_state unless parallel=1 gave it one. */
+extern LH_THREAD_LOCAL struct lh_state *lh_here;
+
+/*
+ * A state's lock (core/lock.c), guarding the state. By default it is the
+ * core lock every vCPU takes; lh_lock takes this thread's state's.
+ */
+void lh_lock_state(struct lh_state *st);
+void lh_unlock_state(struct lh_state *st);
 void lh_lock(void);
 void lh_unlock(void);
-bool lh_lock_try(void);        /* takes it if free; never waits */
-bool lh_lock_held(void);       /* by this thread (for fork) */
+bool lh_lock_try(void);        /* takes this thread's if free; never waits */
+bool lh_lock_held(void);       /* some state's, by this thread (for fork) */
 
 /*
  * Runs the Lua side until it yields, the event numbered in
@@ -53,6 +78,20 @@ bool lh_lock_held(void);       /* by this thread (for fork) */
  * hold the core lock.
  */
 void lh_run_lua(void);
+
+/* The calling thread's id (the guest thread's: linux-user runs each on its own). */
+uint32_t lh_current_tid(void);
+
+/*
+ * The life of a Lua state beside the main one (core/states.c), each on
+ * lh_here: boot makes its Lua state and runs the runtime and the script in
+ * it (false with a one-line *msg); end runs its exit hooks once, with
+ * `thread_only` when the process goes on (or another state's exit hooks
+ * merge it), under its lock; close frees it.
+ */
+bool lh_state_boot(char **msg);
+void lh_state_end(bool thread_only);
+void lh_state_close(struct lh_state *st);
 
 /* In a forked child: its thread ids are new. */
 void lh_dispatch_forked(void);

@@ -109,8 +109,8 @@ static pid_t next_thread(Dwfl *d, void *arg, void **thread_arg)
     if (*thread_arg) {
         return 0;
     }
-    *thread_arg = &lh_core;
-    return (pid_t)lh_core.event.tid;
+    *thread_arg = lh_here;
+    return (pid_t)lh_here->event.tid;
 }
 
 static bool get_thread(Dwfl *d, pid_t tid, void *arg, void **thread_arg)
@@ -562,7 +562,7 @@ int lh_unwind_backtrace(struct lh_frame *frames, int max, const char **msg)
         return 0;
     }
     /* an error after some frames is where the stack ends */
-    if (dwfl_getthread_frames(dwfl, (pid_t)lh_core.event.tid, on_frame, &w) < 0
+    if (dwfl_getthread_frames(dwfl, (pid_t)lh_here->event.tid, on_frame, &w) < 0
         && w.count == 0) {
         *msg = dwfl_errmsg(-1);
         return -1;

@@ -29,7 +29,7 @@ static const char *unusable(void)
 {
     const struct lh_unwind_arch *arch;
 
-    if (!lh_core.in_event) {
+    if (!lh_here->in_event) {
         return UNREACHABLE;
     }
     if (status == NOT_STARTED) {
@@ -98,6 +98,13 @@ static void push_frame(lua_State *L, const struct lh_frame *f)
 }
 
 /*
+ * libdwfl's session is the process's: with parallel=1, states on several
+ * threads would use it at once. Taken after a primitive has checked its
+ * arguments (a Lua error there would leave it held).
+ */
+static GMutex unwind_lock;
+
+/*
  * unwind_modules(list) -> { [i] = reason } | nil, reason
  * Replaces the module list: each entry { name=, path=, bias= } (an ELF
  * file) or { name=, image= } (an ELF image in guest memory at that
@@ -112,6 +119,7 @@ static int prim_unwind_modules(lua_State *L)
     if (reason) {
         return fail(L, reason);
     }
+    g_mutex_lock(&unwind_lock);
     n = (int)lua_objlen(L, 1);
     lua_newtable(L);
     lh_unwind_begin();
@@ -135,6 +143,7 @@ static int prim_unwind_modules(lua_State *L)
         }
     }
     lh_unwind_end();
+    g_mutex_unlock(&unwind_lock);
     return 1;
 }
 
@@ -149,16 +158,17 @@ static int prim_backtrace(lua_State *L)
     if (reason) {
         return fail(L, reason);
     }
+    g_mutex_lock(&unwind_lock);
     n = lh_unwind_backtrace(frames, (int)MIN(MAX(max, 0), MAX_FRAMES), &reason);
-    if (n < 0) {
-        return fail(L, reason);
+    if (n >= 0) {
+        lua_createtable(L, n, 0);
+        for (int i = 0; i < n; i++) {
+            push_frame(L, &frames[i]);
+            lua_rawseti(L, -2, i + 1);
+        }
     }
-    lua_createtable(L, n, 0);
-    for (int i = 0; i < n; i++) {
-        push_frame(L, &frames[i]);
-        lua_rawseti(L, -2, i + 1);
-    }
-    return 1;
+    g_mutex_unlock(&unwind_lock);
+    return n < 0 ? fail(L, reason) : 1;
 }
 
 /* resolve(addr) -> frame | nil, reason */
@@ -171,8 +181,10 @@ static int prim_resolve(lua_State *L)
     if (reason) {
         return fail(L, reason);
     }
+    g_mutex_lock(&unwind_lock);
     lh_unwind_resolve(addr, false, &f);
     push_frame(L, &f);
+    g_mutex_unlock(&unwind_lock);
     return 1;
 }
 
@@ -182,11 +194,15 @@ static int prim_probe_image(lua_State *L)
     uint64_t addr = check_address(L, 1);
     const char *reason = unusable();
     char soname[256];
+    bool found;
 
     if (reason) {
         return fail(L, reason);
     }
-    if (!lh_unwind_probe_image(addr, soname, sizeof(soname))) {
+    g_mutex_lock(&unwind_lock);
+    found = lh_unwind_probe_image(addr, soname, sizeof(soname));
+    g_mutex_unlock(&unwind_lock);
+    if (!found) {
         return 0;
     }
     lua_pushstring(L, soname);
@@ -199,7 +215,7 @@ static int prim_guest_program(lua_State *L)
     char *path;
     uint64_t start_code, entry;
 
-    if (!lh_core.in_event) {
+    if (!lh_here->in_event) {
         return fail(L, UNREACHABLE);
     }
     if (!lh_core.guest->program(&path, &start_code, &entry)) {

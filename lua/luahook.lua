@@ -194,8 +194,10 @@ lh.AGAIN = context.AGAIN
 --- Runs `fn(how, sc, program)` when this program image ends: `how` is
 --- "exit" when QEMU exits, after the guest's last syscall, or "exec" when a
 --- followed execve is about to replace it (`sc` is that call, `program`
---- what it runs: { path, arch, argv }).
----@param fn fun(how: "exit"|"exec", sc?: luahook.Syscall, program?: luahook.ExecProgram)
+--- what it runs: { path, arch, argv }). With parallel=1 it is this
+--- state's end: "thread" when its thread exits, or when the process ends
+--- from another thread (whose state's hooks run after).
+---@param fn fun(how: "exit"|"exec"|"thread", sc?: luahook.Syscall, program?: luahook.ExecProgram)
 ---@return table handle for lh.off
 function lh.on_exit(fn)
     if type(fn) ~= "function" then
@@ -222,6 +224,23 @@ function lh.on_exec(fn)
         if how == "exec" then fn(sc, program) end
     end, caller_site(3)))
 end
+
+--- Runs `fn(how, sc, program)` once the image ends, after every exit
+--- hook: with parallel=1, after every thread's state ran its exit hooks,
+--- and only in the state that ends the process (or execs), so it can merge
+--- what they left in lh.shared (wrk's `done`). The same in the default
+--- mode, after the one state's exit hooks.
+---@param fn fun(how: "exit"|"exec", sc?: luahook.Syscall, program?: luahook.ExecProgram)
+---@return table handle for lh.off
+function lh.on_done(fn)
+    if type(fn) ~= "function" then
+        error("on_done(): expected a function, got " .. type(fn), 2)
+    end
+    return hooks.add("done", nil, fn, caller_site(3))
+end
+
+--- What the Lua states of this process share (docs/api.md "Threads in parallel").
+lh.shared = require "luahook._core.shared"
 
 --- Whether execve is followed (plugin argument follow_exec, default 1).
 ---@type boolean

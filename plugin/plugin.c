@@ -5,6 +5,7 @@
  *
  *   -plugin luahook.so,script=FILE[,out=FILE][,onerror=report|abort]
  *                     [,break=SYSCALL...][,repl=tty|unix:PATH][,follow_exec=0]
+ *                     [,parallel=1]
  *                     [,KEY=VALUE...]
  *
  * KEY=VALUE pairs that are not luahook's own reach the script as
@@ -169,6 +170,11 @@ static void parse_args(int argc, char **argv, struct lh_config *cfg)
                         "follow_exec=%s: expected follow_exec=1 or follow_exec=0", eq + 1);
             }
             cfg->follow_exec = eq[1] == '1';
+        } else if (g_str_has_prefix(arg, "parallel=")) {
+            if (strcmp(eq + 1, "0") && strcmp(eq + 1, "1")) {
+                lh_fail(EXIT_FAILURE, "parallel=%s: expected parallel=1 or parallel=0", eq + 1);
+            }
+            cfg->parallel = eq[1] == '1';
         } else if (g_str_has_prefix(arg, "exec.")) {
             parse_exec_arg(arg, eq, cfg);
         } else if (g_str_has_prefix(arg, "onerror=")) {

@@ -1,6 +1,7 @@
 -- count.lua: a summary of the guest's syscalls at exit, like `strace -c -f`:
 -- calls, errors and time spent per syscall, sorted by time, for the whole
--- process tree (forked children and the programs execs start).
+-- process tree (forked children and the programs execs start), and every
+-- thread's Lua state with parallel=1.
 --
 --   qemu-i386 -plugin build/luahook.so,script=scripts/count.lua[,sort=calls][,histogram=1] ./prog
 --
@@ -210,7 +211,40 @@ local function gather()
     os.remove(tree_file)
 end
 
+-- parallel=1: each thread's state counts its own calls; as it ends, it
+-- adds them to lh.shared, and the state that ends the process takes them
+-- from there before printing (its exit hooks run last).
+local THREADS = lh.shared.map("count.lua")
+
+local function deposit_threads()
+    for name, s in pairs(stats) do
+        THREADS:add(name .. " calls", s.calls)
+        THREADS:add(name .. " errors", s.errors)
+        THREADS:add(name .. " seconds", s.seconds)
+        for b, n in pairs(s.buckets) do THREADS:add(name .. " bucket " .. b, n) end
+    end
+end
+
+local function gather_threads()
+    for key, n in pairs(THREADS:snapshot()) do
+        local name, field = key:match("^(%S+) (.+)$")
+        local s = entry_for(name)
+        local b = field:match("^bucket (%d+)$")
+        if b then
+            s.buckets[tonumber(b)] = (s.buckets[tonumber(b)] or 0) + n
+        else
+            s[field] = s[field] + n
+        end
+        THREADS:set(key, nil)
+    end
+end
+
 lh.on_exit(function(how, sc)
+    if how == "thread" then
+        deposit_threads()
+        return
+    end
+    gather_threads()
     if how == "exec" then
         record(sc.name, nil, false) -- it never returns: counted, not timed
     end

@@ -27,6 +27,7 @@ local render = require "luahook.explain.render"
 local summary = require "luahook.explain.summary"
 local syscalls = require "luahook.syscalls"
 
+lh.shared.single_state("it keeps one model of the process's descriptors and memory")
 local opts = options.parse(lh.args, {
     verbose = { kind = "flag", default = false },
     trace = { kind = "string", default = "*" },

@@ -16,6 +16,8 @@
 -- ",", because QEMU splits plugin arguments at a single comma. Each rule counts its own calls, and every
 -- rule whose SET matches a call applies (the first error= or retval= wins).
 -- Option log=1 prints a line per injection on luahook's output.
+-- With parallel=1 the calls are counted across every thread's Lua state
+-- (lh.shared), as in the default mode.
 local ffi = require "ffi"
 local lh = require "luahook"
 local clock = require "luahook.clock"
@@ -145,7 +147,11 @@ for text in (opts.inject .. ";"):gmatch("([^;]*);") do
         error(string.format("inject rule '%s': %s", text, err))
     end
     rules[#rules + 1] = rule
+    rule.index = #rules
 end
+
+-- parallel=1: the calls of every state's rules, counted together
+local shared_calls = lh.shared.parallel and lh.shared.map("inject.lua")
 
 -- Whether the rule's latest call (its calls-th) is one its when= picks.
 local function fires(rule)
@@ -175,7 +181,11 @@ lh.on(selection(function() return true end), function(sc)
     local result
     for _, rule in ipairs(rules) do
         if matches(rule, sc.nr) then
-            rule.calls = rule.calls + 1
+            if shared_calls then
+                rule.calls = shared_calls:add(rule.index)
+            else
+                rule.calls = rule.calls + 1
+            end
             if fires(rule) then
                 if rule.delay_enter then
                     clock.sleep_us(rule.delay_enter)

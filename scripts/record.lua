@@ -16,5 +16,6 @@
 local lh = require "luahook"
 local options = require "luahook.options"
 
+lh.shared.single_state("one recording holds the order of every thread's calls")
 options.parse(lh.args, {})
 require("luahook.recording.recorder").start()

@@ -21,6 +21,7 @@
 local lh = require "luahook"
 local options = require "luahook.options"
 
+lh.shared.single_state("one replayer imposes the recorded order on every thread")
 local opts = options.parse(lh.args, {
     ["in"] = { kind = "string", default = false },
     partial = { kind = "flag", default = false },

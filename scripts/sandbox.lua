@@ -27,6 +27,7 @@ local fdguard = require "luahook.sandbox.fdguard"
 local files = require "luahook.sandbox.files"
 local sockets = require "luahook.sandbox.sockets"
 
+lh.shared.single_state("its guarantees rest on one Lua state seeing every thread's calls (descriptors changing under a judged call)")
 local opts = options.parse(lh.args, { policy = { kind = "string" } })
 if not opts.policy then
     error("missing option policy=FILE: a Lua file that returns the policy table (docs/scripts.md)")

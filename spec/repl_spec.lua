@@ -249,23 +249,44 @@ describe("the REPL over a socket", function()
         assert.are.equal(0, r.status)
     end)
 
-    it("lists the stopped thread and those waiting at a syscall", function()
-        local job, sock = start_socket_guest {
-            guest = "threads", args = { "2", "2000" },
-            lua = [[luahook.breakpoint("getppid", function(sc) return not _G.stopped end)
-                    luahook.on("getppid", function() _G.stopped = true end)]],
-        }
+    -- Stops a threaded guest (opts as for qemu.run) at its breakpoint, gives
+    -- the others a second to reach a syscall, lists the threads and goes
+    -- on: the transcript and the guest's result.
+    local function threads_at_breakpoint(opts)
+        local job, sock = start_socket_guest(opts)
         assert.is_true(wait_for_socket(sock))
         assert.is_true(wait_for_breakpoint(job))
         local input = qemu.tmppath()
         write_file(input, "threads()\nc\n")
         local transcript = sh(string.format("(sleep 1; cat %s) | timeout 20 %s %s", input, ATTACH, quote(sock)))
         os.remove(input)
-        local r = qemu.finish(job)
+        return transcript, qemu.finish(job)
+    end
+
+    it("lists the stopped thread and those waiting at a syscall", function()
+        local transcript, r = threads_at_breakpoint {
+            guest = "threads", args = { "2", "2000" },
+            lua = [[luahook.breakpoint("getppid", function(sc) return not _G.stopped end)
+                    luahook.on("getppid", function() _G.stopped = true end)]],
+        }
         assert.matches("%* tid %d+  vcpu %d+  stopped at getppid\n", transcript)
         -- the other thread: the second worker, or main creating it
         assert.matches("\n  tid %d+  vcpu %d+  waiting at [%w_]+\n", transcript)
         assert.are.equal(0, r.status)
+    end)
+
+    it("stops every thread with parallel=1: the others wait at their next call", function()
+        -- a state per thread: the breakpoint's "first time" is counted across them
+        local transcript, r = threads_at_breakpoint {
+            guest = "threads", args = { "3", "2000" }, plugin_args = { "parallel=1" },
+            lua = [[luahook.breakpoint("getppid", function() return luahook.shared.add("stops") == 1 end)]],
+        }
+        assert.matches("%* tid %d+  vcpu %d+  stopped at getppid\n", transcript)
+        local _, waiting = transcript:gsub("\n  tid %d+  vcpu %d+  waiting at [%w_]+", "")
+        assert.is_true(waiting >= 1, transcript)
+        assert.are.equal(0, r.status)
+        local _, tids = r.stdout:gsub("tid %d+\n", "")
+        assert.are.equal(3, tids)
     end)
 
     it("kills the guest cleanly, output flushed", function()

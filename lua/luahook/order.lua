@@ -29,6 +29,16 @@
 -- Should the exec'ing process have been the last, the new program makes
 -- a page of its own (alone, it orders nothing), knowing whether the run's
 -- first text was written.
+--
+-- With parallel=1 each thread has a Lua state of its own, all writing to
+-- the one buffered stream of the process. They use the page the main
+-- state mapped (its address, found through lh.shared: one address space)
+-- and, once the process has a second thread, take its mutex for every
+-- event's text, as processes do, so the buffer gets texts in the order of
+-- events and a line left open by one thread is ended before another's;
+-- the text is written out at once only while other processes are alive
+-- too. The second thread is counted from its clone's entry (a flag in C,
+-- for every state), before it can write.
 local bit = require "bit"
 local ffi = require "ffi"
 local lh = require "luahook"
@@ -158,7 +168,14 @@ end
 -- takes the mutex. Returns whether it did, for finish(). Only this
 -- process's forks make it one of several, so while alone it need not look
 -- at the page.
+local parallel = lh.shared.parallel
+local several_states = ffi.cast("int *", context.core.several_states)
 local function begin()
+    if parallel and several_states[0] ~= 0 then
+        move_state(page)
+        lock()
+        return true
+    end
     if state == own then
         return false
     end
@@ -172,9 +189,16 @@ end
 
 -- Ends what begin() started: writes the event's text out at once and
 -- releases the mutex when begin() took it.
+local commit = context.calls.commit
 local function finish(locked)
     if locked then
-        flush()
+        if page.processes > 1 then
+            flush()
+        elseif parallel then
+            commit()   -- into the process's stream, before another thread's text
+        else
+            flush()
+        end
         unlock()
     end
 end
@@ -203,10 +227,26 @@ local order = {}
 --- exits and followed execs (those left to QEMU are the caller's to
 --- report: leave, rejoin). Call it once, while the script loads (before
 --- the guest runs), and before registering the hooks that print.
+-- lh.shared's key: the page's address, its id and cookie (parallel=1).
+local SHARED_KEY = "luahook.order.page"
+
 function order.start()
     local id, started
-    page, id, started = inherited_page()
-    if page then
+    local main = parallel and lh.shared.get(SHARED_KEY)
+    if main then
+        -- a thread's state: the main state's page, already counted
+        local address
+        address, id = main:match("^(%d+) (.*)$")
+        page = ffi.cast("struct lh_order_page *", ffi.cast("uintptr_t", tonumber(address)))
+        -- whose line is open is the page's from the start: this state's
+        -- own, empty, would hide the main thread's open clone line
+        state = page
+    else
+        page, id, started = inherited_page()
+    end
+    if main then
+        -- nothing more to find
+    elseif page then
         -- the page says whose line is open, perhaps another process's
         -- started while this one exec'd: take it as it is, not this new
         -- image's empty own state
@@ -214,6 +254,9 @@ function order.start()
     else
         page, id = new_page()
         page.started = started and 1 or 0
+    end
+    if parallel and not main then
+        lh.shared.set(SHARED_KEY, tostring(ffi.cast("uintptr_t", page)):match("^%d+") .. " " .. id)
     end
     require("luahook._core.runtime").on_unwind(function()
         if held then unlock() end
@@ -231,6 +274,8 @@ function order.start()
         if bit.band(flags, CLONE_THREAD) == 0 then
             sc.order_counted = true
             count_in()
+        elseif parallel then
+            several_states[0] = 1   -- for good: a failed clone costs only speed
         end
     end)
     lh.after(calls, function(sc, ret)
@@ -241,7 +286,10 @@ function order.start()
         end
     end)
     lh.on_exit(function(how)
-        if how == "exec" then
+        if how == "thread" then
+            -- one state of several in this process (parallel=1): the process goes on
+            return
+        elseif how == "exec" then
             -- the process goes on in the new program, which attaches the page again
             flush()
             lh.inherited[PAGE_KEY] = string.format("%d %s %d", id,

@@ -33,8 +33,10 @@ Tasks.__index = Tasks
 ---@return table  with .several (more than one thread or process), .pid
 ---               (this process's id, the child's own after a fork) and :prefix(sc)
 function tasks.track()
-    -- a program a followed exec started is one of several if its caller was
-    local self = setmetatable({ several = lh.inherited[INHERITED] == "several", pid = lh.pid(),
+    -- a program a followed exec started is one of several if its caller
+    -- was; a thread's own state (parallel=1) is one of several threads
+    local several = lh.inherited[INHERITED] == "several" or lh.shared.thread_state
+    local self = setmetatable({ several = several, pid = lh.pid(),
                                 first_tid = false, prefix_tids = {}, prefix_texts = {} }, Tasks)
     lh.on_exec(function()
         if self.several then lh.inherited[INHERITED] = "several" end

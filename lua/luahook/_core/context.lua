@@ -46,8 +46,10 @@ end
 --- The runtime's own answers, which it puts here at boot (the modules
 --- above it ask through here, so nothing requires the runtime back):
 --- current() -> the syscall being dispatched, "entry" or "return" and the
---- result, nothing outside an event; stats() -> { entries, returns }.
-context.current, context.stats = nil, nil
+--- result, nothing outside an event; stats() -> { entries, returns };
+--- on_unwind(fn): fn() runs whenever a hook is cut short (set as the
+--- runtime loads, before the facade exists).
+context.current, context.stats, context.on_unwind = nil, nil, nil
 
 --- What os.exit raises to unwind the hook (or the script, or the prompt)
 --- that called it: QEMU then exits once the event is done. Never reported.

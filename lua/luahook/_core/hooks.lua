@@ -86,6 +86,8 @@ local function refresh()
         if want[nr] ~= b then want[nr] = b end
         returns = returns or bit.band(b, context.WANT_RETURN) ~= 0
     end
+    -- parallel=1: the table QEMU reads is every state's bits together
+    context.core.want_changed()
     -- QEMU reports returns only once asked (see plugin/plugin.c); a return
     -- asked for while a call runs may come from the next call on
     if returns then context.core.watch_returns() end
@@ -162,10 +164,10 @@ function hooks.all()
     return registered
 end
 
---- The functions of the hooks of `kind` ("exit" or "signal"), oldest
---- first: a list of its own, so hooks added or removed while they run
---- change nothing.
----@param kind "exit"|"signal"
+--- The functions of the hooks of `kind` ("exit", "done" or "signal"),
+--- oldest first: a list of its own, so hooks added or removed while they
+--- run change nothing.
+---@param kind "exit"|"done"|"signal"
 function hooks.fns(kind)
     local fns = {}
     for _, rec in ipairs(registered) do

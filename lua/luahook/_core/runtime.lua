@@ -206,6 +206,7 @@ local unwinders = {}
 function runtime.on_unwind(fn)
     unwinders[#unwinders + 1] = fn
 end
+context.on_unwind = runtime.on_unwind
 
 local function unwound()
     for i = 1, #unwinders do pcall(unwinders[i]) end
@@ -265,24 +266,34 @@ local function exit_hook_error(message)
     return traceback(message)
 end
 
+-- Runs the hooks of `kind` ("exit" or "done") with how, sc, program.
+local function run_exit_hooks(kind, how, sc, program)
+    for _, fn in ipairs(hooks.fns(kind)) do
+        local ok, err = xpcall(fn, exit_hook_error, how, sc, program)
+        if not ok and err ~= context.EXIT then
+            core.error(kind .. " hook failed: " .. err)
+            if context.core.abort_on_error then
+                core.request_abort()
+            end
+        end
+    end
+end
+
 -- The end of this program image, once: at QEMU's exit (`how` "exit"), or
 -- when a followed exec replaces it ("exec", with the exec call and what it
 -- runs). An exec that fails after this leaves the image running, its exit
--- hooks done.
+-- hooks done. With parallel=1 it is this state's end: "thread" when its
+-- thread ends, or the process and another state's hooks run last; the
+-- done hooks (the merge) run only in the state that ends the image.
 local image_ended = false
 local function end_image(how, sc, program)
     if image_ended then
         return
     end
     image_ended = true
-    for _, fn in ipairs(hooks.fns("exit")) do
-        local ok, err = xpcall(fn, exit_hook_error, how, sc, program)
-        if not ok and err ~= context.EXIT then
-            core.error("exit hook failed: " .. err)
-            if context.core.abort_on_error then
-                core.request_abort()
-            end
-        end
+    run_exit_hooks("exit", how, sc, program)
+    if how ~= "thread" then
+        run_exit_hooks("done", how, sc, program)
     end
     for _, rec in ipairs(hooks.all()) do
         if rec.errors > 1 then
@@ -338,7 +349,7 @@ local function serve()
             local hook = code_hook(addr) -- none once removed: C still reports it
             if hook then hook(addr, ev.vcpu, ev.tid) end
         else
-            end_image("exit")
+            end_image(ev.num[0] ~= 0 and "thread" or "exit")
         end
         yield()
     end
@@ -358,6 +369,7 @@ end
 ---@param sc luahook.Syscall
 ---@param program table
 function runtime.end_for_exec(sc, program)
+    core.end_other_states()
     end_image("exec", sc, program)
 end
 
@@ -384,6 +396,10 @@ local function take_own_arguments(args)
         if not ms or ms % 1 ~= 0 or ms < 1 or ms >= 2 ^ 31 then
             error("hook_timeout=" .. timeout .. ": expected a whole number of milliseconds from 1 up", 0)
         end
+        if core.parallel then
+            error("hook_timeout=" .. timeout .. " cannot be used with parallel=1: LuaJIT "
+                  .. "interrupts compiled code of one Lua state only", 0)
+        end
         core.watch_hooks(ms)
     end
 end
@@ -399,7 +415,12 @@ local function set_up_dispatch()
     local syscall = require "luahook._core.sc"
     new_syscall, detach_syscall, resume_syscall = syscall.new, syscall.detach, syscall.resume
     restarting = context.by_vcpu()
-    repl = require "luahook._core.repl"
+    -- only a front end (repl=, break=) can stop the guest at a prompt: the
+    -- module is loaded then, and a state boots without it in half the time
+    -- (with parallel=1, each thread boots one)
+    if core.repl_kind then
+        repl = require "luahook._core.repl"
+    end
     local syscalls = require "luahook.syscalls"
     no_return = context.by_nr()
     for _, name in ipairs({ "exit", "exit_group", "sigreturn", "rt_sigreturn" }) do
@@ -411,6 +432,9 @@ end
 -- break= plugin arguments, as breakpoints before the script's own hooks.
 local function add_breakpoints(breaks)
     local syscalls = require "luahook.syscalls"
+    if #breaks > 0 then
+        repl = repl or require "luahook._core.repl"
+    end
     for _, what in ipairs(breaks) do
         local ok, err = pcall(repl.add_breakpoint, syscalls.split(what), nil, 1)
         if not ok then error("break=" .. what .. ": " .. err, 0) end
