@@ -176,7 +176,8 @@ void lh_output_flush(void)
     out_len = 0;
 }
 
-void lh_output_write(const char *s, size_t len)
+/* lh_output_write's rarer cases, out of its way: full buffer, long text, a terminal. */
+static void __attribute__((noinline)) write_through(const char *s, size_t len)
 {
     if (out_len + len > sizeof(out_buf)) {
         flush_lines();
@@ -193,6 +194,17 @@ void lh_output_write(const char *s, size_t len)
     if (out_immediate) {
         lh_output_flush();
     }
+}
+
+/* Trace lines come in several short pieces each: the usual piece is one copy. */
+void lh_output_write(const char *s, size_t len)
+{
+    if (out_len + len < sizeof(out_buf) && !out_immediate) {
+        memcpy(out_buf + out_len, s, len);
+        out_len += len;
+        return;
+    }
+    write_through(s, len);
 }
 
 void lh_output_error(const char *msg)
