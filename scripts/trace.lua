@@ -231,9 +231,9 @@ local head_tid, head_call = context.by_vcpu(), context.by_vcpu()
 -- A line goes out in pieces: joining them first would make a string per
 -- line, which costs more than the writes.
 local function write_head(prefix, call)
-    out(prefix)
+    if prefix ~= "" then out(prefix) end
     if call.stamp then out(call.stamp, " ") end
-    out(call.name, "(")
+    out(call.plan.opening)
     local separator = ""
     for i = 1, call.shown do
         local part = call[i]

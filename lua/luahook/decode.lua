@@ -104,7 +104,9 @@ local function compile(name, sig, ret_kind)
         counted = counted and several ~= true
         part = part + (type(several) == "number" and several or 1)
     end
+    -- the counts kept: `#` on every call is a function call in compiled code
     local plan = { name = name, steps = steps, ret = ret, outs = outs, out_parts = out_parts,
+                   step_count = #steps, out_count = #outs, opening = name .. "(",
                    late_separator = #outs > 0 and steps[outs[1]].late_separator or false }
     plan.track, plan.track_reg = tracking(name, sig, steps)
     return plan
@@ -277,7 +279,7 @@ function Decoder:enter(sc)
     rawset(parts, "name", plan.name)
     rawset(parts, "plan", plan)
     rawset(parts, "regs", a)
-    for k = 1, #steps do
+    for k = 1, plan.step_count do
         local step = steps[k]
         local enter = step.enter
         local s = false
@@ -338,7 +340,7 @@ function Decoder:finish(call, ret)
     local parts, a, plan = call, call.regs, call.plan
     local bad = failed(ret)
     local outs, out_parts, steps = plan.outs, plan.out_parts, plan.steps
-    for j = 1, #outs do
+    for j = 1, plan.out_count do
         local k = out_parts[j]
         if k > call.shown then break end
         local step = steps[outs[j]]
