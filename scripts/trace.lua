@@ -68,6 +68,10 @@ end
 if opts.format == "perfetto" and (opts.T or opts.tt) then
     error("format=perfetto has every call's start and duration: T=1 and tt=1 do not apply")
 end
+-- Read on every call and never changed: compiled code takes them as
+-- constants, and asks a call for a time only when there can be one.
+local only_failed, with_stamp = opts.failed, opts.tt
+local with_time = opts.T or opts.format == "perfetto"
 
 -- What to trace ------------------------------------------------------------
 
@@ -232,7 +236,7 @@ local head_tid, head_call = context.by_vcpu(), context.by_vcpu()
 -- line, which costs more than the writes.
 local function write_head(prefix, call)
     if prefix ~= "" then out(prefix) end
-    if call.stamp then out(call.stamp, " ") end
+    if with_stamp and call.stamp then out(call.stamp, " ") end
     out(call.plan.opening)
     local separator = ""
     for i = 1, call.shown do
@@ -258,7 +262,7 @@ local function write_rest(call, from, result)
         separator = ", "
     end
     out(") = ", result)
-    if call.stop then
+    if with_time and call.stop then
         out(string.format(" <%.6f>\n", call.stop - call.start))
     else
         out("\n")
@@ -285,7 +289,7 @@ local function text_return(sc, call, result)
     local locked, open = continue_line(sc.tid, open_serial[vcpu])
     if not open then
         out(family:prefix(sc))
-        if call.stamp then out(wall_clock(), " ") end
+        if with_stamp and call.stamp then out(wall_clock(), " ") end
         out("<... ", call.name, " resumed>")
     end
     write_rest(call, rest_from[vcpu], result)
@@ -300,7 +304,7 @@ local function text_line(sc, call, result, exited)
     local locked = new_text()
     write_rest(call, write_head(family:prefix(sc), call), result)
     if exited then
-        out(family:prefix(sc), call.stamp and (call.stamp .. " ") or "",
+        out(family:prefix(sc), with_stamp and call.stamp and (call.stamp .. " ") or "",
             "+++ exited with ", call[1], " +++\n")
     end
     ended(locked)
@@ -432,8 +436,6 @@ end
 
 local format = opts.format
 local decoder = decode.new { strsize = opts.strsize, fds = opts.y and fds.new() or nil }
-local only_failed, with_stamp = opts.failed, opts.tt
-local with_time = opts.T or format == "perfetto"
 -- lines may start at entry: text, all calls shown
 local streaming = format == "text" and not only_failed
 
@@ -588,7 +590,7 @@ lh.after(selector, function(sc, ret)
     local special = SPECIAL[sc.nr]
     if special == "fork" and ret == 0 then
         return -- the child's side of a fork: strace shows the parent's only
-    elseif call.printed then
+    elseif special == "exec" and call.printed then
         -- an exec the host said would succeed failed: the truth after all
         order.rejoin()
         if format == "text" then

@@ -170,7 +170,7 @@ Decoder.__index = Decoder
 function decode.new(opts)
     opts = opts or {}
     return setmetatable({ strsize = opts.strsize or 32, fds = opts.fds,
-                          calls = context.by_vcpu() }, Decoder)
+                          calls = context.by_vcpu(), added = context.by_vcpu() }, Decoder)
 end
 
 --- A descriptor: "3", or "3</etc/passwd>" when annotating.
@@ -245,17 +245,19 @@ Call.__newindex = function(call, key, value)
 end
 
 -- The vCPU's call object, emptied. The decoder itself writes with rawset.
+-- Its list of added keys is also kept by vCPU: finding it by the call in
+-- Call, a weak table, is a walk of a hash chain on every call.
 local function reuse(self, vcpu)
     local call = self.calls[vcpu]
     if not call then
         call = setmetatable({ shown = 0 }, Call)
         Call[call] = added.list()
-        self.calls[vcpu] = call
+        self.calls[vcpu], self.added[vcpu] = call, Call[call]
     end
     for k = 1, call.shown do
         rawset(call, k, nil)
     end
-    added.clear(Call[call], call)
+    added.clear(self.added[vcpu], call)
     return call
 end
 
