@@ -106,7 +106,7 @@ local function compile(name, sig, ret_kind)
     end
     -- the counts kept: `#` on every call is a function call in compiled code
     local plan = { name = name, steps = steps, ret = ret, outs = outs, out_parts = out_parts,
-                   step_count = #steps, out_count = #outs, opening = name .. "(",
+                   redirect = false, step_count = #steps, out_count = #outs, opening = name .. "(",
                    late_separator = #outs > 0 and steps[outs[1]].late_separator or false }
     plan.track, plan.track_reg = tracking(name, sig, steps)
     return plan
@@ -169,8 +169,12 @@ Decoder.__index = Decoder
 ---@return luahook.Decoder
 function decode.new(opts)
     opts = opts or {}
-    return setmetatable({ strsize = opts.strsize or 32, fds = opts.fds,
-                          calls = context.by_vcpu(), added = context.by_vcpu() }, Decoder)
+    -- every field read per call is there, if only as false, and so are the
+    -- methods called per call: a key found through the metatable, or not at
+    -- all, is a walk of a hash chain first
+    return setmetatable({ strsize = opts.strsize or 32, fds = opts.fds or false,
+                          calls = context.by_vcpu(), added = context.by_vcpu(),
+                          enter = Decoder.enter, finish = Decoder.finish }, Decoder)
 end
 
 --- A descriptor: "3", or "3</etc/passwd>" when annotating.

@@ -35,7 +35,9 @@ Tasks.__index = Tasks
 function tasks.track()
     -- a program a followed exec started is one of several if its caller was
     local self = setmetatable({ several = lh.inherited[INHERITED] == "several", pid = lh.pid(),
-                                first_tid = false, prefix_tids = {}, prefix_texts = {} }, Tasks)
+                                first_tid = false, prefix_tids = {}, prefix_texts = {},
+                                -- its own field: called on every line, found at once
+                                prefix = Tasks.prefix }, Tasks)
     lh.on_exec(function()
         if self.several then lh.inherited[INHERITED] = "several" end
     end)
