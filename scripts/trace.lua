@@ -229,24 +229,29 @@ local new_text, opened, ended, continue_line = order.new_text, order.opened, ord
 local open_serial, rest_from = context.by_vcpu(), context.by_vcpu()
 local head_tid, head_call = context.by_vcpu(), context.by_vcpu()
 
+-- One piece of a line. lh.out loops over its arguments, and compiled
+-- code checks for an interrupt at each line it runs: a piece of the line
+-- cost more in that loop than in the copy.
+local write = context.calls.write
+local function put(s) s = tostring(s) write(s, #s) end
+
 -- The start of a call's line, as strace writes it at entry: the prefix,
 -- the time (tt=1), the name and the arguments up to the first one decoded
 -- when the call returns. call.stamp (tt=1) is when it started.
 -- A line goes out in pieces: joining them first would make a string per
 -- line, which costs more than the writes.
 local function write_head(prefix, call)
-    if prefix ~= "" then out(prefix) end
-    if with_stamp and call.stamp then out(call.stamp, " ") end
-    out(call.plan.opening)
-    local separator = ""
+    if prefix ~= "" then put(prefix) end
+    if with_stamp and call.stamp then put(call.stamp) put(" ") end
+    put(call.plan.opening)
     for i = 1, call.shown do
         local part = call[i]
         if part == false then
-            if not call.plan.late_separator then out(separator) end
+            if i > 1 and not call.plan.late_separator then put(", ") end
             return i
         end
-        out(separator, part)
-        separator = ", "
+        if i > 1 then put(", ") end
+        put(part)
     end
     return call.shown + 1
 end
@@ -255,17 +260,16 @@ end
 -- "= "; call.start and call.stop (T=1) are when the call started and
 -- returned. Then, with k=1, the stack.
 local function write_rest(call, from, result)
-    local separator = ""
-    if from > 1 and call.plan.late_separator then separator = ", " end
     for i = from, call.shown do
-        out(separator, call[i])
-        separator = ", "
+        if i > from or (from > 1 and call.plan.late_separator) then put(", ") end
+        put(call[i])
     end
-    out(") = ", result)
+    put(") = ")
+    put(result)
     if with_time and call.stop then
-        out(string.format(" <%.6f>\n", call.stop - call.start))
+        put(string.format(" <%.6f>\n", call.stop - call.start))
     else
-        out("\n")
+        put("\n")
     end
     if stack_lines then
         for _, line in ipairs(stack_lines()) do out(line, "\n") end
