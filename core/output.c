@@ -235,7 +235,8 @@ void lh_output_flush(void)
     }
 }
 
-static void append(const char *s, size_t len)
+/* lh_output_write's rarer cases, out of its way: full buffer, long text, a terminal. */
+static void __attribute__((noinline)) write_through(const char *s, size_t len)
 {
     if (out_len + len > sizeof(out_buf)) {
         flush_lines();
@@ -254,19 +255,31 @@ static void append(const char *s, size_t len)
     }
 }
 
+/* A parallel=1 thread's writes, into its own buffer (see lh_output_share). */
+static void __attribute__((noinline)) write_own(const char *s, size_t len)
+{
+    struct own_text *t = &own_text;
+
+    if (t->len + len > t->cap) {
+        t->cap = MAX(t->cap * 2, t->len + len + 4096);
+        t->buf = g_realloc(t->buf, t->cap);
+    }
+    memcpy(t->buf + t->len, s, len);
+    t->len += len;
+}
+
+/* Trace lines come in several short pieces each: the usual piece is one copy. */
 void lh_output_write(const char *s, size_t len)
 {
-    if (G_UNLIKELY(shared)) {
-        struct own_text *t = &own_text;
-
-        if (t->len + len > t->cap) {
-            t->cap = MAX(t->cap * 2, t->len + len + 4096);
-            t->buf = g_realloc(t->buf, t->cap);
-        }
-        memcpy(t->buf + t->len, s, len);
-        t->len += len;
+    if (out_len + len < sizeof(out_buf) && !out_immediate && !shared) {
+        memcpy(out_buf + out_len, s, len);
+        out_len += len;
+        return;
+    }
+    if (shared) {
+        write_own(s, len);
     } else {
-        append(s, len);
+        write_through(s, len);
     }
 }
 
@@ -276,7 +289,7 @@ void lh_output_commit(void)
 
     if (t->len > 0) {
         pthread_mutex_lock(&stream_lock);
-        append(t->buf, t->len);
+        write_through(t->buf, t->len);
         pthread_mutex_unlock(&stream_lock);
         t->len = 0;
     }

@@ -326,6 +326,14 @@ function lh.out(...)
     end
 end
 
+--- Writes one string (a number is made one): lh.out with one argument,
+--- without its loop. For scripts that write a line in many pieces.
+---@param s string|number
+function lh.put(s)
+    s = tostring(s)
+    write(s, #s)
+end
+
 --- lh.out(string.format(fmt, ...)).
 ---@param fmt string
 function lh.printf(fmt, ...)

@@ -66,6 +66,10 @@ end
 if opts.format == "perfetto" and (opts.T or opts.tt) then
     error("format=perfetto has every call's start and duration: T=1 and tt=1 do not apply")
 end
+-- Read on every call and never changed: compiled code takes them as
+-- constants, and asks a call for a time only when there can be one.
+local only_failed, with_stamp = opts.failed, opts.tt
+local with_time = opts.T or opts.format == "perfetto"
 
 -- What to trace ------------------------------------------------------------
 
@@ -225,24 +229,28 @@ local new_table = require "table.new"
 local open_serial, rest_from = new_table(64, 0), new_table(64, 0)
 local head_tid, head_call = new_table(64, 0), new_table(64, 0)
 
+-- One piece of a line: lh.out loops over its arguments, and compiled code
+-- checks for an interrupt at each line it runs, so a piece cost more in
+-- that loop than in the copy.
+local put = lh.put
+
 -- The start of a call's line, as strace writes it at entry: the prefix,
 -- the time (tt=1), the name and the arguments up to the first one decoded
 -- when the call returns. call.stamp (tt=1) is when it started.
 -- A line goes out in pieces: joining them first would make a string per
 -- line, which costs more than the writes.
 local function write_head(prefix, call)
-    out(prefix)
-    if call.stamp then out(call.stamp, " ") end
-    out(call.name, "(")
-    local separator = ""
+    if prefix ~= "" then put(prefix) end
+    if with_stamp and call.stamp then put(call.stamp) put(" ") end
+    put(call.plan.opening)
     for i = 1, call.shown do
         local part = call[i]
         if part == false then
-            if not call.plan.late_separator then out(separator) end
+            if i > 1 and not call.plan.late_separator then put(", ") end
             return i
         end
-        out(separator, part)
-        separator = ", "
+        if i > 1 then put(", ") end
+        put(part)
     end
     return call.shown + 1
 end
@@ -251,17 +259,16 @@ end
 -- "= "; call.start and call.stop (T=1) are when the call started and
 -- returned. Then, with k=1, the stack.
 local function write_rest(call, from, result)
-    local separator = ""
-    if from > 1 and call.plan.late_separator then separator = ", " end
     for i = from, call.shown do
-        out(separator, call[i])
-        separator = ", "
+        if i > from or (from > 1 and call.plan.late_separator) then put(", ") end
+        put(call[i])
     end
-    out(") = ", result)
-    if call.stop then
-        out(string.format(" <%.6f>\n", call.stop - call.start))
+    put(") = ")
+    put(result)
+    if with_time and call.stop then
+        put(string.format(" <%.6f>\n", call.stop - call.start))
     else
-        out("\n")
+        put("\n")
     end
     if stack_lines then
         for _, line in ipairs(stack_lines()) do out(line, "\n") end
@@ -285,7 +292,7 @@ local function text_return(sc, call, result)
     local locked, open = continue_line(sc.tid, open_serial[vcpu])
     if not open then
         out(family:prefix(sc))
-        if call.stamp then out(wall_clock(), " ") end
+        if with_stamp and call.stamp then out(wall_clock(), " ") end
         out("<... ", call.name, " resumed>")
     end
     write_rest(call, rest_from[vcpu], result)
@@ -300,7 +307,7 @@ local function text_line(sc, call, result, exited)
     local locked = new_text()
     write_rest(call, write_head(family:prefix(sc), call), result)
     if exited then
-        out(family:prefix(sc), call.stamp and (call.stamp .. " ") or "",
+        out(family:prefix(sc), with_stamp and call.stamp and (call.stamp .. " ") or "",
             "+++ exited with ", call[1], " +++\n")
     end
     ended(locked)
@@ -432,8 +439,6 @@ end
 
 local format = opts.format
 local decoder = decode.new { strsize = opts.strsize, fds = opts.y and fds.new() or nil }
-local only_failed, with_stamp = opts.failed, opts.tt
-local with_time = opts.T or format == "perfetto"
 -- lines may start at entry: text, all calls shown
 local streaming = format == "text" and not only_failed
 
@@ -588,7 +593,7 @@ lh.after(selector, function(sc, ret)
     local special = SPECIAL[sc.nr]
     if special == "fork" and ret == 0 then
         return -- the child's side of a fork: strace shows the parent's only
-    elseif call.printed then
+    elseif special == "exec" and call.printed then
         -- an exec the host said would succeed failed: the truth after all
         order.rejoin()
         if format == "text" then

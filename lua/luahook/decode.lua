@@ -104,7 +104,9 @@ local function compile(name, sig, ret_kind)
         counted = counted and several ~= true
         part = part + (type(several) == "number" and several or 1)
     end
+    -- the counts kept: `#` on every call is a function call in compiled code
     local plan = { name = name, steps = steps, ret = ret, outs = outs, out_parts = out_parts,
+                   redirect = false, step_count = #steps, out_count = #outs, opening = name .. "(",
                    late_separator = #outs > 0 and steps[outs[1]].late_separator or false }
     plan.track, plan.track_reg = tracking(name, sig, steps)
     return plan
@@ -167,8 +169,12 @@ Decoder.__index = Decoder
 ---@return luahook.Decoder
 function decode.new(opts)
     opts = opts or {}
-    return setmetatable({ strsize = opts.strsize or 32, fds = opts.fds,
-                          calls = context.by_vcpu() }, Decoder)
+    -- every field read per call is there, if only as false, and so are the
+    -- methods called per call: a key found through the metatable, or not at
+    -- all, is a walk of a hash chain first
+    return setmetatable({ strsize = opts.strsize or 32, fds = opts.fds or false,
+                          calls = context.by_vcpu(), added = context.by_vcpu(),
+                          enter = Decoder.enter, finish = Decoder.finish }, Decoder)
 end
 
 --- A descriptor: "3", or "3</etc/passwd>" when annotating.
@@ -243,17 +249,19 @@ Call.__newindex = function(call, key, value)
 end
 
 -- The vCPU's call object, emptied. The decoder itself writes with rawset.
+-- Its list of added keys is also kept by vCPU: finding it by the call in
+-- Call, a weak table, is a walk of a hash chain on every call.
 local function reuse(self, vcpu)
     local call = self.calls[vcpu]
     if not call then
         call = setmetatable({ shown = 0 }, Call)
         Call[call] = added.list()
-        self.calls[vcpu] = call
+        self.calls[vcpu], self.added[vcpu] = call, Call[call]
     end
     for k = 1, call.shown do
         rawset(call, k, nil)
     end
-    added.clear(Call[call], call)
+    added.clear(self.added[vcpu], call)
     return call
 end
 
@@ -277,7 +285,7 @@ function Decoder:enter(sc)
     rawset(parts, "name", plan.name)
     rawset(parts, "plan", plan)
     rawset(parts, "regs", a)
-    for k = 1, #steps do
+    for k = 1, plan.step_count do
         local step = steps[k]
         local enter = step.enter
         local s = false
@@ -338,7 +346,7 @@ function Decoder:finish(call, ret)
     local parts, a, plan = call, call.regs, call.plan
     local bad = failed(ret)
     local outs, out_parts, steps = plan.outs, plan.out_parts, plan.steps
-    for j = 1, #outs do
+    for j = 1, plan.out_count do
         local k = out_parts[j]
         if k > call.shown then break end
         local step = steps[outs[j]]

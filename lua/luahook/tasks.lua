@@ -37,7 +37,9 @@ function tasks.track()
     -- was; a thread's own state (parallel=1) is one of several threads
     local several = lh.inherited[INHERITED] == "several" or lh.shared.thread_state
     local self = setmetatable({ several = several, pid = lh.pid(),
-                                first_tid = false, prefix_tids = {}, prefix_texts = {} }, Tasks)
+                                first_tid = false, prefix_tids = {}, prefix_texts = {},
+                                -- its own field: called on every line, found at once
+                                prefix = Tasks.prefix }, Tasks)
     lh.on_exec(function()
         if self.several then lh.inherited[INHERITED] = "several" end
     end)

@@ -47,8 +47,11 @@ end
 -- The texts of recently formatted numbers, direct-mapped by their low bits:
 -- formatting a number costs more than the rest of a traced call's result,
 -- and the same few (descriptors, sizes, a pid) come back again and again.
+-- Both have an array part from slot 0: slots in the hash part would be
+-- found by a walk of a hash chain.
 local DEC_SLOTS = 256
-local dec_keys, dec_texts = {}, {}
+local dec_keys, dec_texts = require("table.new")(DEC_SLOTS, 0), require("table.new")(DEC_SLOTS, 0)
+for slot = 0, DEC_SLOTS - 1 do dec_keys[slot], dec_texts[slot] = false, false end
 
 --- A guest value as a decimal string, exact for 64-bit values.
 ---@param v integer|ffi.cdata*
