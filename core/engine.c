@@ -427,8 +427,7 @@ static void fork_prepare(void)
         lh_lock();
     }
     lh_shared_hold(true);
-    lh_output_hold(true);
-    lh_output_flush();
+    lh_output_hold(true);      /* flushed, and no other thread writes until after */
     lh_output_copies_make(NULL, NULL);
 }
 

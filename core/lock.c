@@ -1,7 +1,8 @@
 /*
- * A Lua state's lock: by default the core lock, which one Lua state behind
- * every vCPU needs (with parallel=1, each thread's state has its own, which
- * only that thread takes until the process ends). Taking it
+ * The core's locks (lock.h), of which a Lua state's is one: by default the
+ * core lock, which one Lua state behind every vCPU needs (with parallel=1,
+ * each thread's state has its own, which only that thread takes until the
+ * process ends; the output stream has one too). Taking one
  * free is one atomic instruction, as it is on every wanted syscall. A
  * waiter spins a little first, because the holder is usually running a
  * short hook on another core, and only then sleeps on a futex: with four
@@ -13,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lock.h"
 #include "state.h"
 
 /* rounds of a waiter's spin: a few microseconds, about a long hook */
@@ -35,10 +37,8 @@ static bool try_take(int *lock_word)
                                        __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
-void lh_lock_state(struct lh_state *st)
+void lh_lock_word(int *lock_word)
 {
-    int *lock_word = &st->lock_word;
-
     if (!try_take(lock_word)) {
         int spins = SPIN_ROUNDS;
 
@@ -53,15 +53,30 @@ void lh_lock_state(struct lh_state *st)
             }
         }
     }
+}
+
+bool lh_lock_word_try(int *lock_word)
+{
+    return try_take(lock_word);
+}
+
+void lh_unlock_word(int *lock_word)
+{
+    if (__atomic_exchange_n(lock_word, 0, __ATOMIC_RELEASE) == 2) {
+        syscall(SYS_futex, lock_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    }
+}
+
+void lh_lock_state(struct lh_state *st)
+{
+    lh_lock_word(&st->lock_word);
     held_here++;
 }
 
 void lh_unlock_state(struct lh_state *st)
 {
     held_here--;
-    if (__atomic_exchange_n(&st->lock_word, 0, __ATOMIC_RELEASE) == 2) {
-        syscall(SYS_futex, &st->lock_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-    }
+    lh_unlock_word(&st->lock_word);
 }
 
 void lh_lock(void)

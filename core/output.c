@@ -15,7 +15,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <string.h>
@@ -25,6 +24,7 @@
 #include <glib.h>
 
 #include "core.h"
+#include "lock.h"
 #include "output.h"
 #include "own_fds.h"
 
@@ -46,45 +46,23 @@ static int copy_out = -1, copy_err = -1;
  * writes into a buffer of its own, without a lock, and commits it to the
  * stream's buffer under stream_lock: at the end of each event, when it
  * flushes, and when luahook.order says (it orders texts across threads).
- * Recursive: an error line flushes first, and a fork holds it across
- * (lh_output_hold).
  */
 static bool shared;
-static pthread_mutex_t stream_lock;
+static int stream_lock;                  /* a lock.h word */
 struct own_text {
     char *buf;
     size_t len, cap;
 };
 static LH_THREAD_LOCAL struct own_text own_text;   /* this thread's, not yet committed */
 
-static void init_stream_lock(void)
-{
-    pthread_mutexattr_t attr;
-
-    pthread_mutexattr_init(&attr);
-    pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
-    pthread_mutex_init(&stream_lock, &attr);
-    pthread_mutexattr_destroy(&attr);
-}
-
 void lh_output_share(void)
 {
-    init_stream_lock();
     shared = true;
 }
 
 void lh_output_forked(void)
 {
-    if (shared) {
-        init_stream_lock();    /* held across the fork by a thread id the child has not */
-    }
-}
-
-void lh_output_hold(bool on)
-{
-    if (shared) {
-        (on ? pthread_mutex_lock : pthread_mutex_unlock)(&stream_lock);
-    }
+    stream_lock = 0;           /* held across the fork by the parent's thread */
 }
 
 struct write_job {
@@ -203,7 +181,7 @@ bool lh_output_adopt(int out_fd, int err_fd, char **msg)
 
 bool lh_output_pending(void)
 {
-    return __atomic_load_n(&out_len, __ATOMIC_RELAXED) > 0;
+    return __atomic_load_n(&out_len, __ATOMIC_RELAXED) > 0 || own_text.len > 0;
 }
 
 /* Writes the buffer's complete lines, keeping a last partial one. */
@@ -221,18 +199,6 @@ static void flush_stream(void)
 {
     write_stream(&out, out_buf, out_len);
     out_len = 0;
-}
-
-void lh_output_flush(void)
-{
-    if (shared) {
-        lh_output_commit();
-        pthread_mutex_lock(&stream_lock);
-        flush_stream();
-        pthread_mutex_unlock(&stream_lock);
-    } else {
-        flush_stream();
-    }
 }
 
 /* lh_output_write's rarer cases, out of its way: full buffer, long text, a terminal. */
@@ -255,44 +221,92 @@ static void __attribute__((noinline)) write_through(const char *s, size_t len)
     }
 }
 
-/* A parallel=1 thread's writes, into its own buffer (see lh_output_share). */
-static void __attribute__((noinline)) write_own(const char *s, size_t len)
+/* Room for `len` more bytes in this thread's buffer (parallel=1). */
+static void __attribute__((noinline)) grow_own(size_t len)
 {
     struct own_text *t = &own_text;
 
-    if (t->len + len > t->cap) {
-        t->cap = MAX(t->cap * 2, t->len + len + 4096);
-        t->buf = g_realloc(t->buf, t->cap);
-    }
-    memcpy(t->buf + t->len, s, len);
-    t->len += len;
+    t->cap = MAX(t->cap * 2, t->len + len + 4096);
+    t->buf = g_realloc(t->buf, t->cap);
 }
 
-/* Trace lines come in several short pieces each: the usual piece is one copy. */
+/*
+ * Trace lines come in several short pieces each: the usual piece is one
+ * copy, into the stream's buffer or (parallel=1) this thread's.
+ */
 void lh_output_write(const char *s, size_t len)
 {
-    if (out_len + len < sizeof(out_buf) && !out_immediate && !shared) {
+    if (G_UNLIKELY(shared)) {
+        struct own_text *t = &own_text;
+
+        if (t->len + len > t->cap) {
+            grow_own(len);
+        }
+        memcpy(t->buf + t->len, s, len);
+        t->len += len;
+    } else if (out_len + len < sizeof(out_buf) && !out_immediate) {
         memcpy(out_buf + out_len, s, len);
         out_len += len;
-        return;
-    }
-    if (shared) {
-        write_own(s, len);
     } else {
         write_through(s, len);
     }
 }
 
-void lh_output_commit(void)
+/* This thread's text into the stream's buffer, stream_lock held. */
+static void commit_held(void)
 {
     struct own_text *t = &own_text;
 
-    if (t->len > 0) {
-        pthread_mutex_lock(&stream_lock);
+    if (out_len + t->len < sizeof(out_buf) && !out_immediate) {
+        memcpy(out_buf + out_len, t->buf, t->len);
+        out_len += t->len;
+    } else if (t->len > 0) {
         write_through(t->buf, t->len);
-        pthread_mutex_unlock(&stream_lock);
-        t->len = 0;
     }
+    t->len = 0;
+}
+
+void lh_output_commit(void)
+{
+    if (own_text.len > 0) {
+        lh_lock_word(&stream_lock);
+        commit_held();
+        lh_unlock_word(&stream_lock);
+    }
+}
+
+void lh_output_hold(bool on)
+{
+    if (on) {
+        if (shared) {
+            lh_lock_word(&stream_lock);
+            commit_held();
+        }
+        flush_stream();
+    } else if (shared) {
+        lh_unlock_word(&stream_lock);
+    }
+}
+
+void lh_output_flush(void)
+{
+    lh_output_hold(true);
+    lh_output_hold(false);
+}
+
+bool lh_output_try_flush(void)
+{
+    if (shared) {
+        if (!lh_lock_word_try(&stream_lock)) {
+            return false;
+        }
+        commit_held();
+    }
+    flush_stream();
+    if (shared) {
+        lh_unlock_word(&stream_lock);
+    }
+    return true;
 }
 
 void lh_output_thread_done(void)
@@ -306,10 +320,9 @@ void lh_output_error(const char *msg)
 {
     GString *line = g_string_new("luahook: ");
 
-    lh_output_flush();
-    lh_output_hold(true);
     g_string_append(line, msg);
     g_string_append_c(line, '\n');
+    lh_output_hold(true);
     write_stream(&err, line->str, line->len);
     lh_output_hold(false);
     g_string_free(line, true);

@@ -29,15 +29,18 @@ bool lh_output_adopt(int out_fd, int err_fd, char **msg);
  * writes wait in a buffer of its own until it commits them to the
  * stream's, whole, under a lock: at the end of each event (the core does),
  * when luahook.order orders texts across threads, on a flush, and when the
- * thread ends (lh_output_thread_done). lh_output_hold(true) keeps that
- * lock across a fork: the parent lets go with hold(false), the child,
- * whose thread has another id, makes it anew with lh_output_forked.
+ * thread ends (lh_output_thread_done). lh_output_hold(true) flushes and
+ * keeps that lock (until hold(false)): around a fork, whose child then
+ * frees it with lh_output_forked (its thread is not the one that took it).
  */
 void lh_output_share(void);
 void lh_output_commit(void);
 void lh_output_thread_done(void);
 void lh_output_hold(bool on);
 void lh_output_forked(void);
+
+/* A flush from a crash's handler: false, doing nothing, if the lock is taken. */
+bool lh_output_try_flush(void);
 
 /* Buffered; written out in whole lines (on a terminal, each at once). */
 void lh_output_write(const char *s, size_t len);

@@ -199,9 +199,9 @@ static void on_crash(int sig, siginfo_t *info, void *uc)
 {
     if (lh_output_pending()) {
         if (lh_lock_held()) {
-            lh_output_flush();
+            lh_output_try_flush();
         } else if (lh_lock_try()) {
-            lh_output_flush();
+            lh_output_try_flush();
             lh_unlock();
         }
     }

@@ -33,8 +33,7 @@ static uint32_t want_count[LH_NR_MAX + 1][WANT_BITS];
 /* In a child forked from a thread with a state of its own: the main state is a stale copy. */
 static bool main_abandoned;
 
-/* A thread that failed to make a state does not try again. */
-static LH_THREAD_LOCAL bool entered;
+LH_THREAD_LOCAL bool lh_states_entered;
 
 void lh_states_want_changed(struct lh_state *st)
 {
@@ -98,19 +97,19 @@ static void thread_ended(void *data)
 void lh_states_init(uint32_t tid)
 {
     main_tid = tid;
-    entered = true;
+    lh_states_entered = true;
     pthread_key_create(&thread_state, thread_ended);
 }
 
-void lh_states_enter(uint32_t tid)
+void lh_states_make(uint32_t tid)
 {
     struct lh_state *st;
     char *msg = NULL;
 
-    if (G_LIKELY(entered) || tid == main_tid) {
+    lh_states_entered = true;
+    if (tid == main_tid) {
         return;
     }
-    entered = true;
     st = g_new0(struct lh_state, 1);
     st->want = g_malloc0(LH_NR_MAX + 1);
     st->wanted = g_malloc0(LH_NR_MAX + 1);

@@ -24,9 +24,17 @@ void lh_states_init(uint32_t main_tid);
 /*
  * Gives the calling thread (guest thread `tid`) its own state, unless it
  * has one, is the main thread, or failed to make one (reported once; the
- * thread then shares the main state).
+ * thread then shares the main state). Inline: it is asked on every event.
  */
-void lh_states_enter(uint32_t tid);
+extern LH_THREAD_LOCAL bool lh_states_entered;    /* this thread asked already */
+void lh_states_make(uint32_t tid);
+
+static inline void lh_states_enter(uint32_t tid)
+{
+    if (G_UNLIKELY(!lh_states_entered)) {
+        lh_states_make(tid);
+    }
+}
 
 /*
  * The want bits Lua wrote in `st->want` changed: adds them to the gate's
