@@ -441,6 +441,7 @@ local format = opts.format
 local decoder = decode.new { strsize = opts.strsize, fds = opts.y and fds.new() or nil }
 -- lines may start at entry: text, all calls shown
 local streaming = format == "text" and not only_failed
+local parallel = lh.shared.parallel
 
 -- The calls that may wait for another process or thread, or for the
 -- world (a pipe, a socket, a terminal, a lock, a signal, time): their
@@ -545,7 +546,9 @@ lh.on(selector, function(sc)
     end
     local special = SPECIAL[sc.nr]
     if not special then
-        if streaming and (family.several or MAY_BLOCK[sc.nr]) then
+        -- parallel=1: threads write at once, and a second half would take
+        -- the order's lock again (docs/scripts.md "Order of lines")
+        if streaming and ((family.several and not parallel) or MAY_BLOCK[sc.nr]) then
             text_entry(sc, call, family:prefix(sc))
         end
     elseif special == "fork" then

@@ -159,7 +159,7 @@ describe("parallel=1", function()
         assert.are.equal(4, injected, r.stderr)   -- calls 3, 8, 13 and 18 of 20
     end)
 
-    it("writes trace.lua's lines whole, each thread's calls under its own pid", function()
+    it("writes trace.lua's lines whole, each thread's calls under its own pid, in the order of returns", function()
         local r = run_parallel {
             guest = "threads", args = { "4", "300" }, script = "scripts/trace.lua",
         }
@@ -188,6 +188,8 @@ describe("parallel=1", function()
             assert.are.equal(300, n, "thread " .. tid)
         end
         assert.are.equal(4, threads)
+        -- a call that cannot block is written whole at its return
+        assert.is_nil(r.stderr:find("getppid( <unfinished", 1, true))
         assert.matches("%[pid %d+%] %+%+%+ exited with 0 %+%+%+\n$", r.stderr)
     end)
 

@@ -68,6 +68,7 @@ int lh_order_mutexattr_setpshared(void *attr, int shared) __asm__("pthread_mutex
 int lh_order_mutexattr_setrobust(void *attr, int robust) __asm__("pthread_mutexattr_setrobust");
 int lh_order_mutex_init(void *mutex, const void *attr) __asm__("pthread_mutex_init");
 int lh_order_mutex_lock(void *mutex) __asm__("pthread_mutex_lock");
+int lh_order_mutex_trylock(void *mutex) __asm__("pthread_mutex_trylock");
 int lh_order_mutex_consistent(void *mutex) __asm__("pthread_mutex_consistent");
 int lh_order_mutex_unlock(void *mutex) __asm__("pthread_mutex_unlock");
 ]]
@@ -144,8 +145,21 @@ local state = own
 -- or this process's next text, or its exit, would wait for itself.
 local held = false
 
+-- Tries before sleeping: the holder is usually writing a line on another
+-- core (threads of one process with parallel=1), and a futex sleep per
+-- hand-over made four threads' trace slower by a fifth.
+local SPINS = 100
 local function lock()
-    if C.lh_order_mutex_lock(page.mutex) == EOWNERDEAD then
+    local got = C.lh_order_mutex_trylock(page.mutex)
+    local spins = SPINS
+    while got ~= 0 and got ~= EOWNERDEAD and spins > 0 do
+        spins = spins - 1
+        got = C.lh_order_mutex_trylock(page.mutex)
+    end
+    if got ~= 0 and got ~= EOWNERDEAD then
+        got = C.lh_order_mutex_lock(page.mutex)
+    end
+    if got == EOWNERDEAD then
         C.lh_order_mutex_consistent(page.mutex)
     end
     held = true
