@@ -7,13 +7,13 @@
 
 #include "repl_proto.h"
 
-static bool write_all(int fd, const void *buf, size_t len)
+/* Sends (`out`) or reads all `len` bytes; false once the other end is gone. */
+static bool move_all(int fd, char *p, size_t len, bool out)
 {
-    const char *p = buf;
-
     while (len > 0) {
         /* MSG_NOSIGNAL: a client that vanished must not SIGPIPE the guest */
-        ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+        ssize_t n = out ? send(fd, p, len, MSG_NOSIGNAL) : read(fd, p, len);
+
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -26,22 +26,14 @@ static bool write_all(int fd, const void *buf, size_t len)
     return true;
 }
 
+static bool write_all(int fd, const void *buf, size_t len)
+{
+    return move_all(fd, (char *)buf, len, true);
+}
+
 static bool read_all(int fd, void *buf, size_t len)
 {
-    char *p = buf;
-
-    while (len > 0) {
-        ssize_t n = read(fd, p, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return false;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return true;
+    return move_all(fd, buf, len, false);
 }
 
 bool lh_frame_send(int fd, char type, const char *payload, size_t len)
