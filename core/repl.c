@@ -17,6 +17,8 @@ struct waiting_thread {
 };
 
 static const struct lh_repl_frontend *frontend;
+/* parallel=1: moved (by Lua, through FFI) when the prompt's breakpoints change */
+static int breaks_generation;
 /* threads blocked at a syscall entry while a prompt is open */
 static GMutex waiting_lock;
 static GArray *waiting;
@@ -201,6 +203,8 @@ void lh_repl_lua_register(lua_State *L)
     };
 
     luaL_register(L, NULL, fns);
+    lua_pushlightuserdata(L, &breaks_generation);
+    lua_setfield(L, -2, "breaks_generation");
     if (frontend) {
         lua_pushstring(L, frontend->kind);
         lua_setfield(L, -2, "repl_kind");

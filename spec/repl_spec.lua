@@ -289,6 +289,25 @@ describe("the REPL over a socket", function()
         assert.are.equal(3, tids)
     end)
 
+    it("stops any thread at a breakpoint added at the prompt with parallel=1, until deleted", function()
+        -- each thread has a state of its own: the new breakpoint must reach the others'
+        local job, sock = start_socket_guest {
+            guest = "ticker", args = { "60", "10", "3" }, plugin_args = { "parallel=1" },
+            lua = [[luahook.breakpoint("getppid", function() return luahook.shared.add("stops") == 1 end)]],
+        }
+        local transcript = attach(job, {
+            "first = sc.tid", "b({ 'nanosleep', 'clock_nanosleep', 'clock_nanosleep_time64' }, 'sc.tid ~= ' .. first)", "c",
+            "print(sc.name, sc.tid ~= first)", "bd(2)", "c",
+        })
+        local r = qemu.finish(job)
+        assert.are.equal(0, r.status, r.stderr)
+        assert.are.equal("ticked 180 times\n", r.stdout)
+        assert.matches("breakpoint 2 on nanosleep%+clock_nanosleep%+clock_nanosleep_time64\n", transcript)
+        assert.matches("\nbreakpoint 2: %[tid %d+%] [%w_]*nanosleep%(", transcript)
+        assert.matches("\n\"[%w_]*nanosleep\"\ttrue\n", transcript)
+        assert.matches("deleted breakpoint 2\n", transcript)
+    end)
+
     it("kills the guest cleanly, output flushed", function()
         local out = qemu.tmppath()
         local job, sock = start_socket_guest {

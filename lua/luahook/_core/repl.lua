@@ -11,6 +11,7 @@ local script_env = require "luahook._core.script_env"
 local int = require "luahook._guest.int"
 local memory = require "luahook._guest.memory"
 local registers = require "luahook._guest.registers"
+local shared = require "luahook._core.shared"
 local syscalls = require "luahook.syscalls"
 local decimal = require("luahook.decode.values").dec
 
@@ -182,8 +183,35 @@ commands.threads = function()
     end
 end
 
+-- parallel=1: a breakpoint added at the prompt (with a condition that is
+-- text, or none) reaches every thread's state. It is kept in lh.shared,
+-- under an id of the process's, and every state adds or deletes what
+-- changed at its next event (repl.sync_breakpoints, when the generation,
+-- a C int read per event, moved).
+local SHARED_BREAKS, SHARED_NEXT = "luahook.repl.breakpoints", "luahook.repl.next_breakpoint"
+local generation -- int * (parallel=1 with a front end), nil otherwise
+
+local function shared_changed()
+    generation[0] = generation[0] + 1
+end
+
 commands.b = function(what, cond)
-    local id = repl.add_breakpoint(what, cond, 2)
+    local id
+    if generation and type(cond) ~= "function" then
+        shared.lock(function()
+            -- after every id any state has used (break= and the script's
+            -- own are numbered alike in every state)
+            id = math.max(shared.get(SHARED_NEXT) or 0, next_breakpoint - 1) + 1
+            repl.add_breakpoint(what, cond, 4, id)
+            shared.set(SHARED_NEXT, id)
+            breakpoints[id].shared = true
+            local label = breakpoints[id].label
+            shared.map(SHARED_BREAKS):set(id, label .. "\n" .. (cond or ""))
+            shared_changed()
+        end)
+    else
+        id = repl.add_breakpoint(what, cond, 2)
+    end
     outf("breakpoint %d on %s\n", id, tostring(breakpoints[id].label))
     return nil
 end
@@ -208,6 +236,12 @@ commands.bd = function(id)
     if not bp then error("bd: no breakpoint " .. tostring(id), 0) end
     hooks.remove(bp.handle)
     breakpoints[id] = nil
+    if bp.shared then
+        shared.lock(function()
+            shared.map(SHARED_BREAKS):set(id, nil)
+            shared_changed()
+        end)
+    end
     outf("deleted breakpoint %d\n", id)
 end
 
@@ -377,10 +411,35 @@ function repl.open(sc, phase, why, result)
     return action, value
 end
 
+--- parallel=1 with a front end: breakpoints added at the prompt reach
+--- every state. `breaks_generation` is C's int.
+function repl.share_breakpoints(breaks_generation)
+    generation = breaks_generation
+end
+
+--- Adds and deletes what the prompt of another state added or deleted.
+function repl.sync_breakpoints()
+    local wanted = shared.map(SHARED_BREAKS):snapshot()
+    for id, bp in pairs(breakpoints) do
+        if bp.shared and not wanted[tostring(id)] then
+            hooks.remove(bp.handle)
+            breakpoints[id] = nil
+        end
+    end
+    for key, text in pairs(wanted) do
+        local id = tonumber(key)
+        if not breakpoints[id] then
+            local what, cond = text:match("^(.-)\n(.*)$")
+            local ok = pcall(repl.add_breakpoint, syscalls.split(what), cond ~= "" and cond or nil, 1, id)
+            if ok then breakpoints[id].shared = true end
+        end
+    end
+end
+
 --- Adds a breakpoint on `what` (a hook selector) with an optional
 --- condition: a function of sc, or a Lua expression string using sc.
---- Returns its id. `level` points errors at the caller.
-function repl.add_breakpoint(what, cond, level)
+--- Returns its id (`id` when given). `level` points errors at the caller.
+function repl.add_breakpoint(what, cond, level, given_id)
     local test, cond_text = nil, nil
     if type(cond) == "string" then
         local chunk, err = loadstring("return " .. cond, "=condition")
@@ -397,8 +456,8 @@ function repl.add_breakpoint(what, cond, level)
     end
     local selection, err = syscalls.select(what)
     if not selection then error("breakpoint: " .. err, level + 1) end
-    local id = next_breakpoint
-    next_breakpoint = next_breakpoint + 1
+    local id = given_id or next_breakpoint
+    next_breakpoint = math.max(next_breakpoint, id + 1)
     local bp = { id = id, cond_text = cond_text, hits = 0,
                  label = type(what) == "table" and table.concat(what, "+") or tostring(what) }
     bp.handle = hooks.add("entry", selection, function(sc)

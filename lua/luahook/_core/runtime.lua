@@ -159,8 +159,16 @@ local function restarted_call(stack, nr, vcpu, a1, a2, a3, a4, a5, a6)
     end
 end
 
+-- parallel=1 with a front end: the prompt's breakpoints, kept in step
+-- with other states' (repl.sync_breakpoints) when C's generation moved.
+local breaks_generation, breaks_seen = nil, 0
+
 local function dispatch_entry(nr, vcpu, tid, a1, a2, a3, a4, a5, a6, stop)
     entries = entries + 1
+    if breaks_generation and breaks_generation[0] ~= breaks_seen then
+        breaks_seen = breaks_generation[0]
+        repl.sync_breakpoints()
+    end
     local stack = kept ~= 0 and restarting[vcpu]
     local sc = stack and restarted_call(stack, nr, vcpu, a1, a2, a3, a4, a5, a6)
                or new_syscall(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
@@ -438,6 +446,11 @@ local function add_breakpoints(breaks)
     for _, what in ipairs(breaks) do
         local ok, err = pcall(repl.add_breakpoint, syscalls.split(what), nil, 1)
         if not ok then error("break=" .. what .. ": " .. err, 0) end
+    end
+    if repl and core.parallel then
+        breaks_generation = require("ffi").cast("int *", core.breaks_generation)
+        repl.share_breakpoints(breaks_generation)
+        breaks_seen = -1   -- a state made after a prompt added some takes them at its first event
     end
 end
 
