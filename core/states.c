@@ -82,14 +82,19 @@ static void thread_ended(void *data)
 {
     struct lh_state *st = data;
 
-    pthread_mutex_lock(&list_lock);
-    unlink_state(st);
-    pthread_mutex_unlock(&list_lock);
+    /*
+     * Listed until its exit hooks have run: a process ending meanwhile
+     * waits for them (its end_others takes this lock) before its own
+     * exit and done hooks merge what they left.
+     */
     lh_here = st;
     lh_lock_state(st);
     lh_state_end(true);
     lh_unlock_state(st);
     lh_here = &lh_main_state;
+    pthread_mutex_lock(&list_lock);
+    unlink_state(st);
+    pthread_mutex_unlock(&list_lock);
     free_state(st);
     lh_output_thread_done();
 }

@@ -255,11 +255,11 @@ describe("luahook --parallel", function()
 
     it("reloads an edited --watch script in every thread's state, saying so once", function()
         local script = qemu.tmppath() .. ".lua"
-        qemu.write_file(script, "luahook.on('getppid', function(sc) io.stderr:write('v1 ', sc.tid, '\\n') end)\n")
+        qemu.write_file(script, "luahook.on('getppid', function(sc) print('v1', sc.tid) end)\n")
         local job = command.start({ luahook, "--parallel", "--watch", "-s", script,
                                     qemu.guest("ticker"), "150", "10", "3" })
         os.execute("sleep 0.8")
-        command.write(script, "luahook.on('getppid', function(sc) io.stderr:write('v2 ', sc.tid, '\\n') end)\n")
+        command.write(script, "luahook.on('getppid', function(sc) print('v2', sc.tid) end)\n")
         local r = command.finish(job)
         os.remove(script)
         assert.are.equal(0, r.status, r.stderr)
@@ -267,7 +267,7 @@ describe("luahook --parallel", function()
         local _, said = r.stderr:gsub("luahook: reloaded [^\n]*\n", "")
         assert.are.equal(1, said, r.stderr)
         local v1, v2 = {}, {}
-        for v, tid in r.stderr:gmatch("(v%d) (%d+)\n") do
+        for v, tid in r.stderr:gmatch("(v%d)\t(%d+)\n") do
             (v == "v1" and v1 or v2)[tid] = true
             if v == "v1" then assert.is_nil(v2[tid], "thread " .. tid .. " went back to v1") end
         end
