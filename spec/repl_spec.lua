@@ -7,10 +7,10 @@ local ATTACH = qemu.build .. "/luahook-attach"
 
 local quote, slurp, write_file, sh = qemu.quote, qemu.slurp, qemu.write_file, qemu.sh
 
-local function wait_for_socket(path)
+-- Whether `ready()` comes true within ten seconds (asked every 50 ms).
+local function eventually(ready)
     for _ = 1, 200 do
-        local _, status = sh("test -S " .. quote(path))
-        if status == 0 then
+        if ready() then
             return true
         end
         os.execute("sleep 0.05")
@@ -18,17 +18,20 @@ local function wait_for_socket(path)
     return false
 end
 
+local function wait_for_socket(path)
+    return eventually(function()
+        local _, status = sh("test -S " .. quote(path))
+        return status == 0
+    end)
+end
+
 -- Waits until the guest stops at a breakpoint with no client (the plugin
 -- says so on stderr). A client attaching before that would stop the guest
 -- at whatever call it makes next instead.
 local function wait_for_breakpoint(job)
-    for _ = 1, 200 do
-        if (slurp(job.err) or ""):match("waiting for a REPL client") then
-            return true
-        end
-        os.execute("sleep 0.05")
-    end
-    return false
+    return eventually(function()
+        return (slurp(job.err) or ""):match("waiting for a REPL client") ~= nil
+    end)
 end
 
 -- Attaches luahook-attach to the job's socket and types `lines`, once the
