@@ -92,9 +92,16 @@ static void run_loop(int kind)
     lh_here->in_event = false;
 }
 
-/* Takes the core lock, unless QEMU is being stopped: then waits for that. */
-static void lock_unless_quitting(void)
+/*
+ * Takes the lock of the state of this thread (guest thread `tid`; with
+ * parallel=1 made at the thread's first event), unless QEMU is being
+ * stopped: then waits for that.
+ */
+static void lock_unless_quitting(uint32_t tid)
 {
+    if (G_UNLIKELY(lh_core.parallel)) {
+        lh_states_enter(tid);
+    }
     lh_lock();
     if (G_UNLIKELY(__atomic_load_n(&lh_core.quitting, __ATOMIC_ACQUIRE))) {
         lh_unlock();
@@ -189,10 +196,7 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
     }
     tid = lh_current_tid();
     lh_repl_wait_if_stopped(tid, vcpu, nr);
-    if (G_UNLIKELY(lh_core.parallel)) {
-        lh_states_enter(tid);
-    }
-    lock_unless_quitting();
+    lock_unless_quitting(tid);
     /*
      * A prompt was asked for (Ctrl-C, a client attached): this call opens
      * it. Loaded before the exchange, a locked instruction, as it is
@@ -245,6 +249,7 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
 void lh_syscall_return(unsigned int vcpu, int64_t nr, int64_t ret)
 {
     uint8_t want = lh_want_of(nr);
+    uint32_t tid;
 
     if (want & LH_WANT_REARM) {
         arm_signals();         /* QEMU has set the action: take it back now */
@@ -252,13 +257,11 @@ void lh_syscall_return(unsigned int vcpu, int64_t nr, int64_t ret)
     if (!(want & LH_WANT_RETURN)) {
         return;
     }
-    if (G_UNLIKELY(lh_core.parallel)) {
-        lh_states_enter(lh_current_tid());
-    }
-    lock_unless_quitting();
+    tid = lh_current_tid();
+    lock_unless_quitting(tid);
     lh_here->event.nr = (double)nr;
     lh_here->event.vcpu = vcpu;
-    lh_here->event.tid = lh_current_tid();
+    lh_here->event.tid = tid;
     lh_here->event.ret = ret;
     lh_here->event.retn = (double)ret;
     run_loop(LH_EVENT_RETURN);
@@ -268,12 +271,11 @@ void lh_syscall_return(unsigned int vcpu, int64_t nr, int64_t ret)
 
 void lh_code_reached(unsigned int vcpu, uint64_t addr)
 {
-    if (G_UNLIKELY(lh_core.parallel)) {
-        lh_states_enter(lh_current_tid());
-    }
-    lock_unless_quitting();
+    uint32_t tid = lh_current_tid();
+
+    lock_unless_quitting(tid);
     lh_here->event.vcpu = vcpu;
-    lh_here->event.tid = lh_current_tid();
+    lh_here->event.tid = tid;
     lh_here->event.args[0] = addr;
     lh_here->event.num[0] = (double)addr;
     run_loop(LH_EVENT_CODE);

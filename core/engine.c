@@ -727,8 +727,6 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg)
         lh_core.config = keep_config(cfg);
         lh_states_init(lh_current_tid());
         lh_output_share();
-        st->want = g_malloc0(LH_NR_MAX + 1);
-        st->wanted = g_malloc0(LH_NR_MAX + 1);
     }
     if (!boot_state(cfg, msg)) {
         if (lh_core.quit_request != LH_QUIT_NONE) {

@@ -74,6 +74,18 @@ static void free_state(struct lh_state *st)
     g_free(st);
 }
 
+/* Runs `st`'s exit hooks as one thread's, under its lock, from this thread. */
+static void end_state(struct lh_state *st)
+{
+    struct lh_state *mine = lh_here;
+
+    lh_here = st;
+    lh_lock_state(st);
+    lh_state_end(true);
+    lh_unlock_state(st);
+    lh_here = mine;
+}
+
 /*
  * The thread is exiting (its state is still this thread's lh_here): its
  * exit hooks, unless the process's end ran them already, then its memory.
@@ -87,10 +99,7 @@ static void thread_ended(void *data)
      * waits for them (its end_others takes this lock) before its own
      * exit and done hooks merge what they left.
      */
-    lh_here = st;
-    lh_lock_state(st);
-    lh_state_end(true);
-    lh_unlock_state(st);
+    end_state(st);
     lh_here = &lh_main_state;
     pthread_mutex_lock(&list_lock);
     unlink_state(st);
@@ -99,8 +108,16 @@ static void thread_ended(void *data)
     lh_output_thread_done();
 }
 
+/* Want bits of the state's own, added to the gate's by lh_states_want_changed. */
+static void own_want(struct lh_state *st)
+{
+    st->want = g_malloc0(LH_NR_MAX + 1);
+    st->wanted = g_malloc0(LH_NR_MAX + 1);
+}
+
 void lh_states_init(uint32_t tid)
 {
+    own_want(&lh_main_state);
     main_tid = tid;
     lh_states_entered = true;
     pthread_key_create(&thread_state, thread_ended);
@@ -116,8 +133,7 @@ void lh_states_make(uint32_t tid)
         return;
     }
     st = g_new0(struct lh_state, 1);
-    st->want = g_malloc0(LH_NR_MAX + 1);
-    st->wanted = g_malloc0(LH_NR_MAX + 1);
+    own_want(st);
     lh_here = st;
     if (!lh_state_boot(&msg)) {
         char *line = g_strdup_printf("parallel=1: thread %u shares the main Lua state: %s",
@@ -136,18 +152,6 @@ void lh_states_make(uint32_t tid)
     live = st;
     pthread_mutex_unlock(&list_lock);
     pthread_setspecific(thread_state, st);
-}
-
-/* Runs `st`'s exit hooks as one thread's, under its lock, from this thread. */
-static void end_state(struct lh_state *st)
-{
-    struct lh_state *mine = lh_here;
-
-    lh_here = st;
-    lh_lock_state(st);
-    lh_state_end(true);
-    lh_unlock_state(st);
-    lh_here = mine;
 }
 
 void lh_states_end_others(void)

@@ -18,7 +18,10 @@
  */
 extern int lh_states_several;
 
-/* At start-up, on the main thread (whose state is lh_main_state). */
+/*
+ * At start-up, on the main thread (whose state is lh_main_state), before
+ * its runtime boots: the main state gets want bits of its own too.
+ */
 void lh_states_init(uint32_t main_tid);
 
 /*
