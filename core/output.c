@@ -230,6 +230,17 @@ static void __attribute__((noinline)) grow_own(size_t len)
     t->buf = g_realloc(t->buf, t->cap);
 }
 
+/* Into the stream's buffer: the usual text is one copy. */
+static inline void append(const char *s, size_t len)
+{
+    if (out_len + len < sizeof(out_buf) && !out_immediate) {
+        memcpy(out_buf + out_len, s, len);
+        out_len += len;
+    } else {
+        write_through(s, len);
+    }
+}
+
 /*
  * Trace lines come in several short pieces each: the usual piece is one
  * copy, into the stream's buffer or (parallel=1) this thread's.
@@ -244,11 +255,8 @@ void lh_output_write(const char *s, size_t len)
         }
         memcpy(t->buf + t->len, s, len);
         t->len += len;
-    } else if (out_len + len < sizeof(out_buf) && !out_immediate) {
-        memcpy(out_buf + out_len, s, len);
-        out_len += len;
     } else {
-        write_through(s, len);
+        append(s, len);
     }
 }
 
@@ -257,13 +265,10 @@ static void commit_held(void)
 {
     struct own_text *t = &own_text;
 
-    if (out_len + t->len < sizeof(out_buf) && !out_immediate) {
-        memcpy(out_buf + out_len, t->buf, t->len);
-        out_len += t->len;
-    } else if (t->len > 0) {
-        write_through(t->buf, t->len);
+    if (t->len > 0) {
+        append(t->buf, t->len);
+        t->len = 0;
     }
-    t->len = 0;
 }
 
 void lh_output_commit(void)
