@@ -236,43 +236,41 @@ end
 
 local order = {}
 
+-- lh.shared's key: the page's address, its id and cookie (parallel=1).
+local SHARED_KEY = "luahook.order.page"
+
 --- Starts ordering output: maps the shared page (in a program a followed
 --- exec started, the one its process had) and follows the guest's forks,
 --- exits and followed execs (those left to QEMU are the caller's to
 --- report: leave, rejoin). Call it once, while the script loads (before
 --- the guest runs), and before registering the hooks that print.
--- lh.shared's key: the page's address, its id and cookie (parallel=1).
-local SHARED_KEY = "luahook.order.page"
-
 function order.start()
     local id, started
     local main = parallel and lh.shared.get(SHARED_KEY)
     if main then
-        -- a thread's state: the main state's page, already counted
+        -- a thread's state: the main state's page, already counted; whose
+        -- line is open is the page's from the start (this state's own,
+        -- empty, would hide the main thread's open clone line)
         local address
         address, id = main:match("^(%d+) (.*)$")
         page = ffi.cast("struct lh_order_page *", ffi.cast("uintptr_t", tonumber(address)))
-        -- whose line is open is the page's from the start: this state's
-        -- own, empty, would hide the main thread's open clone line
         state = page
     else
         page, id, started = inherited_page()
+        if page then
+            -- the page says whose line is open, perhaps another process's
+            -- started while this one exec'd: take it as it is, not this
+            -- new image's empty own state
+            if page.processes > 1 then state = page end
+        else
+            page, id = new_page()
+            page.started = started and 1 or 0
+        end
+        if parallel then
+            lh.shared.set(SHARED_KEY, tostring(ffi.cast("uintptr_t", page)):match("^%d+") .. " " .. id)
+        end
     end
-    if main then
-        -- nothing more to find
-    elseif page then
-        -- the page says whose line is open, perhaps another process's
-        -- started while this one exec'd: take it as it is, not this new
-        -- image's empty own state
-        if page.processes > 1 then state = page end
-    else
-        page, id = new_page()
-        page.started = started and 1 or 0
-    end
-    if parallel and not main then
-        lh.shared.set(SHARED_KEY, tostring(ffi.cast("uintptr_t", page)):match("^%d+") .. " " .. id)
-    end
-    require("luahook._core.runtime").on_unwind(function()
+    context.on_unwind(function()
         if held then unlock() end
     end)
     local calls = tasks.fork_calls()

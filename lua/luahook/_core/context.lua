@@ -48,7 +48,8 @@ end
 --- current() -> the syscall being dispatched, "entry" or "return" and the
 --- result, nothing outside an event; stats() -> { entries, returns };
 --- on_unwind(fn): fn() runs whenever a hook is cut short (set as the
---- runtime loads, before the facade exists).
+--- runtime loads, before the facade exists: luahook.order and lh.shared
+--- let go of their locks with it).
 context.current, context.stats, context.on_unwind = nil, nil, nil
 
 --- What os.exit raises to unwind the hook (or the script, or the prompt)

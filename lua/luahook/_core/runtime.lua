@@ -209,12 +209,11 @@ end
 -- unwinds, on the thread the hook ran on.
 local unwinders = {}
 
---- Has `fn()` run whenever a hook, or an exit hook, is cut short.
----@param fn function
-function runtime.on_unwind(fn)
+-- Has `fn()` run whenever a hook, or an exit hook, is cut short: modules
+-- below the runtime reach it as context.on_unwind.
+function context.on_unwind(fn)
     unwinders[#unwinders + 1] = fn
 end
-context.on_unwind = runtime.on_unwind
 
 local function unwound()
     for i = 1, #unwinders do pcall(unwinders[i]) end
