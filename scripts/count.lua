@@ -155,13 +155,17 @@ end
 -- the first process may exec too); the first process adds them to its own
 -- at its exit and prints the sum. lh.inherited carries the first process's
 -- id and the file across execs; a forked child has them already.
+-- With parallel=1 every thread's Lua state is one more image of this kind:
+-- it finds the file in lh.shared, where its process's first state put it.
 local TREE = "count.tree"
-local root_pid, tree_file = (lh.inherited[TREE] or ""):match("^(%d+) (.+)$")
+local tree = lh.inherited[TREE] or lh.shared.get(TREE)
+local root_pid, tree_file = (tree or ""):match("^(%d+) (.+)$")
 root_pid = tonumber(root_pid)
 if not root_pid then
     root_pid, tree_file = pid, os.tmpname()
     lh.inherited[TREE] = root_pid .. " " .. tree_file
 end
+lh.shared.set(TREE, root_pid .. " " .. tree_file)
 
 ffi.cdef [[
 int lh_count_open(const char *path, int flags) __asm__("open");
@@ -211,44 +215,13 @@ local function gather()
     os.remove(tree_file)
 end
 
--- parallel=1: each thread's state counts its own calls; as it ends, it
--- adds them to lh.shared, and the state that ends the process takes them
--- from there before printing (its exit hooks run last).
-local THREADS = lh.shared.map("count.lua")
-
-local function deposit_threads()
-    for name, s in pairs(stats) do
-        THREADS:add(name .. " calls", s.calls)
-        THREADS:add(name .. " errors", s.errors)
-        THREADS:add(name .. " seconds", s.seconds)
-        for b, n in pairs(s.buckets) do THREADS:add(name .. " bucket " .. b, n) end
-    end
-end
-
-local function gather_threads()
-    for key, n in pairs(THREADS:snapshot()) do
-        local name, field = key:match("^(%S+) (.+)$")
-        local s = entry_for(name)
-        local b = field:match("^bucket (%d+)$")
-        if b then
-            s.buckets[tonumber(b)] = (s.buckets[tonumber(b)] or 0) + n
-        else
-            s[field] = s[field] + n
-        end
-        THREADS:set(key, nil)
-    end
-end
-
 lh.on_exit(function(how, sc)
-    if how == "thread" then
-        deposit_threads()
-        return
-    end
-    gather_threads()
     if how == "exec" then
         record(sc.name, nil, false) -- it never returns: counted, not timed
     end
-    if how == "exec" or lh.pid() ~= root_pid then
+    -- "thread": a thread's state (parallel=1), ended before the one that
+    -- ends the process gathers
+    if how ~= "exit" or lh.pid() ~= root_pid then
         deposit()
         return
     end
