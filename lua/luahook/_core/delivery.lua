@@ -34,8 +34,8 @@ local delivery = {}
 -- architectures whose signal frames luahook knows (QEMU's
 -- linux-user/ARCH/signal.c): the return address, the signal and the
 -- siginfo address, each a register's name or, as a number, the index of
--- the word at the stack pointer `sp` that holds it (i386 passes all three
--- on the stack, x86_64 the return address). `trampolines`: QEMU's return
+-- the word at the stack pointer that holds it (i386 passes all three on
+-- the stack, x86_64 the return address). `trampolines`: QEMU's return
 -- code for an action without a restorer, as bytes at the return address
 -- (i386: popl %eax; movl $119, %eax; int $0x80, and movl $173, %eax;
 -- int $0x80; the others' from the vDSO QEMU maps, its sigreturn code:
@@ -48,9 +48,9 @@ local delivery = {}
 -- neither its a0 nor its sp can be read. On architectures not here
 -- lh.on_signal is never called (docs/api.md).
 local FRAMES = {
-    i386 = { sp = "esp", ret = 1, signo = 2, info = 3,
+    i386 = { ret = 1, signo = 2, info = 3,
              trampolines = { "\x58\xb8\x77\x00\x00\x00\xcd\x80", "\xb8\xad\x00\x00\x00\xcd\x80" } },
-    x86_64 = { sp = "rsp", ret = 1, signo = "rdi", info = "rsi", trampolines = {} },
+    x86_64 = { ret = 1, signo = "rdi", info = "rsi", trampolines = {} },
     aarch64 = { ret = "x30", signo = "x0", info = "x1",
                 trampolines = { "\x68\x11\x80\xd2\x01\x00\x00\xd4" } },
     arm = { ret = "lr", signo = "r0", info = "r1", thumb = true,
@@ -59,6 +59,9 @@ local FRAMES = {
                 trampolines = { "\x93\x08\xb0\x08\x73\x00\x00\x00" } },
 }
 local frame_of = FRAMES[context.arch]
+-- whether any of them is on the stack: the words there are read first
+local on_stack = frame_of and (type(frame_of.ret) == "number" or type(frame_of.signo) == "number"
+                               or type(frame_of.info) == "number")
 local constants = arch.constants()
 -- SA_RESTORER is nil where the kernel has none (riscv64: QEMU always
 -- returns through its trampoline there)
@@ -97,8 +100,8 @@ end
 
 -- A watched handler's first block is about to run on `vcpu`.
 local function reached(addr, vcpu, tid)
-    local frame = frame_of.sp and structs.words(registers.get(frame_of.sp), 3)
-    if frame_of.sp and not frame then return end
+    local frame = on_stack and structs.words(registers.get(arch.roles.sp), 3)
+    if on_stack and not frame then return end
     -- what QEMU gave the handler: a register, or a word at the stack pointer
     local function given(where)
         if type(where) == "number" then return frame[where] end
