@@ -14,7 +14,7 @@ local function run_parallel(opts)
 end
 
 describe("parallel=1", function()
-    for _, arch in ipairs({ "i386", "x86_64" }) do
+    for _, arch in ipairs(qemu.arch_names()) do
         it("counts 8 threads x 20 000 calls exactly through lh.shared on " .. arch, function()
             local r = run_parallel {
                 arch = arch, guest = "threads", args = { "8", "20000" },
