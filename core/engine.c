@@ -709,6 +709,7 @@ bool lh_engine_start(const struct lh_config *cfg, char **msg)
         return false;
     }
     st->L = L;
+    lh_lock_bias(st);          /* the main thread: the guest's first */
     lh_core.guest = cfg->guest;
     lh_core.watch_returns = cfg->watch_returns;
     lh_core.parallel = cfg->parallel;

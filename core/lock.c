@@ -8,8 +8,21 @@
  * short hook on another core, and only then sleeps on a futex: with four
  * guest threads on two cores, sleeping at once made every hand-over two
  * system calls. The word is 0 (free), 1 (held) or 2 (held, maybe sleepers).
+ *
+ * A state's lock is biased towards its owner (lh_lock_bias), the one
+ * thread that takes it while a guest has one thread, or always with
+ * parallel=1: the owner takes it with plain stores, since a locked
+ * instruction after a syscall waits for every store before it and
+ * measured as half of the core's own time per event. The first time
+ * another thread takes it, that thread ends the bias for good: it holds
+ * the word, clears `biased`, makes every thread of the process pass a
+ * memory barrier (membarrier(2), which the owner's plain path relies on
+ * in place of its own fence) and waits for the owner to leave. Where the
+ * kernel lacks membarrier no lock is biased.
  */
+#include <errno.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <stdbool.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -67,15 +80,110 @@ void lh_unlock_word(int *lock_word)
     }
 }
 
+/* The state this thread owns, if any: see lh_lock_bias. */
+static LH_THREAD_LOCAL struct lh_state *owned;
+
+/* -1 until asked, then whether membarrier's private expedited command works. */
+static int barrier_works = -1;
+
+static bool barrier_available(void)
+{
+    if (barrier_works < 0) {
+        long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+
+        barrier_works = cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED)
+                        && syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED,
+                                   0, 0) == 0;
+    }
+    return barrier_works;
+}
+
+/* Every thread of the process passes a full memory barrier. */
+static void barrier_everywhere(void)
+{
+    if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0
+        && errno == EPERM) {
+        /* a process this one forked or exec'd: register it first */
+        syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
+        syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
+    }
+}
+
+void lh_lock_bias(struct lh_state *st)
+{
+    if (barrier_available()) {
+        owned = st;
+        __atomic_store_n(&st->biased, 1, __ATOMIC_RELEASE);
+    }
+}
+
+/*
+ * The owner's way in: announce, then look at `biased`. A thread ending
+ * the bias clears it, then passes the barrier everywhere, then reads
+ * owner_in: either it sees the owner in, or the owner sees the bias gone.
+ */
+static bool owner_enters(struct lh_state *st)
+{
+    if (st != owned || !__atomic_load_n(&st->biased, __ATOMIC_RELAXED)) {
+        return false;
+    }
+    __atomic_store_n(&st->owner_in, 1, __ATOMIC_RELAXED);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&st->biased, __ATOMIC_RELAXED)) {
+        return true;
+    }
+    /* the thread ending the bias may have seen this owner_in and sleep on it */
+    __atomic_store_n(&st->owner_in, 0, __ATOMIC_RELEASE);
+    syscall(SYS_futex, &st->owner_in, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    return false;
+}
+
+/*
+ * Holding the word, another thread ends the bias. With `wait`, it then
+ * waits for the owner to leave (false without it, if the owner is in).
+ */
+static bool end_bias(struct lh_state *st, bool wait)
+{
+    int spins = SPIN_ROUNDS;
+
+    if (!__atomic_load_n(&st->biased, __ATOMIC_ACQUIRE)) {
+        return true;
+    }
+    __atomic_store_n(&st->biased, 0, __ATOMIC_SEQ_CST);
+    barrier_everywhere();
+    while (__atomic_load_n(&st->owner_in, __ATOMIC_ACQUIRE)) {
+        if (!wait) {
+            return false;
+        }
+        if (spins-- > 0) {
+            cpu_relax();
+        } else {
+            syscall(SYS_futex, &st->owner_in, FUTEX_WAIT_PRIVATE, 1, NULL, NULL, 0);
+        }
+    }
+    return true;
+}
+
 void lh_lock_state(struct lh_state *st)
 {
-    lh_lock_word(&st->lock_word);
+    if (!owner_enters(st)) {
+        lh_lock_word(&st->lock_word);
+        end_bias(st, true);
+    }
     held_here++;
 }
 
 void lh_unlock_state(struct lh_state *st)
 {
     held_here--;
+    if (__atomic_load_n(&st->owner_in, __ATOMIC_RELAXED) && st == owned) {
+        __atomic_store_n(&st->owner_in, 0, __ATOMIC_RELEASE);
+        if (!__atomic_load_n(&st->biased, __ATOMIC_RELAXED)) {
+            /* a thread ending the bias may sleep on owner_in */
+            syscall(SYS_futex, &st->owner_in, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+        }
+        return;
+    }
     lh_unlock_word(&st->lock_word);
 }
 
@@ -91,8 +199,16 @@ void lh_unlock(void)
 
 bool lh_lock_try(void)
 {
-    if (!try_take(&lh_here->lock_word)) {
-        return false;
+    struct lh_state *st = lh_here;
+
+    if (!owner_enters(st)) {
+        if (!try_take(&st->lock_word)) {
+            return false;
+        }
+        if (!end_bias(st, false)) {
+            lh_unlock_word(&st->lock_word);
+            return false;
+        }
     }
     held_here++;
     return true;

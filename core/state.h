@@ -47,6 +47,8 @@ struct lh_state {
     bool in_event;             /* on a vCPU inside an event: the guest is reachable */
     bool ended;                /* its exit hooks have run */
     int lock_word;             /* the state's lock (core/lock.c) */
+    int biased;                /* its owner thread takes it without the word */
+    int owner_in;              /* the owner holds it that way */
     struct lh_fiber fiber;
     uint8_t *want;             /* where Lua writes its want bits (see lh_states_want) */
     uint8_t *wanted;           /* parallel=1: what they added to the gate's table */
@@ -71,6 +73,11 @@ void lh_lock(void);
 void lh_unlock(void);
 bool lh_lock_try(void);        /* takes this thread's if free; never waits */
 bool lh_lock_held(void);       /* some state's, by this thread (for fork) */
+/*
+ * Makes the calling thread `st`'s owner, which takes its lock with plain
+ * stores until another thread takes it once (core/lock.c).
+ */
+void lh_lock_bias(struct lh_state *st);
 
 /*
  * Runs the Lua side until it yields, the event numbered in

@@ -133,6 +133,7 @@ void lh_states_make(uint32_t tid)
         return;
     }
     st = g_new0(struct lh_state, 1);
+    lh_lock_bias(st);
     own_want(st);
     lh_here = st;
     if (!lh_state_boot(&msg)) {

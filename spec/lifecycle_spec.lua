@@ -74,6 +74,31 @@ for _, arch in ipairs({ "i386", "x86_64" }) do
             end
             assert.is_nil(r.stderr:match("vcpu changed"))
         end)
+
+        -- the lock is the main thread's alone until a second thread takes it
+        -- (core/lock.c): hooks on every call put the main thread's clone and
+        -- futex events beside the new threads' first ones
+        it("share one Lua state safely from the first thread on, hooks on every call", function()
+            for _ = 1, 3 do
+                local r = qemu.run {
+                    arch = arch, guest = "threads", args = { "8", "5000" },
+                    lua = [[
+                        local per_name, tids = {}, {}
+                        luahook.on("*", function(sc)
+                            per_name[sc.name] = (per_name[sc.name] or 0) + 1
+                            tids[sc.tid] = true
+                        end)
+                        luahook.on_exit(function()
+                            local n = 0
+                            for _ in pairs(tids) do n = n + 1 end
+                            print("getppid " .. per_name.getppid .. " threads " .. n)
+                        end)
+                    ]],
+                }
+                assert.are.equal(0, r.status)
+                assert.matches("getppid 40000 threads 9\n", r.stderr, 1, true)
+            end
+        end)
     end)
 
     describe("fork on " .. arch, function()
