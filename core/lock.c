@@ -23,6 +23,8 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <linux/membarrier.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -83,6 +85,39 @@ void lh_unlock_word(int *lock_word)
 /* The state this thread owns, if any: see lh_lock_bias. */
 static LH_THREAD_LOCAL struct lh_state *owned;
 
+/*
+ * Registering the process for membarrier's private expedited command waits
+ * for an RCU grace period (5-12 ms measured here). Done at start-up, that
+ * was every start's cost; done when a bias ends, it made a guest's first
+ * threads arrive at their first hooked call together, one of them then
+ * waiting for the lock where a REPL stop does not list it. So a thread of
+ * its own registers at start-up, every signal blocked (QEMU's handlers
+ * expect a vCPU thread); a bias ended before it is done registers there.
+ */
+static void *register_barrier(void *unused)
+{
+    (void)unused;
+    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
+    return NULL;
+}
+
+static bool register_soon(void)
+{
+    pthread_t thread;
+    sigset_t all, old;
+    int err;
+
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    err = pthread_create(&thread, NULL, register_barrier, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (err != 0) {
+        return false;
+    }
+    pthread_detach(thread);
+    return true;
+}
+
 /* -1 until asked, then whether membarrier's private expedited command exists. */
 static int barrier_works = -1;
 
@@ -91,20 +126,18 @@ static bool barrier_available(void)
     if (barrier_works < 0) {
         long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
 
-        barrier_works = cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+        barrier_works = cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED)
+                        && register_soon();
     }
     return barrier_works;
 }
 
-/*
- * Every thread of the process passes a full memory barrier. The process
- * registers for it only now: registering waits for an RCU grace period
- * (12 ms measured here), which every start-up paid when done at once.
- */
+/* Every thread of the process passes a full memory barrier. */
 static void barrier_everywhere(void)
 {
     if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0
         && errno == EPERM) {
+        /* not registered yet (soon after start-up, or in a forked child) */
         syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0);
         syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0);
     }
