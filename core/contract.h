@@ -59,7 +59,9 @@ struct lh_event {
     void (*yield)(void);       /* the event is done: back to the vCPU */ \
     void (*write)(const char *s, size_t len); /* to luahook's output */ \
     int32_t (*read_string)(uint64_t addr, char *buf, int32_t max);        \
-    void (*commit)(void);      /* parallel=1: this thread's writes into the stream */
+    void (*commit)(void);      /* parallel=1: this thread's writes into the stream */ \
+    void (*take_stream)(void); /* parallel=1: the stream's lock, kept while a text is made */ \
+    void (*commit_release)(void); /* and this thread's writes in, the lock let go */
 struct lh_calls {
     LH_CALLS_FIELDS
 };

@@ -280,6 +280,17 @@ void lh_output_commit(void)
     }
 }
 
+void lh_output_take_stream(void)
+{
+    lh_lock_word(&stream_lock);
+}
+
+void lh_output_commit_release(void)
+{
+    commit_held();
+    lh_unlock_word(&stream_lock);
+}
+
 void lh_output_hold(bool on)
 {
     if (on) {

@@ -35,6 +35,14 @@ bool lh_output_adopt(int out_fd, int err_fd, char **msg);
  */
 void lh_output_share(void);
 void lh_output_commit(void);
+/*
+ * The same lock taken while a thread makes a text, then its writes
+ * committed and the lock let go: luahook.order's lock across threads of
+ * one process, so that a text and its place in the stream are decided at
+ * once, and under one lock.
+ */
+void lh_output_take_stream(void);
+void lh_output_commit_release(void);
 void lh_output_thread_done(void);
 void lh_output_hold(bool on);
 void lh_output_forked(void);

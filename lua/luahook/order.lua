@@ -33,12 +33,14 @@
 -- With parallel=1 each thread has a Lua state of its own, all writing to
 -- the one buffered stream of the process. They use the page the main
 -- state mapped (its address, found through lh.shared: one address space)
--- and, once the process has a second thread, take its mutex for every
--- event's text, as processes do, so the buffer gets texts in the order of
--- events and a line left open by one thread is ended before another's;
--- the text is written out at once only while other processes are alive
--- too. The second thread is counted from its clone's entry (a flag in C,
--- for every state), before it can write.
+-- and, once the process has a second thread, take a lock for every
+-- event's text, so the buffer gets texts in the order of events and a
+-- line left open by one thread is ended before another's: the output
+-- stream's own lock, under which the text is then committed, while the
+-- process is alone (one lock per text, not the page's mutex and then the
+-- stream's); the page's mutex while other processes are alive too, and
+-- the text is written out at once. The second thread is counted from its
+-- clone's entry (a flag in C, for every state), before it can write.
 local bit = require "bit"
 local ffi = require "ffi"
 local lh = require "luahook"
@@ -140,10 +142,11 @@ local on_last = false
 local own = { open_tid = 0, open_serial = 0 }
 local state = own
 
--- Whether this process holds the mutex: a hook cut short while it did
--- (an error, an interrupt, os.exit) lets it go as it unwinds (order.start),
--- or this process's next text, or its exit, would wait for itself.
-local held = false
+-- Whether this process holds the mutex, or this thread the stream's lock
+-- (parallel=1): a hook cut short while it did (an error, an interrupt,
+-- os.exit) lets it go as it unwinds (order.start), or this process's next
+-- text, or its exit, would wait for itself.
+local held, held_stream = false, false
 
 -- Tries before sleeping: the holder is usually writing a line on another
 -- core (threads of one process with parallel=1), and a futex sleep per
@@ -184,9 +187,20 @@ end
 -- at the page.
 local parallel = lh.shared.parallel
 local several_states = ffi.cast("int *", context.core.several_states)
+local take_stream, commit_release = context.calls.take_stream, context.calls.commit_release
 local function begin()
     if parallel and several_states[0] ~= 0 then
         move_state(page)
+        if page.processes == 1 then
+            take_stream()
+            -- a fork counted meanwhile waits for this lock before it forks
+            -- (it flushes the stream), but its count may be in already
+            if page.processes == 1 then
+                held_stream = true
+                return true
+            end
+            commit_release()
+        end
         lock()
         return true
     end
@@ -201,11 +215,15 @@ local function begin()
     return true
 end
 
--- Ends what begin() started: writes the event's text out at once and
--- releases the mutex when begin() took it.
+-- Ends what begin() started: commits the event's text under the stream's
+-- lock and lets it go, or writes the text out at once and releases the
+-- mutex, whichever begin() took.
 local commit = context.calls.commit
 local function finish(locked)
-    if locked then
+    if held_stream then
+        held_stream = false
+        commit_release()
+    elseif locked then
         if page.processes > 1 then
             flush()
         elseif parallel then
@@ -272,6 +290,10 @@ function order.start()
     end
     context.on_unwind(function()
         if held then unlock() end
+        if held_stream then
+            held_stream = false
+            commit_release()
+        end
     end)
     local calls = tasks.fork_calls()
     -- a process is counted before it exists, so that neither it nor its
