@@ -521,6 +521,17 @@ local function is_unreturned(call)
     return true
 end
 
+-- The decoded call of each vCPU's syscall from its entry to its return
+-- (false when it is not shown): kept here, not in the syscall object,
+-- where a field added per call costs its adding and its clearing.
+local call_of = new_table(64, 0)
+
+-- y=1 follows descriptors through calls it does not show (below): those
+-- reach no hook of the selector, so the entry says there is no call first.
+if opts.y then
+    lh.on(decode.descriptor_calls(), function(sc) call_of[sc.vcpu] = false end)
+end
+
 lh.on(selector, function(sc)
     local vcpu = sc.vcpu
     local pending = open_serial[vcpu] and head_tid[vcpu] == sc.tid
@@ -528,9 +539,10 @@ lh.on(selector, function(sc)
     local call = decoder:enter(sc)
     local filter = filter_of[sc.nr]
     if filter and not filter[call.name] then
+        call_of[vcpu] = false
         return
     end
-    sc.trace = call
+    call_of[vcpu] = call
     if pending and is_unreturned(call) then
         -- restarted while its line was open: the line goes on, as natively
         call.stamp, call.start = unreturned.stamp, unreturned.start
@@ -581,13 +593,14 @@ end)
 -- A followed exec: its line once it is sure to succeed, before the new
 -- program's lines (which the new image prints, under the same pid).
 lh.on_exec(function(sc)
-    if sc.trace and not only_failed then
-        emit(sc, sc.trace, "0", 0)
+    local call = call_of[sc.vcpu]
+    if call and not only_failed then
+        emit(sc, call, "0", 0)
     end
 end)
 
 lh.after(selector, function(sc, ret)
-    local call = sc.trace
+    local call = call_of[sc.vcpu]
     if not call then
         return
     end
@@ -615,7 +628,7 @@ end)
 -- those it does not show.
 if opts.y then
     lh.after(decode.descriptor_calls(), function(sc, ret)
-        if not sc.trace then
+        if not call_of[sc.vcpu] then
             decoder:observe(sc, ret)
         end
     end)
