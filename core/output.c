@@ -37,8 +37,14 @@ struct stream {
 
 static struct stream out = { 2, false }, err = { 2, false };
 static bool out_immediate = true;
-static char out_buf[OUTPUT_BUFFER_SIZE];
-static size_t out_len;
+/*
+ * What committing writes (parallel=1: any thread, under stream_lock) is
+ * kept off the cache line of what every write reads (`shared`): sharing
+ * one, each commit made every other core's next write wait for the line.
+ */
+#define CACHE_LINE 64
+static _Alignas(CACHE_LINE) char out_buf[OUTPUT_BUFFER_SIZE];
+static _Alignas(CACHE_LINE) size_t out_len;
 /* copies of both in the guest's table, made for a fork's child or an exec */
 static int copy_out = -1, copy_err = -1;
 /*
@@ -48,7 +54,11 @@ static int copy_out = -1, copy_err = -1;
  * flushes, and when luahook.order says (it orders texts across threads).
  */
 static bool shared;
-static int stream_lock;                  /* a lock.h word */
+/* a lock.h word, alone on its line: waiters read it while others write */
+static _Alignas(CACHE_LINE) union {
+    int word;
+    char line[CACHE_LINE];
+} stream_lock;
 struct own_text {
     char *buf;
     size_t len, cap;
@@ -62,7 +72,7 @@ void lh_output_share(void)
 
 void lh_output_forked(void)
 {
-    stream_lock = 0;           /* held across the fork by the parent's thread */
+    stream_lock.word = 0;          /* held across the fork by the parent's thread */
 }
 
 struct write_job {
@@ -274,33 +284,33 @@ static void commit_held(void)
 void lh_output_commit(void)
 {
     if (own_text.len > 0) {
-        lh_lock_word(&stream_lock);
+        lh_lock_word(&stream_lock.word);
         commit_held();
-        lh_unlock_word(&stream_lock);
+        lh_unlock_word(&stream_lock.word);
     }
 }
 
 void lh_output_take_stream(void)
 {
-    lh_lock_word(&stream_lock);
+    lh_lock_word(&stream_lock.word);
 }
 
 void lh_output_commit_release(void)
 {
     commit_held();
-    lh_unlock_word(&stream_lock);
+    lh_unlock_word(&stream_lock.word);
 }
 
 void lh_output_hold(bool on)
 {
     if (on) {
         if (shared) {
-            lh_lock_word(&stream_lock);
+            lh_lock_word(&stream_lock.word);
             commit_held();
         }
         flush_stream();
     } else if (shared) {
-        lh_unlock_word(&stream_lock);
+        lh_unlock_word(&stream_lock.word);
     }
 }
 
@@ -313,14 +323,14 @@ void lh_output_flush(void)
 bool lh_output_try_flush(void)
 {
     if (shared) {
-        if (!lh_lock_word_try(&stream_lock)) {
+        if (!lh_lock_word_try(&stream_lock.word)) {
             return false;
         }
         commit_held();
     }
     flush_stream();
     if (shared) {
-        lh_unlock_word(&stream_lock);
+        lh_unlock_word(&stream_lock.word);
     }
     return true;
 }

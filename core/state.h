@@ -40,7 +40,8 @@ extern struct lh_core lh_core;
  * ending the process (or exec) touches another thread's.
  */
 struct lh_state {
-    lua_State *L;
+    /* a line of its own: other threads' states must not share its lock's */
+    _Alignas(64) lua_State *L;
     int loop_ref;              /* registry refs of the runtime's event loop */
     int loop_error_ref;        /* and of its message handler */
     int complete_ref;          /* the Lua REPL's completer */

@@ -71,7 +71,7 @@ static void free_state(struct lh_state *st)
     lh_state_close(st);
     g_free(st->want);
     g_free(st->wanted);
-    g_free(st);
+    g_aligned_free(st);
 }
 
 /* Runs `st`'s exit hooks as one thread's, under its lock, from this thread. */
@@ -132,7 +132,7 @@ void lh_states_make(uint32_t tid)
     if (tid == main_tid) {
         return;
     }
-    st = g_new0(struct lh_state, 1);
+    st = g_aligned_alloc0(1, sizeof *st, _Alignof(struct lh_state));
     lh_lock_bias(st);
     own_want(st);
     lh_here = st;
