@@ -23,14 +23,13 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <linux/membarrier.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "lock.h"
 #include "state.h"
+#include "threads.h"
 
 /* rounds of a waiter's spin: a few microseconds, about a long hook */
 #define SPIN_ROUNDS 200
@@ -91,8 +90,8 @@ static LH_THREAD_LOCAL struct lh_state *owned;
  * was every start's cost; done when a bias ends, it made a guest's first
  * threads arrive at their first hooked call together, one of them then
  * waiting for the lock where a REPL stop does not list it. So a thread of
- * its own registers at start-up, every signal blocked (QEMU's handlers
- * expect a vCPU thread); a bias ended before it is done registers there.
+ * its own registers at start-up (core/threads.c); a bias ended before it
+ * is done registers there.
  */
 static void *register_barrier(void *unused)
 {
@@ -104,14 +103,8 @@ static void *register_barrier(void *unused)
 static bool register_soon(void)
 {
     pthread_t thread;
-    sigset_t all, old;
-    int err;
 
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    err = pthread_create(&thread, NULL, register_barrier, NULL);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (err != 0) {
+    if (lh_thread_start(&thread, register_barrier, NULL) != 0) {
         return false;
     }
     pthread_detach(thread);

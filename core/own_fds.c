@@ -14,7 +14,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
-#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "own_fds.h"
+#include "threads.h"
 
 struct job {
     void (*fn)(void *);
@@ -135,14 +135,8 @@ bool lh_own_start(char **msg)
         .lock = PTHREAD_MUTEX_INITIALIZER,
         .ready = PTHREAD_COND_INITIALIZER,
     };
-    sigset_t all, old;
-    int err;
+    int err = lh_thread_start(&keeper, keep_descriptors, &start);
 
-    /* QEMU's signal handlers expect a vCPU thread: this one takes none */
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    err = pthread_create(&keeper, NULL, keep_descriptors, &start);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (err != 0) {
         *msg = g_strdup_printf("cannot start luahook's descriptor thread: %s", g_strerror(err));
         return false;

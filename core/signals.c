@@ -39,6 +39,7 @@
 #include "repl.h"
 #include "signals.h"
 #include "state.h"
+#include "threads.h"
 
 bool (*lh_sigint_policy)(void);
 
@@ -294,16 +295,12 @@ static void *watch_hooks(void *unused)
 
 bool lh_signals_watch(unsigned ms, char **msg)
 {
-    sigset_t all, old;
     pthread_t thread;
     int err;
 
     timeout_ms = ms;
     timeout_why = g_strdup_printf("hook_timeout=%u", ms);
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    err = pthread_create(&thread, NULL, watch_hooks, NULL);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    err = lh_thread_start(&thread, watch_hooks, NULL);
     if (err != 0) {
         *msg = g_strdup_printf("hook_timeout: cannot start its thread: %s", g_strerror(err));
         return false;
