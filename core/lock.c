@@ -228,6 +228,9 @@ bool lh_lock_try(void)
 {
     struct lh_state *st = lh_here;
 
+    if (st == owned && __atomic_load_n(&st->owner_in, __ATOMIC_RELAXED)) {
+        return false;          /* a signal's handler, on the owner inside */
+    }
     if (!owner_enters(st)) {
         if (!try_take(&st->lock_word)) {
             return false;
