@@ -51,8 +51,8 @@ static _Thread_local __attribute__((tls_model("initial-exec"))) struct lh_fiber 
  * call depth stays what the return stack expects, and only the two
  * switches of an event mispredict. Ending in a jump instead left two
  * stale entries, and then every return up QEMU's syscall path
- * mispredicted too: a counting hook cost 1.42 times bare QEMU against
- * 1.23 with `ret` (perf showed the time in those returns). The x87 and SSE
+ * mispredicted too (perf showed the time in those returns, in functions
+ * whose code had not changed). The x87 and SSE
  * control words are not switched: neither side changes them, and a hook
  * that did would change them for QEMU as a plain call would.
  */
