@@ -25,6 +25,7 @@
 #include <linux/membarrier.h>
 #include <stdbool.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lock.h"
@@ -166,18 +167,18 @@ static bool owner_enters(struct lh_state *st)
 }
 
 /*
- * Holding the word, another thread ends the bias. With `wait`, it then
- * waits for the owner to leave (false without it, if the owner is in).
+ * Holding the word, another thread ends the bias, if not ended yet. With
+ * `wait`, it then waits for the owner to leave (false without it, if the
+ * owner is in: it may have come in before the bias ended, whoever ended it).
  */
 static bool end_bias(struct lh_state *st, bool wait)
 {
     int spins = SPIN_ROUNDS;
 
-    if (!__atomic_load_n(&st->biased, __ATOMIC_ACQUIRE)) {
-        return true;
+    if (__atomic_load_n(&st->biased, __ATOMIC_ACQUIRE)) {
+        __atomic_store_n(&st->biased, 0, __ATOMIC_SEQ_CST);
+        barrier_everywhere();
     }
-    __atomic_store_n(&st->biased, 0, __ATOMIC_SEQ_CST);
-    barrier_everywhere();
     while (__atomic_load_n(&st->owner_in, __ATOMIC_ACQUIRE)) {
         if (!wait) {
             return false;
@@ -242,6 +243,29 @@ bool lh_lock_try(void)
     }
     held_here++;
     return true;
+}
+
+bool lh_lock_state_within(struct lh_state *st, int ms)
+{
+    const struct timespec pause = { 0, 1000000 };
+
+    if (st == owned) {
+        lh_lock_state(st);
+        return true;
+    }
+    for (int waited = 0;; waited++) {
+        if (try_take(&st->lock_word)) {
+            if (end_bias(st, false)) {
+                held_here++;
+                return true;
+            }
+            lh_unlock_word(&st->lock_word);
+        }
+        if (waited >= ms) {
+            return false;
+        }
+        nanosleep(&pause, NULL);
+    }
 }
 
 bool lh_lock_held(void)

@@ -54,6 +54,7 @@ struct lh_state {
     uint8_t *want;             /* where Lua writes its want bits (see lh_states_want) */
     uint8_t *wanted;           /* parallel=1: what they added to the gate's table */
     struct lh_state *next;     /* parallel=1: the live states, newest first */
+    uint32_t tid;              /* parallel=1: the guest thread it serves */
     struct lh_event event;
 };
 
@@ -73,6 +74,8 @@ void lh_unlock_state(struct lh_state *st);
 void lh_lock(void);
 void lh_unlock(void);
 bool lh_lock_try(void);        /* takes this thread's if free; never waits */
+/* Takes `st`'s, waiting `ms` milliseconds at most (false then): another thread's. */
+bool lh_lock_state_within(struct lh_state *st, int ms);
 bool lh_lock_held(void);       /* some state's, by this thread (for fork) */
 /*
  * Makes the calling thread `st`'s owner, which takes its lock with plain

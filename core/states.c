@@ -74,13 +74,33 @@ static void free_state(struct lh_state *st)
     g_aligned_free(st);
 }
 
-/* Runs `st`'s exit hooks as one thread's, under its lock, from this thread. */
+/*
+ * How long the thread ending the process waits for another thread's hooks
+ * to return: they may never (a loop that never ends, which LuaJIT lets
+ * luahook interrupt in the main state's compiled code only), and the
+ * process must still end, on a SIGTERM say.
+ */
+#define OTHERS_WAIT_MS 2000
+
+/*
+ * Runs `st`'s exit hooks as one thread's, under its lock, from this
+ * thread; another thread's state still in a hook after OTHERS_WAIT_MS is
+ * left without them, and said so.
+ */
 static void end_state(struct lh_state *st)
 {
     struct lh_state *mine = lh_here;
 
+    if (!lh_lock_state_within(st, OTHERS_WAIT_MS)) {
+        char *line = g_strdup_printf("parallel=1: thread %u's hooks have run for %d ms and "
+                                     "go on: its exit hooks are left out", st->tid,
+                                     OTHERS_WAIT_MS);
+
+        lh_output_error(line);
+        g_free(line);
+        return;
+    }
     lh_here = st;
-    lh_lock_state(st);
     lh_state_end(true);
     lh_unlock_state(st);
     lh_here = mine;
@@ -118,7 +138,7 @@ static void own_want(struct lh_state *st)
 void lh_states_init(uint32_t tid)
 {
     own_want(&lh_main_state);
-    main_tid = tid;
+    main_tid = lh_main_state.tid = tid;
     lh_states_entered = true;
     pthread_key_create(&thread_state, thread_ended);
 }
@@ -133,6 +153,7 @@ void lh_states_make(uint32_t tid)
         return;
     }
     st = g_aligned_alloc0(1, sizeof *st, _Alignof(struct lh_state));
+    st->tid = tid;
     lh_lock_bias(st);
     own_want(st);
     lh_here = st;
@@ -173,7 +194,7 @@ void lh_states_forked(void)
 {
     pthread_mutex_init(&list_lock, NULL);
     pthread_mutex_init(&want_lock, NULL);
-    main_tid = lh_current_tid();
+    main_tid = lh_here->tid = lh_current_tid();
     live = NULL;
     if (lh_here != &lh_main_state) {
         /* the forking thread's state is the child's only one; its thread

@@ -171,6 +171,33 @@ for _, arch in ipairs({ "i386", "x86_64" }) do
             assert.matches("failed on getppid: [^\n]*:4: interrupted %(a second SIGINT%)\n", r.stderr)
         end)
 
+        -- LuaJIT interrupts compiled code of one Lua state only (the main
+        -- thread's): another thread's stuck hook must not keep the guest alive
+        it("in another thread's state with parallel=1 lets SIGTERM end the guest, said in one line", function()
+            local marker = qemu.tmppath()
+            local job = qemu.start {
+                arch = arch, guest = "threads", args = { "3", "1000" }, wrap = "timeout -s KILL 60",
+                plugin_args = { "parallel=1", "marker=" .. marker },
+                lua = [[
+                    luahook.on("getppid", function(sc)
+                        if luahook.shared.add("stuck") ~= 1 then return end
+                        local f = io.open(luahook.args.marker, "w"); f:write(luahook.pid()); f:close()
+                        local n = 0
+                        while true do n = n + 1 end
+                    end)
+                    luahook.on_exit(function(how) print("exit hooks ran: " .. how) end)
+                ]],
+            }
+            kill("TERM", marker)
+            local r = qemu.finish(job)
+            os.remove(marker)
+            assert.are.equal(128 + SIG.TERM, r.status)
+            local _, lines = r.stderr:gsub("luahook: parallel=1: thread %d+'s hooks have run for 2000 ms "
+                                           .. "and go on: its exit hooks are left out\n", "")
+            assert.are.equal(1, lines, r.stderr)
+            assert.matches("exit hooks ran: exit\n$", r.stderr)
+        end)
+
         it("is interrupted after hook_timeout=MS, and the guest goes on", function()
             local job, marker = start_stuck({ "getppid", "2" }, { "hook_timeout=300" })
             local r = qemu.finish(job)
