@@ -18,6 +18,9 @@
  */
 #define LH_THREAD_LOCAL _Thread_local __attribute__((tls_model("initial-exec")))
 
+/* What threads write apart goes on lines of this many bytes apart (no false sharing). */
+#define LH_CACHE_LINE 64
+
 struct lh_config {
     const char *arch;          /* guest architecture: one of LH_ARCHES */
     const char *script;        /* path of the user's script; NULL with only break=/repl= */

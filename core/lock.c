@@ -192,6 +192,19 @@ static bool end_bias(struct lh_state *st, bool wait)
     return true;
 }
 
+/* Another thread's attempt: the word if free, then the owner gone (no wait). */
+static bool try_as_other(struct lh_state *st)
+{
+    if (!try_take(&st->lock_word)) {
+        return false;
+    }
+    if (end_bias(st, false)) {
+        return true;
+    }
+    lh_unlock_word(&st->lock_word);
+    return false;
+}
+
 void lh_lock_state(struct lh_state *st)
 {
     if (!owner_enters(st)) {
@@ -232,14 +245,8 @@ bool lh_lock_try(void)
     if (st == owned && __atomic_load_n(&st->owner_in, __ATOMIC_RELAXED)) {
         return false;          /* a signal's handler, on the owner inside */
     }
-    if (!owner_enters(st)) {
-        if (!try_take(&st->lock_word)) {
-            return false;
-        }
-        if (!end_bias(st, false)) {
-            lh_unlock_word(&st->lock_word);
-            return false;
-        }
+    if (!owner_enters(st) && !try_as_other(st)) {
+        return false;
     }
     held_here++;
     return true;
@@ -254,12 +261,9 @@ bool lh_lock_state_within(struct lh_state *st, int ms)
         return true;
     }
     for (int waited = 0;; waited++) {
-        if (try_take(&st->lock_word)) {
-            if (end_bias(st, false)) {
-                held_here++;
-                return true;
-            }
-            lh_unlock_word(&st->lock_word);
+        if (try_as_other(st)) {
+            held_here++;
+            return true;
         }
         if (waited >= ms) {
             return false;

@@ -42,9 +42,8 @@ static bool out_immediate = true;
  * kept off the cache line of what every write reads (`shared`): sharing
  * one, each commit made every other core's next write wait for the line.
  */
-#define CACHE_LINE 64
-static _Alignas(CACHE_LINE) char out_buf[OUTPUT_BUFFER_SIZE];
-static _Alignas(CACHE_LINE) size_t out_len;
+static _Alignas(LH_CACHE_LINE) char out_buf[OUTPUT_BUFFER_SIZE];
+static _Alignas(LH_CACHE_LINE) size_t out_len;
 /* copies of both in the guest's table, made for a fork's child or an exec */
 static int copy_out = -1, copy_err = -1;
 /*
@@ -55,9 +54,9 @@ static int copy_out = -1, copy_err = -1;
  */
 static bool shared;
 /* a lock.h word, alone on its line: waiters read it while others write */
-static _Alignas(CACHE_LINE) union {
+static _Alignas(LH_CACHE_LINE) union {
     int word;
-    char line[CACHE_LINE];
+    char line[LH_CACHE_LINE];
 } stream_lock;
 struct own_text {
     char *buf;

@@ -41,7 +41,7 @@ extern struct lh_core lh_core;
  */
 struct lh_state {
     /* a line of its own: other threads' states must not share its lock's */
-    _Alignas(64) lua_State *L;
+    _Alignas(LH_CACHE_LINE) lua_State *L;
     int loop_ref;              /* registry refs of the runtime's event loop */
     int loop_error_ref;        /* and of its message handler */
     int complete_ref;          /* the Lua REPL's completer */
@@ -74,7 +74,7 @@ void lh_unlock_state(struct lh_state *st);
 void lh_lock(void);
 void lh_unlock(void);
 bool lh_lock_try(void);        /* takes this thread's if free; never waits */
-/* Takes `st`'s, waiting `ms` milliseconds at most (false then): another thread's. */
+/* Takes `st`'s, trying for about `ms` milliseconds (false then): another thread's. */
 bool lh_lock_state_within(struct lh_state *st, int ms);
 bool lh_lock_held(void);       /* some state's, by this thread (for fork) */
 /*

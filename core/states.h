@@ -48,7 +48,9 @@ void lh_states_want_changed(struct lh_state *st);
 /*
  * Runs the exit hooks ("thread") of every state but the caller's, each
  * under its lock: the process ends (an exit, or a followed exec), and the
- * caller's own exit hooks, which run last, can merge what they left.
+ * caller's own exit hooks, which run last, can merge what they left. A
+ * state still in a hook after 2 s is left without its exit hooks (one
+ * line says so): that hook may never return.
  */
 void lh_states_end_others(void);
 
