@@ -19,10 +19,11 @@
 
 /* Bits of a want-table slot, set by Lua when hooks are (un)registered. */
 enum {
-    LH_WANT_ENTRY = 1,         /* an entry hook, or an after-hook that needs sc */
+    LH_WANT_ENTRY = 1,         /* an entry hook */
     LH_WANT_RETURN = 2,        /* an after-hook */
     LH_WANT_FLUSH = 4,         /* flush output first: the process is replaced */
     LH_WANT_REARM = 8,         /* the guest sets a signal action: retake signals */
+    LH_WANT_ARGS = 16,         /* an after-hook: keep the arguments for the return */
 };
 
 /*
@@ -73,6 +74,8 @@ enum {
     LH_EVENT_RETURN,
     LH_EVENT_EXIT,             /* QEMU is exiting: run the exit hooks */
     LH_EVENT_CODE,             /* a watched code address is reached (args[0]) */
+    LH_EVENT_AFTER,            /* a return whose entry Lua did not see: the
+                                  record has the arguments too */
 };
 
 /* A hook's answer to an entry. */

@@ -170,6 +170,45 @@ static int64_t make_host_call(const struct host_call *c)
     return -(int64_t)(e > 0 && e < HOST_ERRNO_MAX && guest_errno[e] ? guest_errno[e] : e);
 }
 
+/*
+ * The arguments into the record. QEMU sign-extends i386's 32-bit
+ * arguments: the guest's word is kept.
+ */
+static void put_args(struct lh_event *ev, const uint64_t *args)
+{
+    if (lh_core.word_size == 4) {
+        for (int i = 0; i < LH_ARG_COUNT; i++) {
+            ev->args[i] = (uint32_t)args[i];
+            ev->num[i] = (double)(uint32_t)args[i];
+        }
+    } else {
+        for (int i = 0; i < LH_ARG_COUNT; i++) {
+            ev->args[i] = args[i];
+            ev->num[i] = (double)args[i];
+        }
+    }
+}
+
+/*
+ * A call with after-hooks only (LH_WANT_ARGS without LH_WANT_ENTRY) does
+ * not enter Lua at its entry, which would cost as much as its return: its
+ * arguments wait here, per thread, and its return brings them
+ * (LH_EVENT_AFTER). `valid` is cleared at that return, and by an entry
+ * Lua sees, whose return must not take these.
+ */
+static LH_THREAD_LOCAL struct {
+    bool valid;
+    int64_t nr;
+    uint64_t args[LH_ARG_COUNT];
+} kept_call;
+
+static void keep_args(int64_t nr, const uint64_t args[8])
+{
+    kept_call.valid = true;
+    kept_call.nr = nr;
+    memcpy(kept_call.args, args, sizeof(kept_call.args));
+}
+
 bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
                       int64_t *ret)
 {
@@ -190,8 +229,12 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
         __atomic_store_n(&lh_gate.signals_armed, false, __ATOMIC_RELAXED);
         want &= ~LH_WANT_REARM;
     }
-    if (!want && !__atomic_load_n(&lh_gate.stop_request, __ATOMIC_RELAXED)
+    if (!(want & ~(LH_WANT_ARGS | LH_WANT_RETURN))
+        && !__atomic_load_n(&lh_gate.stop_request, __ATOMIC_RELAXED)
         && !__atomic_load_n(&lh_gate.world_stopped, __ATOMIC_RELAXED)) {
+        if (want & LH_WANT_ARGS) {
+            keep_args(nr, args);
+        }
         return false;
     }
     tid = lh_current_tid();
@@ -213,18 +256,8 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
         ev->tid = tid;
         ev->stop = stop;
         ev->answer = LH_ANSWER_NONE;
-        /* QEMU sign-extends i386's 32-bit arguments: keep the guest's word */
-        if (lh_core.word_size == 4) {
-            for (int i = 0; i < LH_ARG_COUNT; i++) {
-                ev->args[i] = (uint32_t)args[i];
-                ev->num[i] = (double)(uint32_t)args[i];
-            }
-        } else {
-            for (int i = 0; i < LH_ARG_COUNT; i++) {
-                ev->args[i] = args[i];
-                ev->num[i] = (double)args[i];
-            }
-        }
+        put_args(ev, args);
+        kept_call.valid = false;
         run_loop(LH_EVENT_ENTRY);
         handled = ev->answer != LH_ANSWER_NONE;
         if (ev->answer == LH_ANSWER_HOST) {
@@ -233,6 +266,8 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
         } else if (handled) {
             *ret = entry_result();
         }
+    } else if (want & LH_WANT_ARGS) {
+        keep_args(nr, args);
     }
     if (want & LH_WANT_FLUSH) {
         /* after the hooks, so what they printed about this call is out too */
@@ -249,7 +284,9 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
 void lh_syscall_return(unsigned int vcpu, int64_t nr, int64_t ret)
 {
     uint8_t want = lh_want_of(nr);
+    struct lh_event *ev;
     uint32_t tid;
+    int kind;
 
     if (want & LH_WANT_REARM) {
         arm_signals();         /* QEMU has set the action: take it back now */
@@ -259,12 +296,19 @@ void lh_syscall_return(unsigned int vcpu, int64_t nr, int64_t ret)
     }
     tid = lh_current_tid();
     lock_unless_quitting(tid);
-    lh_here->event.nr = (double)nr;
-    lh_here->event.vcpu = vcpu;
-    lh_here->event.tid = tid;
-    lh_here->event.ret = ret;
-    lh_here->event.retn = (double)ret;
-    run_loop(LH_EVENT_RETURN);
+    ev = &lh_here->event;
+    ev->nr = (double)nr;
+    ev->vcpu = vcpu;
+    ev->tid = tid;
+    ev->ret = ret;
+    ev->retn = (double)ret;
+    kind = LH_EVENT_RETURN;
+    if (kept_call.valid && kept_call.nr == nr) {
+        put_args(ev, kept_call.args);
+        kind = LH_EVENT_AFTER;
+    }
+    kept_call.valid = false;
+    run_loop(kind);
     finish();
     lh_turns_wait_if_asked();
 }

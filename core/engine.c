@@ -292,7 +292,7 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
     lua_setfield(L, -2, "calls");
     push_codes(L, "events", (const struct code[]){
         { "entry", LH_EVENT_ENTRY }, { "return", LH_EVENT_RETURN }, { "exit", LH_EVENT_EXIT },
-        { "code", LH_EVENT_CODE }, { NULL, 0 } });
+        { "code", LH_EVENT_CODE }, { "after", LH_EVENT_AFTER }, { NULL, 0 } });
     push_codes(L, "answers", (const struct code[]){
         { "number", LH_ANSWER_NUMBER }, { "ret", LH_ANSWER_RET }, { "host", LH_ANSWER_HOST },
         { NULL, 0 } });
@@ -300,7 +300,7 @@ static void push_primitives(lua_State *L, const struct lh_config *cfg)
         { "interrupt", LH_STOP_INTERRUPT }, { "attach", LH_STOP_ATTACH }, { NULL, 0 } });
     push_codes(L, "wants", (const struct code[]){
         { "entry", LH_WANT_ENTRY }, { "return", LH_WANT_RETURN }, { "flush", LH_WANT_FLUSH },
-        { "rearm", LH_WANT_REARM }, { NULL, 0 } });
+        { "rearm", LH_WANT_REARM }, { "args", LH_WANT_ARGS }, { NULL, 0 } });
     lua_pushinteger(L, LH_ARG_COUNT);
     lua_setfield(L, -2, "arg_count");
     lua_pushlightuserdata(L, st->want);

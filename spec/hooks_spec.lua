@@ -148,8 +148,8 @@ describe("an entry hook", function()
                 end)
             ]],
         }
-        -- one getpid entry; one close entry (to capture sc) and its return
-        assert.are.equal("2\t1\n", r.stderr)
+        -- getpid's entry; close's return alone (its arguments came with it)
+        assert.are.equal("1\t1\n", r.stderr)
     end)
 
     it("changes nothing when every hook declines", function()
@@ -393,4 +393,67 @@ describe("require in a hook", function()
         assert.are.equal(0, status)
         assert.matches("the script's helper\tfalse\n", out, 1, true)
     end)
+end)
+
+describe("an after-hook on a call no entry hook selects", function()
+    -- the guest "results" under `hooks`; how often Lua was entered comes last
+    local function run_counted(hooks)
+        return qemu.run { guest = "results", lua = hooks .. [[
+            luahook.on_exit(function()
+                local s = luahook.stats()
+                print(s.entries, s.returns)
+            end)
+        ]] }
+    end
+
+    it("brings the call to Lua once, at its return, with its arguments and memory", function()
+        local r = run_counted [[
+            luahook.after({ "write", "openat", "close" }, function(sc, ret)
+                print(sc.name, sc.nr == luahook.nr(sc.name), sc.tid > 0, sc:int(1),
+                      sc.name == "write" and sc:bytes(2, sc.args[3])
+                      or sc.name == "openat" and sc:string(2) or "-", ret)
+            end)
+        ]]
+        assert.are.equal(0, r.status, r.stderr)
+        assert.are.equal("write\ttrue\ttrue\t1\thello\n\t6\n"
+                         .. "openat\ttrue\ttrue\t-100\t/nonexistent/luahook\t-2\n"
+                         .. "close\ttrue\ttrue\t-1\t-\t-9\n"
+                         .. "write\ttrue\ttrue\t1\tgetpid=N write=6 openat=-2 close=-9\n\tLEN\n"
+                         .. "0\t4\n",
+                         (r.stderr:gsub("getpid=%d+", "getpid=N"):gsub("\t%d+\n0\t4\n$", "\tLEN\n0\t4\n")))
+    end)
+
+    it("sees the object an entry hook made when another hook selects the entry", function()
+        local r = run_counted [[
+            luahook.on("close", function(sc) sc.note = "from entry" end)
+            luahook.after({ "close", "getpid" }, function(sc, ret)
+                print(sc.name, sc.note)
+            end)
+        ]]
+        assert.are.equal(0, r.status, r.stderr)
+        assert.are.equal("getpid\tnil\nclose\tfrom entry\n1\t2\n", r.stderr)
+    end)
+
+    for _, arch in ipairs({ "i386", "x86_64", "aarch64" }) do
+        it("counts the restarts of a call QEMU restarts after a signal handler, on " .. arch, function()
+            -- read waits 600 ms for its byte while SIGALRM (SA_RESTART) interrupts
+            -- it every 150 ms, and the handler calls getppid, hooked too
+            local r = qemu.run {
+                arch = arch, guest = "restart",
+                lua = [[
+                    local handler_calls = 0
+                    luahook.after("getppid", function() handler_calls = handler_calls + 1 end)
+                    luahook.after("read", function(sc, ret)
+                        if ret == 1 then print(sc.restarted, sc.args[3], handler_calls > 0) end
+                    end)
+                    luahook.on_exit(function() print(luahook.stats().entries) end)
+                ]],
+            }
+            assert.are.equal(0, r.status, r.stderr)
+            local alarms = tonumber(r.stdout:match("^read 1 after (%d+) alarms\n$"))
+            assert.is_true(alarms and alarms >= 1, r.stdout)
+            local restarted = tonumber(r.stderr:match("^(%d+)\t1\ttrue\n0\n$"))
+            assert.is_true(restarted and restarted >= 1, r.stderr)
+        end)
+    end
 end)

@@ -17,6 +17,7 @@ function context.init(core)
     -- bits of a want-table slot
     context.WANT_ENTRY, context.WANT_RETURN = core.wants.entry, core.wants["return"]
     context.WANT_FLUSH, context.WANT_REARM = core.wants.flush, core.wants.rearm
+    context.WANT_ARGS = core.wants.args
     context.args = core.args
     context.inherited = core.inherited
     context.script = core.script

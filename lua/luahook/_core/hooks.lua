@@ -48,8 +48,9 @@ end
 -- hooks want none.
 local KIND_BITS = {
     entry = context.WANT_ENTRY,
-    -- an after-hook needs the entry too, to capture the arguments
-    after = context.WANT_ENTRY + context.WANT_RETURN,
+    -- C keeps the arguments for the return, where the object is made
+    -- unless an entry hook made it at the entry (core/dispatch.c)
+    after = context.WANT_ARGS + context.WANT_RETURN,
 }
 
 local function wanted_by(rec, nr)

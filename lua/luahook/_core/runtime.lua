@@ -204,6 +204,26 @@ local function dispatch_return(nr, vcpu, result)
     run_after(chain_of("after", sc.nr), 1, sc, result)
 end
 
+-- The loop calls after(nr, vcpu, tid, a1, ..., a6, result) for a call with
+-- after-hooks only, whose entry C did not bring to Lua: its object is made
+-- now (or is the one a restart kept), from the arguments C kept.
+local function dispatch_after(nr, vcpu, tid, a1, a2, a3, a4, a5, a6, result)
+    returns = returns + 1
+    pending[vcpu] = nil
+    local stack = kept ~= 0 and restarting[vcpu]
+    local sc = stack and restarted_call(stack, nr, vcpu, a1, a2, a3, a4, a5, a6)
+               or new_syscall(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
+    if result == QEMU_ERESTARTSYS then
+        keep_for_restart(vcpu)
+        return
+    end
+    if result == QEMU_ESIGRETURN or no_return[nr] then
+        return
+    end
+    current_sc, current_phase, current_result = sc, "return", result
+    run_after(chain_of("after", nr), 1, sc, result)
+end
+
 -- What undoes the half-done work of a hook cut short (an error, an
 -- interrupt, os.exit), such as luahook.order's lock: run while the error
 -- unwinds, on the thread the hook ran on.
@@ -323,6 +343,15 @@ local function argument(ev, i)
     return n
 end
 
+-- The result of a return event: the record's double when exact, else its int64_t.
+local function result_of(ev)
+    local result = ev.retn
+    if result >= EXACT or result <= -EXACT then
+        return ev.ret
+    end
+    return result
+end
+
 -- The event loop. It runs on a stack of its own (core/fiber.c): C resumes it
 -- with an event in the record, and it yields back once the event is done.
 -- Never returning into C is what lets LuaJIT compile it, and with it the
@@ -331,6 +360,7 @@ local function serve()
     local ev = event
     local yield = context.calls.yield
     local ENTRY, RETURN, CODE = core.events.entry, core.events["return"], core.events.code
+    local AFTER = core.events.after
     ANSWER_NUMBER, ANSWER_RET = core.answers.number, core.answers.ret
     local stops = {}
     for name, code in pairs(core.stops) do stops[code] = name end
@@ -346,11 +376,11 @@ local function serve()
                 argument(ev, 0), argument(ev, 1), argument(ev, 2),
                 argument(ev, 3), argument(ev, 4), argument(ev, 5), stops[ev.stop]))
         elseif kind == RETURN then
-            local result = ev.retn
-            if result >= EXACT or result <= -EXACT then
-                result = ev.ret
-            end
-            dispatch_return(ev.nr, ev.vcpu, result)
+            dispatch_return(ev.nr, ev.vcpu, result_of(ev))
+        elseif kind == AFTER then
+            dispatch_after(ev.nr, ev.vcpu, ev.tid,
+                argument(ev, 0), argument(ev, 1), argument(ev, 2),
+                argument(ev, 3), argument(ev, 4), argument(ev, 5), result_of(ev))
         elseif kind == CODE then
             local addr = argument(ev, 0)
             local hook = code_hook(addr) -- none once removed: C still reports it
