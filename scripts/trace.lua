@@ -532,8 +532,38 @@ if opts.y then
     lh.on(decode.descriptor_calls(), function(sc) call_of[sc.vcpu] = false end)
 end
 
-lh.on(selector, function(sc)
+-- Calls decoded whole at their return, entry and all: while the guest is
+-- one thread, a call that cannot block and shows at entry only what its
+-- registers hold (decode's enters_from_registers) gets the same line
+-- then, and with no entry hook luahook brings it to Lua once, not twice
+-- (docs/performance.md). Calls with an entry hook: ENTERED (false for
+-- every number, beyond the table too, when `late` is off). Once the guest
+-- has several threads or processes, every call's line starts at entry
+-- (unless parallel=1, whose threads write a call whole when it returns),
+-- and so every call gets the entry hook.
+local late = not (with_stamp or with_time or opts.y)
+local ENTERED = by_number()
+local entry_selector = selector
+if late then
+    local chosen = syscalls.select(selector)
+    local list = {}
+    for _, nr in ipairs(syscalls.numbers()) do
+        if (chosen.all or chosen[nr])
+           and (SPECIAL[nr] or MAY_BLOCK[nr] or filter_of[nr]
+                or not decoder:enters_from_registers(nr)) then
+            ENTERED[nr] = true
+            list[#list + 1] = nr
+        end
+    end
+    entry_selector = #list > 0 and list or nil
+end
+-- Whether the entry hook ran for the vCPU's current call, where ENTERED
+-- says it need not (the guest became several since its entry, or not).
+local entered_late = new_table(64, 0)
+
+local function on_entry(sc)
     local vcpu = sc.vcpu
+    entered_late[vcpu] = not ENTERED[sc.nr]
     local pending = open_serial[vcpu] and head_tid[vcpu] == sc.tid
     if pending then keep_unreturned(vcpu) end
     local call = decoder:enter(sc)
@@ -588,7 +618,15 @@ lh.on(selector, function(sc)
     end
     -- an exec that will fail is written whole when it returns: it cannot
     -- block, and luahook flushes its output at an exec's entry
-end)
+end
+
+local entry_hook = entry_selector and lh.on(entry_selector, on_entry)
+if late and not parallel then
+    family:when_several(function()
+        if entry_hook then lh.off(entry_hook) end
+        entry_hook = lh.on(selector, on_entry)
+    end)
+end
 
 -- A followed exec: its line once it is sure to succeed, before the new
 -- program's lines (which the new image prints, under the same pid).
@@ -600,7 +638,12 @@ lh.on_exec(function(sc)
 end)
 
 lh.after(selector, function(sc, ret)
-    local call = call_of[sc.vcpu]
+    local vcpu = sc.vcpu
+    if late and not ENTERED[sc.nr] then
+        if not entered_late[vcpu] then on_entry(sc) end
+        entered_late[vcpu] = false
+    end
+    local call = call_of[vcpu]
     if not call then
         return
     end

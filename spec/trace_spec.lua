@@ -611,6 +611,34 @@ describe("trace.lua's order of lines across processes and threads", function()
         end)
     end
 
+    it("needs no entry hook on calls that cannot block while the guest is one process, and has one on every call once it is two", function()
+        -- trace.lua as a module, and what hooks it has at the end
+        local function entry_hooks(guest)
+            return qemu.run { guest = guest, lua = [[
+                local lh = require "luahook"
+                dofile("scripts/trace.lua")
+                lh.on_exit(function()
+                    local every, getppid = false, false
+                    for _, h in ipairs(lh.hooks()) do
+                        if h.kind == "entry" then
+                            every = every or h.selection.all or false
+                            getppid = getppid or h.selection[lh.nr("getppid")] or false
+                        end
+                    end
+                    lh.printf("entry hooks: every call %s, getppid %s\n", every, getppid)
+                end)
+            ]] }
+        end
+        local one = entry_hooks("getpid")
+        assert.are.equal(0, one.status, one.stderr)
+        assert.matches("\ngetpid%(%) = %d+\n.*\nentry hooks: every call false, getppid false\n$", one.stderr)
+        local two = entry_hooks("forker")
+        assert.are.equal(0, two.status, two.stderr)
+        local _, parent_and_child = two.stderr:gsub("entry hooks: every call true, getppid false\n", "")
+        assert.are.equal(2, parent_and_child, two.stderr)
+        assert.matches("%] getppid%(%) = %d+\n", two.stderr)
+    end)
+
     it("lets go of the processes' shared lock when a hook holding it is cut short", function()
         -- the child's hook fails holding the lock (two processes share it
         -- then): its next text, or the parent's, must not wait for ever

@@ -56,7 +56,8 @@ local function compile_step(name, spec, reg)
     -- (r0, r2, ...: odd 1-based), leaving one unused before it
     local pad = (kind.pair and arch.roles.aligned_pairs and reg % 2 == 0) and 1 or 0
     return { enter = kind.enter, exit = kind.exit, reg = reg + pad, p = p, several = kind.several,
-             on_failure = kind.on_failure, late_separator = kind.late_separator },
+             on_failure = kind.on_failure, late_separator = kind.late_separator,
+             from_registers = kind.from_registers or not kind.enter },
            (kind.width or 1) + pad
 end
 
@@ -400,6 +401,23 @@ function decode.format_call(sc, ret)
     end
     local text = call.name .. "(" .. decode.args_text(call) .. ")"
     return result and (text .. " = " .. result) or text
+end
+
+--- Whether syscall `nr` decoded at its return (enter, then finish) shows
+--- what it would have shown decoded at its entry: all it shows at entry
+--- comes from its registers, not from guest memory or descriptor names,
+--- which the call itself may change. Such a call needs no entry hook.
+---@param nr integer
+---@return boolean
+function Decoder:enters_from_registers(nr)
+    local plan = plan_of(nr)
+    if self.fds or plan.redirect then
+        return false
+    end
+    for _, step in ipairs(plan.steps) do
+        if not step.from_registers then return false end
+    end
+    return true
 end
 
 --- Names of the syscalls that create, replace or close descriptors on

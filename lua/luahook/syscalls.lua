@@ -27,6 +27,15 @@ function syscalls.number(name)
     return by_name[name]
 end
 
+--- The numbers of the architecture's syscalls, in order.
+---@return integer[]
+function syscalls.numbers()
+    local list = {}
+    for nr in pairs(by_nr) do list[#list + 1] = nr end
+    table.sort(list)
+    return list
+end
+
 -- Edit distance, for "did you mean" hints on misspelt names.
 local function distance(a, b)
     local prev = {}

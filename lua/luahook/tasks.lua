@@ -36,7 +36,7 @@ function tasks.track()
     -- a program a followed exec started is one of several if its caller
     -- was; a thread's own state (parallel=1) is one of several threads
     local several = lh.inherited[INHERITED] == "several" or lh.shared.thread_state
-    local self = setmetatable({ several = several, pid = lh.pid(),
+    local self = setmetatable({ several = several, pid = lh.pid(), on_several = {},
                                 first_tid = false, prefix_tids = {}, prefix_texts = {},
                                 -- its own field: called on every line, found at once
                                 prefix = Tasks.prefix }, Tasks)
@@ -46,7 +46,7 @@ function tasks.track()
     local calls = tasks.fork_calls()
     lh.on(calls, function(sc)
         sc.tasks_was_single = not self.several
-        self.several = true
+        if not self.several then self:became_several() end
     end)
     lh.after(calls, function(sc, ret)
         if ret == 0 then
@@ -58,6 +58,25 @@ function tasks.track()
     return self
 end
 
+function Tasks:became_several()
+    self.several = true
+    local fns = self.on_several
+    self.on_several = {}
+    for _, fn in ipairs(fns) do fn() end
+end
+
+--- Has `fn()` called once the guest has several threads or processes (now,
+--- if it has already): the first time only, even should a fork fail and
+--- the guest be one again.
+---@param fn function
+function Tasks:when_several(fn)
+    if self.several then
+        fn()
+    else
+        self.on_several[#self.on_several + 1] = fn
+    end
+end
+
 --- "[pid TID] " once there are several threads or processes, else "".
 --- A call from a thread not seen before counts too, should one have
 --- started some other way.
@@ -67,7 +86,7 @@ function Tasks:prefix(sc)
         if sc.tid == self.first_tid then
             return ""
         end
-        self.several = true
+        self:became_several()
     end
     -- a line per call: the texts of recent threads are kept, not remade
     local tid = sc.tid

@@ -8,6 +8,9 @@
 --                              belongs to the part of a line written when the
 --                              call returns (strace's clone)
 --   width                      registers it takes (default 1)
+--   from_registers             enter reads the registers alone (no guest
+--                              memory, no descriptor names): the same text
+--                              at the call's return as at its entry
 --   param                      how "kind:param" is read: "reg" (a register
 --                              index), "formatter" (a luahook.decode.values
 --                              formatter) or "name" (kept as a string)
@@ -89,6 +92,14 @@ kinds.off_high_low = {
     width = 2,
     enter = function(_, a, i) return dec(i32(a[i]) * 2 ^ 32 + a[i + 1]) end,
 }
+
+-- what the kinds above show at entry comes from the registers (fd and
+-- dirfd's names, with y=1, do not: luahook.decode asks the decoder)
+for _, name in ipairs({ "int", "uint", "long", "ulong", "hex", "ptr", "oct", "mode", "signal",
+                        "fd", "dirfd", "flags", "off64", "off_pair", "map_offset",
+                        "page_offset", "off_high_low" }) do
+    kinds[name].from_registers = true
+end
 
 -- Strings and buffers ----------------------------------------------------
 
