@@ -32,8 +32,13 @@
 #include "state.h"
 #include "threads.h"
 
-/* rounds of a waiter's spin: a few microseconds, about a long hook */
-#define SPIN_ROUNDS 200
+/*
+ * Rounds of a waiter's spin: about a microsecond, a short hook. Spinning
+ * longer (200 rounds) made trace.lua on four threads, in the default mode,
+ * 1.6 times slower: with more threads than cores, the waiters' spins took
+ * the cores the holder needed (docs/performance.md).
+ */
+#define SPIN_ROUNDS 50
 
 static LH_THREAD_LOCAL int held_here;   /* how many states' locks this thread holds */
 

@@ -359,7 +359,9 @@ end
 --- After a text that ended its line (or was no line).
 ---@param locked boolean what new_text or continue_line returned
 function order.ended(locked)
-    state.open_tid = 0
+    -- stored only when set: with parallel=1 the page's line is every
+    -- thread's, and a store per text made each one wait for its turn
+    if state.open_tid ~= 0 then state.open_tid = 0 end
     finish(locked)
 end
 
