@@ -203,6 +203,10 @@ local function check(sc)
         -- its arguments lie in guest memory, where another thread can
         -- change them: have the guest make the direct call instead
         local redirected = sockets.redirect(sc, name, args, policy)
+        if redirected == false then
+            log(label .. " (the sandbox cannot make it the direct call on " .. lh.arch .. ")")
+            return -policy.errno
+        end
         if redirected then return redirected end
     end
     if policy.has_paths then

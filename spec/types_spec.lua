@@ -148,9 +148,9 @@ describe("luahook._guest.types names", function()
         assert.are.same(sorted, names)
         local set = {}
         for _, n in ipairs(names) do set[n] = true end
-        for _, n in ipairs({ "timespec", "timeval", "timezone", "stat", "stat64", "statx",
-                             "iovec", "utsname", "sockaddr", "sockaddr_in", "sockaddr_in6",
-                             "sockaddr_un", "pollfd", "rlimit", "rusage" }) do
+        for _, n in ipairs({ "timespec", "timeval", "timezone", "stat", "stat64", "statfs",
+                             "statfs64", "statx", "iovec", "utsname", "sockaddr", "sockaddr_in",
+                             "sockaddr_in6", "sockaddr_un", "pollfd", "rlimit", "rusage" }) do
             assert.is_true(set[n], n .. " missing")
         end
     end)

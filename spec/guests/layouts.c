@@ -15,6 +15,8 @@
  *   stat, stat64               <asm/stat.h> (on the 64-bit architectures
  *                              stat64 is stat: the kernel has no separate
  *                              stat64 there)
+ *   statfs, statfs64           <asm/statfs.h> (the same: statfs64 is statfs
+ *                              on the 64-bit architectures)
  *   statx, statx_timestamp     <linux/stat.h>
  *   timespec, timeval,         <linux/time.h> (struct timespec is the
  *   timezone, itimerspec,      kernel's old timespec: a long tv_sec)
@@ -55,6 +57,7 @@
 #undef _STRUCT_TIMESPEC
 
 #include <asm/stat.h>
+#include <asm/statfs.h>
 #include <linux/eventpoll.h>
 #include <linux/in.h>
 #include <linux/in6.h>
@@ -149,6 +152,44 @@ static void stat64_fields(void)
 #endif
 }
 
+/*
+ * struct statfs's and statfs64's fields in the order each <asm/statfs.h>
+ * declares them: asm-generic's, or mips' own (f_frsize third, a pad in
+ * statfs64). The 64-bit architectures make no statfs64 calls.
+ */
+#if defined(__mips__)
+#define STATFS_FIELDS(F) F(f_type) F(f_bsize) F(f_frsize) F(f_blocks) F(f_bfree)  \
+    F(f_files) F(f_ffree) F(f_bavail) F(f_fsid) F(f_namelen) F(f_flags) F(f_spare)
+#define STATFS64_FIELDS(F) F(f_type) F(f_bsize) F(f_frsize) F(__pad) F(f_blocks) \
+    F(f_bfree) F(f_files) F(f_ffree) F(f_bavail) F(f_fsid) F(f_namelen)        \
+    F(f_flags) F(f_spare)
+#else
+#define STATFS_FIELDS(F) F(f_type) F(f_bsize) F(f_blocks) F(f_bfree) F(f_bavail) \
+    F(f_files) F(f_ffree) F(f_fsid) F(f_namelen) F(f_frsize) F(f_flags) F(f_spare)
+#if __SIZEOF_LONG__ == 4
+#define STATFS64_FIELDS STATFS_FIELDS
+#endif
+#endif
+
+static void statfs_fields(const char *name)
+{
+    typedef struct statfs T;
+    STATFS_FIELDS(STAT_FIELD)
+    SIZE(name, T);
+}
+
+static void statfs64_fields(void)
+{
+#ifdef STATFS64_FIELDS
+    typedef struct statfs64 T;
+    const char *name = "statfs64";
+    STATFS64_FIELDS(STAT_FIELD)
+    SIZE(name, T);
+#else
+    statfs_fields("statfs64");
+#endif
+}
+
 /* In the order of luahook._guest.types.names(): sorted by name. */
 int main(void)
 {
@@ -232,6 +273,8 @@ int main(void)
 
     stat_fields("stat");
     stat64_fields();
+    statfs_fields("statfs");
+    statfs64_fields();
 
     FIELD("statx", struct statx, stx_mask);
     FIELD("statx", struct statx, stx_blksize);

@@ -70,6 +70,19 @@ local common = {
     ]],
 }
 
+-- asm-generic's struct statfs and statfs64, `word` being the kernel's
+-- __statfs_word (a 32-bit unsigned word, or a long on 64-bit architectures).
+local GENERIC_STATFS = [[
+    word f_type; word f_bsize; word f_blocks; word f_bfree; word f_bavail; word f_files;
+    word f_ffree; int32_t f_fsid[2]; word f_namelen; word f_frsize; word f_flags;
+    word f_spare[4];
+]]
+local GENERIC_STATFS64 = [[
+    word f_type; word f_bsize; u64 f_blocks; u64 f_bfree; u64 f_bavail; u64 f_files;
+    u64 f_ffree; int32_t f_fsid[2]; word f_namelen; word f_frsize; word f_flags;
+    word f_spare[4];
+]]
+
 -- Layouts that differ by more than the size of long.
 local by_arch = {
     i386 = {
@@ -94,6 +107,9 @@ local by_arch = {
         epoll_event = "uint32_t events; u64 data;",
         -- the kernel aligns it like a pointer
         sockaddr_storage = { "uint16_t ss_family; char __data[126];", attribute = "aligned(4)" },
+        -- asm-generic's, of 32-bit words (f_fsid is a struct of two ints)
+        statfs = GENERIC_STATFS:gsub("word", "uint32_t"),
+        statfs64 = GENERIC_STATFS64:gsub("word", "uint32_t"),
     },
     x86_64 = {
         stat = [[
@@ -108,6 +124,9 @@ local by_arch = {
         -- the kernel packs it on x86_64 only, so both are 12 bytes
         epoll_event = { "uint32_t events; u64 data;", attribute = "packed" },
         sockaddr_storage = { "uint16_t ss_family; char __data[126];", attribute = "aligned(8)" },
+        -- asm-generic's, of longs; no statfs64 calls
+        statfs = GENERIC_STATFS:gsub("word", "long"),
+        statfs64 = "=statfs",
     },
     -- asm-generic's struct stat, which aarch64 and riscv64 use; neither has
     -- stat64 syscalls
@@ -122,6 +141,8 @@ local by_arch = {
         stat64 = "=stat",
         epoll_event = "uint32_t events; u64 data;",
         sockaddr_storage = { "uint16_t ss_family; char __data[126];", attribute = "aligned(8)" },
+        statfs = GENERIC_STATFS:gsub("word", "long"),
+        statfs64 = "=statfs",
     },
     -- mips o32: its own stat and stat64, with reserved words
     mips = {
@@ -143,6 +164,17 @@ local by_arch = {
         ]],
         epoll_event = "uint32_t events; u64 data;",
         sockaddr_storage = { "uint16_t ss_family; char __data[126];", attribute = "aligned(4)" },
+        -- mips' own order, f_frsize third
+        statfs = [[
+            long f_type; long f_bsize; long f_frsize; long f_blocks; long f_bfree;
+            long f_files; long f_ffree; long f_bavail; int32_t f_fsid[2];
+            long f_namelen; long f_flags; long f_spare[5];
+        ]],
+        statfs64 = [[
+            uint32_t f_type; uint32_t f_bsize; uint32_t f_frsize; uint32_t __pad;
+            u64 f_blocks; u64 f_bfree; u64 f_files; u64 f_ffree; u64 f_bavail;
+            int32_t f_fsid[2]; uint32_t f_namelen; uint32_t f_flags; uint32_t f_spare[5];
+        ]],
     },
 }
 -- riscv64 lays everything out as aarch64; mipsel as mips (in the other
@@ -150,7 +182,12 @@ local by_arch = {
 -- to 8 bytes (the words below) and its epoll_event unpacked
 by_arch.riscv64 = by_arch.aarch64
 by_arch.mipsel = by_arch.mips
-by_arch.arm = setmetatable({ epoll_event = by_arch.mips.epoll_event }, { __index = by_arch.i386 })
+by_arch.arm = setmetatable({
+    epoll_event = by_arch.mips.epoll_event,
+    -- arm packs statfs64 to 4-byte alignment (ARCH_PACK_STATFS64): i386's
+    statfs64 = { (GENERIC_STATFS64:gsub("word", "uint32_t"):gsub("u64", "uint64_t")),
+                 attribute = "packed, aligned(4)" },
+}, { __index = by_arch.i386 })
 
 -- What the placeholders become. The alignment is spelt out (an i386 guest
 -- aligns 64-bit members to 4 bytes inside structures) so that no layout

@@ -61,8 +61,9 @@ local LAYOUTS = {
 }
 -- QEMU's generic statfs layouts, of abi_longs: aarch64 and riscv64 have
 -- x86_64's, arm i386's (its 64-bit members aligned to 8). Their stat and
--- stat64 are the kernel's: luahook._guest.types'. mips' own statfs layouts are
--- not here yet.
+-- stat64 are the kernel's: luahook._guest.types'. So are mips' statfs and
+-- statfs64, which QEMU declares as the kernel does (types' then swaps
+-- their bytes for big-endian mips).
 LAYOUTS.aarch64 = { statfs = LAYOUTS.x86_64.statfs }
 LAYOUTS.riscv64 = LAYOUTS.aarch64
 LAYOUTS.arm = { statfs = LAYOUTS.i386.statfs, statfs64 = LAYOUTS.i386.statfs64 }

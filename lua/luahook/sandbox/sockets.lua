@@ -14,6 +14,7 @@
 -- made to run the direct syscall (socket, connect, ...) with those
 -- arguments in its registers instead, and gets its registers back after.
 local ffi = require "ffi"
+local arch = require "luahook._guest.arch"
 local context = require "luahook._core.context"
 local host = require "luahook._host.host"
 local hostcall = require "luahook.hostcall"
@@ -228,6 +229,29 @@ local function msghdr_fields()
     }
 end
 
+-- The guest's socket level (0xffff on mips), and the host's control
+-- messages whose payload is 32-bit integers (descriptors, a ucred) or
+-- starts with one (SOL_ALG's).
+local GUEST_SOL_SOCKET = arch.constants().SOL_SOCKET or SOL_SOCKET
+local SCM_RIGHTS, SCM_CREDENTIALS, SOL_ALG = 1, 2, 279
+
+-- The payload of a control message (`len` bytes at `addr`) as the host
+-- reads it: QEMU swaps the integers it knows from a big-endian guest's
+-- order and copies the rest.
+local function host_payload(level, typ, addr, len)
+    local data = memory.read(addr, len)
+    if not data or not context.big_endian then return data end
+    local words = 0
+    if level == SOL_SOCKET and (typ == SCM_RIGHTS or typ == SCM_CREDENTIALS) then
+        words = math.floor(len / 4)
+    elseif level == SOL_ALG and len >= 4 then
+        words = 1
+    end
+    local parts = {}
+    for i = 0, words - 1 do parts[i + 1] = data:sub(4 * i + 1, 4 * i + 4):reverse() end
+    return table.concat(parts) .. data:sub(4 * words + 1)
+end
+
 -- The guest's control messages at `addr` (`len` bytes) in the host's
 -- layout (struct cmsghdr with a size_t length, 8-byte aligned), as QEMU's
 -- target_to_host_cmsg converts them.
@@ -241,7 +265,8 @@ local function host_control(addr, len)
         local typ = memory.int(addr + at + w + 4, "i32")
         if not (clen and level and typ) then return nil end
         if clen < head or at + clen > len then break end
-        local data = memory.read(addr + at + head, clen - head)
+        if level == GUEST_SOL_SOCKET then level = SOL_SOCKET end
+        local data = host_payload(level, typ, addr + at + head, clen - head)
         if not data then return nil end
         local hdr = ffi.new("struct lh_sockets_cmsghdr", 16 + #data, level, typ)
         local padded = data .. string.rep("\0", (8 - #data % 8) % 8)
@@ -351,13 +376,18 @@ local REDIRECTED = {
 --- The direct syscalls socketcall is turned into.
 sockets.DIRECT = { "socket", "socketpair", "bind", "connect", "sendto", "sendmsg", "sendmmsg" }
 
-local ARG_REGISTERS = { "ebx", "ecx", "edx", "esi", "edi", "ebp" }
+-- The registers a direct call takes its number and six arguments in (the
+-- portable names of luahook.regs), where the architecture has them all:
+-- mips o32 passes a fifth and sixth argument on the stack, and QEMU gives
+-- plugins no mips registers at all.
+local ARG_REGISTERS = #arch.roles.args >= 6 and { "arg1", "arg2", "arg3", "arg4", "arg5", "arg6" }
 local redirected = {} -- [tid] = list of { nr = direct call, saved = registers }
 
 --- socketcall `sc` for sub-call `name` with arguments `args`: when the
 --- policy judges that sub-call, the guest's registers become the direct
 --- syscall's and the call is run again (the result QEMU restarts it on);
---- else nil.
+--- else nil. False when the policy judges it and this architecture's
+--- registers cannot be rewritten so: the caller must refuse the call.
 function sockets.redirect(sc, name, args, policy)
     local needs = REDIRECTED[name]
     if not (needs == "network" and policy.has_network or needs == "paths" and policy.has_paths) then
@@ -366,12 +396,15 @@ function sockets.redirect(sc, name, args, policy)
     local lh = require "luahook"
     local nr = lh.nr(name)
     if not nr then return nil end
+    if not ARG_REGISTERS or #lh.register_names() == 0 then
+        return false
+    end
     local saved = {}
     for i, reg in ipairs(ARG_REGISTERS) do
         saved[i] = lh.regs[reg]
         lh.regs[reg] = args[i]
     end
-    lh.regs.eax = nr
+    lh.regs.nr = nr
     local list = redirected[sc.tid] or {}
     list[#list + 1] = { nr = nr, saved = saved }
     redirected[sc.tid] = list
