@@ -108,17 +108,46 @@ local function register(kind, fname, what, fn)
     return hand_out(hooks.add(kind, selection, fn, caller_site()))
 end
 
+-- lh.on's options: { on_error = ANSWER }, checked as an answer is.
+local function entry_options(opts)
+    if opts == nil then
+        return nil
+    end
+    if type(opts) ~= "table" then
+        error("on(): options must be a table, got " .. type(opts), 3)
+    end
+    for key in pairs(opts) do
+        if key ~= "on_error" then
+            error("on(): unknown option '" .. tostring(key) .. "' (known: on_error)", 3)
+        end
+    end
+    local answer = opts.on_error
+    if answer ~= nil and answer ~= lh.AGAIN then
+        local why = require("luahook._guest.int").answer_problem(answer, context.word_size * 8)
+        if why then
+            error("on(): on_error: " .. why, 3)
+        end
+    end
+    return answer
+end
+
 --- Runs `fn(sc)` when the guest is about to make a syscall that `what`
 --- selects: a name ("openat"), a number, a class ("%file"), a list of
 --- them, or "*" for all.
 --- Returning nothing lets QEMU run the syscall; returning an integer makes
 --- it the syscall's result and QEMU skips the syscall (return `-lh.errno.X`
 --- to fail it). Hooks run in registration order until one returns a result.
+--- opts.on_error: the answer the call gets should `fn` fail (a sandbox
+--- fails closed with `-lh.errno.EPERM`); by default the failure is
+--- reported and the next hook, or QEMU, goes on with the call.
 ---@param what luahook.Selector
 ---@param fn fun(sc: luahook.Syscall): integer?
+---@param opts? { on_error: integer? }
 ---@return table handle for lh.off
-function lh.on(what, fn)
+function lh.on(what, fn, opts)
+    local on_error = entry_options(opts)
     local handle = register("entry", "on", what, fn)
+    handle.on_error = on_error
     return handle -- not a tail call: register's error levels count this frame
 end
 

@@ -258,9 +258,11 @@ local function watched_names()
     return list
 end
 
+-- A fault of the sandbox's own fails closed: the call is refused (the
+-- failure is reported once, as every hook's is).
 local watched = watched_names()
 if watched == "*" or #watched > 0 then
-    lh.on(watched, check)
+    lh.on(watched, check, { on_error = -policy.errno })
 end
 
 -- A call the sandbox had made through a socketcall's direct form gives

@@ -457,3 +457,36 @@ describe("an after-hook on a call no entry hook selects", function()
         end)
     end
 end)
+
+describe("an entry hook with on_error", function()
+    it("answers the call with it when the hook fails or gives no valid answer, reported once", function()
+        local r = qemu.run {
+            guest = "results",
+            lua = [[
+                luahook.on("getpid", function() error("broken") end, { on_error = 7 })
+                luahook.on("openat", function() return 0/0 end, { on_error = -luahook.errno.EACCES })
+                luahook.on("close", function() error("broken") end)
+            ]],
+        }
+        assert.are.equal(0, r.status, r.stderr)
+        -- close's hook has no on_error: the call ran (EBADF)
+        assert.are.equal("hello\ngetpid=7 write=6 openat=-13 close=-9\n", r.stdout)
+        local _, reports = r.stderr:gsub("failed on", "")
+        assert.are.equal(3, reports, r.stderr)
+        assert.matches("failed on getpid: [^\n]*broken", r.stderr)
+    end)
+
+    it("refuses options it does not know, or an on_error that is no answer, before the guest runs", function()
+        for _, case in ipairs({
+            { "{ on_eror = 1 }", "on%(%): unknown option 'on_eror' %(known: on_error%)" },
+            { "{ on_error = 1.5 }", "on%(%): on_error: " },
+            { "'EPERM'", "on%(%): options must be a table, got string" },
+        }) do
+            local r = qemu.run { guest = "getpid", lua = "luahook.on('getpid', function() end, "
+                                                         .. case[1] .. ")" }
+            assert.are_not.equal(0, r.status)
+            assert.are.equal("", r.stdout)
+            assert.matches(case[2], r.stderr)
+        end
+    end)
+end)

@@ -132,6 +132,26 @@ describe("sandbox.lua", function()
     before_each(function() root = make_tree() end)
     after_each(function() os.execute("rm -rf " .. root) end)
 
+    it("fails closed: a fault of its own refuses the call, reported once", function()
+        -- the sandbox as a module, with a part it judges every call with broken
+        local policy = write_policy(root, ([[ return { paths = { deny = { "@/secret" } } } ]]):gsub("@", root))
+        local function run(broken)
+            return qemu.run { guest = "opener", args = { root .. "/ok/file", root .. "/ok/file" },
+                              plugin_args = { "policy=" .. policy }, lua = (broken and [[
+                require("luahook.multiplex").is_multiplexer = function() error("broken") end
+            ]] or "") .. [[ dofile("scripts/sandbox.lua") ]] }
+        end
+        local working, broken = run(false), run(true)
+        assert.are.equal(root .. "/ok/file ok\n" .. root .. "/ok/file ok\n", working.stdout)
+        assert.are.equal(0, broken.status, broken.stderr)
+        assert.are.equal(root .. "/ok/file errno=1\n" .. root .. "/ok/file errno=1\n", broken.stdout)
+        -- the first failure in full (glibc's start-up makes a checked call
+        -- before the opens), then how many more
+        local _, reports = broken.stderr:gsub("failed on %w+: [^\n]*broken", "")
+        assert.are.equal(1, reports, broken.stderr)
+        assert.matches("failed %d+ more times\n", broken.stderr)
+    end)
+
     for _, arch in ipairs({ "i386", "x86_64" }) do
         it("denies every escape attempt and allows the rest on " .. arch, function()
             local args, expected = attempts_for(root, arch, ATTEMPTS)

@@ -71,10 +71,22 @@ end
 local running_chain, running_index
 local resume_kind, resume_chain, resume_index, resume_result
 
+-- A valid answer `result` to `sc` (syscall `nr` on `vcpu`), as run_entry
+-- returns it: true and the result, or true alone (the result in event.ret).
+local function answered(sc, nr, vcpu, result)
+    pending[vcpu] = not no_return[nr] and sc or nil
+    if result == AGAIN then
+        return true, QEMU_ERESTARTSYS
+    elseif type(result) == "number" then
+        return true, result
+    end
+    event.ret = result
+    return true
+end
+
 -- Entry hooks of `chain` from the `first` on, for `sc` (syscall `nr` on
--- `vcpu`): the first answer wins. Returns true and the result (or true
--- alone, the result then being in event.ret) when a hook answered,
--- nothing when all declined.
+-- `vcpu`): the first answer wins. Returns what answered does when a hook
+-- answered, nothing when all declined.
 local function run_entry(chain, first, sc, nr, vcpu)
     running_chain = chain
     for i = first, #chain do
@@ -82,22 +94,17 @@ local function run_entry(chain, first, sc, nr, vcpu)
         running_index = i
         local hook = rec.fn -- the name a traceback gives it
         local result = hook(sc)
-        if result == AGAIN then
-            running_chain = nil
-            pending[vcpu] = not no_return[nr] and sc or nil
-            return true, QEMU_ERESTARTSYS
-        elseif result ~= nil then
-            local why = invalid_answer(rec, result)
+        if result ~= nil then
+            local why = result ~= AGAIN and invalid_answer(rec, result)
             if not why then
                 running_chain = nil
-                pending[vcpu] = not no_return[nr] and sc or nil
-                if type(result) == "number" then
-                    return true, result
-                end
-                event.ret = result
-                return true
+                return answered(sc, nr, vcpu, result)
             end
             hook_failed(rec, sc, why)
+            if rec.on_error ~= nil then
+                running_chain = nil
+                return answered(sc, nr, vcpu, rec.on_error)
+            end
         end
     end
     running_chain = nil
@@ -252,6 +259,10 @@ local function on_loop_error(message)
         hook_failed(rec, current_sc, traceback(message, 3))
         resume_kind, resume_chain, resume_index = current_phase, running_chain, running_index + 1
         resume_result = current_result
+        if current_phase == "entry" and rec.on_error ~= nil then
+            -- the hook's own answer for its failure (lh.on's on_error)
+            resume_kind, resume_result = "answer", rec.on_error
+        end
     else
         core.error("internal error: " .. traceback(message, 3))
         resume_kind = "declined"
@@ -279,6 +290,9 @@ local function resume_event(ev)
     if kind == "entry" then
         local sc = current_sc
         store_answer(ev, run_entry(resume_chain, resume_index, sc, sc.nr, sc.vcpu))
+    elseif kind == "answer" then
+        local sc = current_sc
+        store_answer(ev, answered(sc, sc.nr, sc.vcpu, resume_result))
     elseif kind == "return" then
         run_after(resume_chain, resume_index, current_sc, resume_result)
     end
