@@ -56,8 +56,7 @@ local function compile_step(name, spec, reg)
     -- (r0, r2, ...: odd 1-based), leaving one unused before it
     local pad = (kind.pair and arch.roles.aligned_pairs and reg % 2 == 0) and 1 or 0
     return { enter = kind.enter, exit = kind.exit, reg = reg + pad, p = p, several = kind.several,
-             on_failure = kind.on_failure, late_separator = kind.late_separator,
-             from_registers = kind.from_registers or not kind.enter },
+             on_failure = kind.on_failure, late_separator = kind.late_separator },
            (kind.width or 1) + pad
 end
 
@@ -410,12 +409,16 @@ end
 ---@param nr integer
 ---@return boolean
 function Decoder:enters_from_registers(nr)
-    local plan = plan_of(nr)
-    if self.fds or plan.redirect then
+    local name = syscalls.name(nr)
+    local sig = signature(name)
+    if self.fds or name == "socketcall" or name == "ipc" or (sig and sig.indirect) then
         return false
     end
-    for _, step in ipairs(plan.steps) do
-        if not step.from_registers then return false end
+    -- read off the signature, not a compiled plan: trace.lua asks this of
+    -- every call at start-up, and compiling every plan then took 4 ms
+    for _, spec in ipairs(sig or RAW_ARGS) do
+        local kind = kinds[spec:match("^[%w_]+")]
+        if kind.enter and not kind.from_registers then return false end
     end
     return true
 end
