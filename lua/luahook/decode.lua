@@ -402,6 +402,15 @@ function decode.format_call(sc, ret)
     return result and (text .. " = " .. result) or text
 end
 
+-- [spec] = whether an argument of signature spec "kind[:param]" shows
+-- only what the registers hold (or nothing at entry: an out-argument).
+local spec_from_registers = setmetatable({}, { __index = function(t, spec)
+    local kind = kinds[spec:match("^[%w_]+")]
+    local yes = not kind.enter or kind.from_registers == true
+    t[spec] = yes
+    return yes
+end })
+
 --- Whether syscall `nr` decoded at its return (enter, then finish) shows
 --- what it would have shown decoded at its entry: all it shows at entry
 --- comes from its registers, not from guest memory or descriptor names,
@@ -417,8 +426,7 @@ function Decoder:enters_from_registers(nr)
     -- read off the signature, not a compiled plan: trace.lua asks this of
     -- every call at start-up, and compiling every plan then took 4 ms
     for _, spec in ipairs(sig or RAW_ARGS) do
-        local kind = kinds[spec:match("^[%w_]+")]
-        if kind.enter and not kind.from_registers then return false end
+        if not spec_from_registers[spec] then return false end
     end
     return true
 end
