@@ -277,7 +277,7 @@ if policy.has_paths then
     lh.on(available(fdguard.NAMES), function(sc)
         if sockets.holds(sc) then return lh.AGAIN end
         fdguard.enter(sc)
-    end)
+    end, { on_error = -policy.errno })
     lh.after(available(fdguard.NAMES), fdguard.leave)
     lh.after(available(sockets.NAMES), sockets.release)
     -- the calls that may be handed to C keep their buffers and pins until they return
