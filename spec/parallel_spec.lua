@@ -29,6 +29,26 @@ describe("parallel=1", function()
         end)
     end
 
+    it("makes a thread's state at a return when its hooks are after-hooks only, and counts exactly", function()
+        -- no entry reaches Lua: each thread's first event is a return
+        local r = run_parallel {
+            guest = "threads", args = { "8", "20000" },
+            lua = [[
+                local lh = require "luahook"
+                local n = 0
+                lh.after("getppid", function(sc, ret)
+                    if sc.name == "getppid" and ret > 0 then n = n + 1 end
+                end)
+                lh.on_exit(function() lh.shared.add("getppid", n) end)
+                lh.on_done(function()
+                    print("counted", lh.shared.get("getppid"), "entries", lh.stats().entries)
+                end)
+            ]],
+        }
+        assert.are.equal(0, r.status, r.stderr)
+        assert.are.equal("counted\t160000\tentries\t0\n", r.stderr)
+    end)
+
     it("runs the script in a state of each thread's own, ended with the thread", function()
         -- each state counts in a plain local: only a state per thread sees exactly 20 000
         local r = run_parallel {
