@@ -398,6 +398,32 @@ static bool boot_runtime(lua_State *L, const struct lh_config *cfg, char **msg)
     return true;
 }
 
+/*
+ * The script's hooks are in: hooks.settle writes the want table. The module
+ * is found in package.loaded (the runtime loaded it), not through the global
+ * require, which the script may have replaced.
+ */
+static bool settle_hooks(lua_State *L, char **msg)
+{
+    bool ok;
+
+    lua_getfield(L, LUA_REGISTRYINDEX, "_LOADED");
+    lua_getfield(L, -1, "luahook._core.hooks");
+    if (!lua_istable(L, -1)) {
+        *msg = g_strdup("cannot register the script's hooks: the script unloaded "
+                        "luahook._core.hooks");
+        lua_pop(L, 2);
+        return false;
+    }
+    lua_getfield(L, -1, "settle");
+    ok = lua_pcall(L, 0, 0, 0) == 0;
+    if (!ok) {
+        *msg = g_strdup_printf("cannot register the script's hooks: %s", lua_tostring(L, -1));
+    }
+    lua_pop(L, ok ? 2 : 3);
+    return ok;
+}
+
 /* Errors before the guest runs are one line: "file:line: message". */
 static bool run_script(lua_State *L, const char *path, char **msg)
 {
@@ -642,7 +668,8 @@ static bool boot_state(const struct lh_config *cfg, char **msg)
     preload_modules(st->L);
     return lh_fiber_init(&st->fiber, fiber_body, msg)
            && boot_runtime(st->L, cfg, msg)
-           && (!cfg->script || run_script(st->L, cfg->script, msg));
+           && (!cfg->script || run_script(st->L, cfg->script, msg))
+           && settle_hooks(st->L, msg);
 }
 
 static lua_State *new_lua(char **msg)
