@@ -21,6 +21,8 @@ local syscalls = require "luahook.syscalls"
 local decode = {}
 
 local ARCH = context.arch
+-- i386's (and mips') calls that stand for others, decoded as the call they name
+local MULTIPLEXERS = { socketcall = true, ipc = true }
 local PATH_MAX = 4096
 local RAW_ARGS = { "hex", "hex", "hex", "hex", "hex", "hex" }
 
@@ -130,7 +132,7 @@ local function plan_for(name, ret_kind)
         end
     else
         plan = compile(name, sig, ret_kind)
-        local split = (name == "socketcall" or name == "ipc") and multiplex[name]
+        local split = MULTIPLEXERS[name] and multiplex[name]
         if split then
             plan.multiplexer = name
             plan.redirect = function(a)
@@ -420,7 +422,7 @@ end })
 function Decoder:enters_from_registers(nr)
     local name = syscalls.name(nr)
     local sig = signature(name)
-    if self.fds or name == "socketcall" or name == "ipc" or (sig and sig.indirect) then
+    if self.fds or MULTIPLEXERS[name] or (sig and sig.indirect) then
         return false
     end
     -- read off the signature, not a compiled plan: trace.lua asks this of

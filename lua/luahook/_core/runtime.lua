@@ -170,36 +170,34 @@ end
 -- with other states' (repl.sync_breakpoints) when C's generation moved.
 local breaks_generation, breaks_seen = nil, 0
 
+-- The object of a call seen first now: the kept one it restarts, or a new one.
+local function syscall_for(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
+    local stack = kept ~= 0 and restarting[vcpu]
+    return stack and restarted_call(stack, nr, vcpu, a1, a2, a3, a4, a5, a6)
+           or new_syscall(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
+end
+
 local function dispatch_entry(nr, vcpu, tid, a1, a2, a3, a4, a5, a6, stop)
     entries = entries + 1
     if breaks_generation and breaks_generation[0] ~= breaks_seen then
         breaks_seen = breaks_generation[0]
         repl.sync_breakpoints()
     end
-    local stack = kept ~= 0 and restarting[vcpu]
-    local sc = stack and restarted_call(stack, nr, vcpu, a1, a2, a3, a4, a5, a6)
-               or new_syscall(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
+    local sc = syscall_for(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
     current_sc, current_phase, current_result = sc, "entry", nil
     if stop then
         -- Ctrl-C or a client attaching: the prompt opens at this call
         local result = repl.stop(sc, stop == "interrupt" and "interrupted" or "client attached")
         if result ~= nil then
-            pending[vcpu] = not no_return[nr] and sc or nil
-            return true, result
+            return answered(sc, nr, vcpu, result)
         end
     end
     return run_entry(chain_of("entry", nr), 1, sc, nr, vcpu)
 end
 
--- The loop calls ret(nr, vcpu, result) once the result exists.
-local function dispatch_return(nr, vcpu, result)
-    returns = returns + 1
-    local sc = pending[vcpu]
-    pending[vcpu] = nil
-    -- no entry seen (the hook came later): no arguments to show, so skip
-    if not sc or sc.nr ~= nr then
-        return
-    end
+-- The after-hooks of call `sc` on `vcpu`, now that its result exists,
+-- unless QEMU will restart it or a sigreturn restored every register.
+local function returned(sc, vcpu, result)
     if result == QEMU_ERESTARTSYS then
         keep_for_restart(vcpu)
         return
@@ -211,24 +209,27 @@ local function dispatch_return(nr, vcpu, result)
     run_after(chain_of("after", sc.nr), 1, sc, result)
 end
 
+-- The loop calls ret(nr, vcpu, result) once the result exists.
+local function dispatch_return(nr, vcpu, result)
+    returns = returns + 1
+    local sc = pending[vcpu]
+    pending[vcpu] = nil
+    -- no entry seen (the hook came later): no arguments to show, so skip
+    if sc and sc.nr == nr then
+        returned(sc, vcpu, result)
+    end
+end
+
 -- The loop calls after(nr, vcpu, tid, a1, ..., a6, result) for a call with
 -- after-hooks only, whose entry C did not bring to Lua: its object is made
 -- now (or is the one a restart kept), from the arguments C kept.
 local function dispatch_after(nr, vcpu, tid, a1, a2, a3, a4, a5, a6, result)
     returns = returns + 1
     pending[vcpu] = nil
-    local stack = kept ~= 0 and restarting[vcpu]
-    local sc = stack and restarted_call(stack, nr, vcpu, a1, a2, a3, a4, a5, a6)
-               or new_syscall(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
-    if result == QEMU_ERESTARTSYS then
-        keep_for_restart(vcpu)
-        return
+    local sc = syscall_for(nr, vcpu, tid, a1, a2, a3, a4, a5, a6)
+    if not no_return[nr] then
+        returned(sc, vcpu, result)
     end
-    if result == QEMU_ESIGRETURN or no_return[nr] then
-        return
-    end
-    current_sc, current_phase, current_result = sc, "return", result
-    run_after(chain_of("after", nr), 1, sc, result)
 end
 
 -- What undoes the half-done work of a hook cut short (an error, an
