@@ -61,6 +61,14 @@ describe("bad input", function()
                        "on(): syscall number 4294967296 is out of range (-2^31..2^32-1)")
     end)
 
+    it("stops before the guest when the script unloads the module its hooks are kept in", function()
+        -- the hooks are settled once the script has loaded, from package.loaded
+        assert_refused(run_refused { lua = 'luahook.on("getpid", function() return 5 end)\n'
+                                           .. 'package.loaded["luahook._core.hooks"] = nil' },
+                       "luahook: cannot register the script's hooks: the script unloaded "
+                       .. "luahook._core.hooks")
+    end)
+
     it("reports an error the script raises while loading", function()
         assert_refused(run_refused { lua = 'error("no config here")' }, "no config here")
     end)
