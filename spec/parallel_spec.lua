@@ -230,6 +230,54 @@ describe("parallel=1", function()
         assert.matches("%[pid %d+%] %+%+%+ exited with 0 %+%+%+\n$", r.stderr)
     end)
 
+    -- The threads take turns under a mutex, so their numbered calls return
+    -- in the order of the numbers, while futex calls, opened at entry,
+    -- come between: every thread's texts wait in a ring of its own and are
+    -- merged by their stamps (core/ordered.c).
+    for _, arch in ipairs({ "i386", "x86_64", "aarch64" }) do
+        it("puts trace.lua's lines of threads taking turns in the order of their returns on " .. arch, function()
+            local threads, rounds = 4, 3000
+            local r = run_parallel {
+                arch = arch, guest = "turns", args = { tostring(threads), tostring(rounds) },
+                script = "scripts/trace.lua",
+            }
+            assert.are.equal(0, r.status, r.stderr)
+            assert.are.equal(threads * rounds .. " calls\n", r.stdout)
+            local numbers, open, last_open, unfinished = {}, {}, nil, 0
+            for line in r.stderr:gmatch("[^\n]+") do
+                local tid, rest = line:match("^%[pid (%d+)%] (.*)$")
+                tid, rest = tid or "main", rest or line
+                -- a line left open is ended only by another thread's line
+                assert.is_true(last_open == nil or last_open ~= tid, line)
+                last_open = nil
+                local name = rest:match("^<%.%.%. ([%w_]+) resumed>")
+                if name then
+                    assert.are.equal(name, open[tid], line)
+                    open[tid] = nil
+                else
+                    assert.is_nil(open[tid], line)
+                    local number = rest:match("^read%(%-(%d+), ") or rest:match("^close%(%-(%d+)%)")
+                    if number then numbers[#numbers + 1] = tonumber(number) end
+                    if rest:match(" <unfinished %.%.%.>$") then
+                        open[tid], last_open = rest:match("^([%w_]+)%("), tid
+                        unfinished = unfinished + 1
+                    else
+                        assert.is_truthy(rest:match("%) = .+$")
+                                         or rest:match("^%+%+%+ exited with 0 %+%+%+$"), line)
+                    end
+                end
+            end
+            assert.are.equal(threads * rounds, #numbers)
+            for i, number in ipairs(numbers) do
+                if number ~= i then
+                    error(("call %d shows %d: %s"):format(i, number, r.stderr:sub(1, 4000)))
+                end
+            end
+            assert.is_nil(next(open))
+            assert.is_true(unfinished > 0, "no thread's line was left open")
+        end)
+    end
+
     it("ends the line of the clone that starts a thread before that thread writes", function()
         -- short threads write while their clone's line is still open
         for _ = 1, 6 do
