@@ -10,6 +10,7 @@
 #ifndef LUAHOOK_CONTRACT_H
 #define LUAHOOK_CONTRACT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <glib.h>
@@ -61,8 +62,11 @@ struct lh_event {
     void (*write)(const char *s, size_t len); /* to luahook's output */ \
     int32_t (*read_string)(uint64_t addr, char *buf, int32_t max);        \
     void (*commit)(void);      /* parallel=1: this thread's writes into the stream */ \
-    void (*take_stream)(void); /* parallel=1: the stream's lock, kept while a text is made */ \
-    void (*commit_release)(void); /* and this thread's writes in, the lock let go */
+    void (*place)(int32_t tid, int32_t cont_tid, int32_t cont_serial, int32_t opens, \
+                  const char *lead_first, size_t lead_first_len, const char *lead, \
+                  size_t lead_len, bool at_once); /* parallel=1: luahook.order's text */ \
+    void (*order_use)(int32_t *open_tid, int32_t *open_serial, int32_t *started, \
+                      const char *unfinished); /* where place's rule keeps its state */
 struct lh_calls {
     LH_CALLS_FIELDS
 };

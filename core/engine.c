@@ -210,8 +210,8 @@ static const struct lh_calls ffi_calls = {
     .write = lh_output_write,
     .read_string = lh_guest_read_string,
     .commit = lh_output_commit,
-    .take_stream = lh_output_take_stream,
-    .commit_release = lh_output_commit_release,
+    .place = lh_output_place,
+    .order_use = lh_output_order_use,
 };
 
 /* Sets field `name` of the table on top to { KEY = "VALUE" } from "KEY=VALUE" strings. */

@@ -25,6 +25,7 @@
 
 #include "core.h"
 #include "lock.h"
+#include "ordered.h"
 #include "output.h"
 #include "own_fds.h"
 
@@ -49,8 +50,10 @@ static int copy_out = -1, copy_err = -1;
 /*
  * parallel=1: Lua states on several threads write at once. Each thread
  * writes into a buffer of its own, without a lock, and commits it to the
- * stream's buffer under stream_lock: at the end of each event, when it
- * flushes, and when luahook.order says (it orders texts across threads).
+ * stream's buffer under stream_lock: at the end of each event, and when it
+ * flushes. Texts luahook.order places (it orders texts across threads)
+ * wait in the thread's ring instead (ordered.h), which every taking of
+ * stream_lock first merges into the stream's buffer.
  */
 static bool shared;
 /* a lock.h word, alone on its line: waiters read it while others write */
@@ -72,6 +75,7 @@ void lh_output_share(void)
 void lh_output_forked(void)
 {
     stream_lock.word = 0;          /* held across the fork by the parent's thread */
+    lh_ordered_forked();
 }
 
 struct write_job {
@@ -280,31 +284,51 @@ static void commit_held(void)
     }
 }
 
+/* stream_lock, and the texts placed before now in the stream's buffer. */
+static void take(void)
+{
+    lh_lock_word(&stream_lock.word);
+    lh_ordered_merge(append);
+}
+
 void lh_output_commit(void)
 {
     if (own_text.len > 0) {
-        lh_lock_word(&stream_lock.word);
+        take();
         commit_held();
         lh_unlock_word(&stream_lock.word);
     }
 }
 
-void lh_output_take_stream(void)
+void lh_output_place(int32_t tid, int32_t cont_tid, int32_t cont_serial, int32_t opens,
+                     const char *lead_first, size_t lead_first_len, const char *lead,
+                     size_t lead_len, bool at_once)
 {
-    lh_lock_word(&stream_lock.word);
+    struct lh_ordered_text t = { tid, cont_tid, cont_serial, opens,
+                                 lead_first, lead_first_len, lead, lead_len };
+    struct own_text *o = &own_text;
+
+    if (!at_once && !out_immediate && lh_ordered_put(&t, o->buf, o->len)) {
+        o->len = 0;
+        return;
+    }
+    take();
+    lh_ordered_write(append, &t, o->buf, o->len);
+    o->len = 0;
+    lh_unlock_word(&stream_lock.word);
 }
 
-void lh_output_commit_release(void)
+void lh_output_order_use(int32_t *open_tid, int32_t *open_serial, int32_t *started,
+                         const char *unfinished)
 {
-    commit_held();
-    lh_unlock_word(&stream_lock.word);
+    lh_ordered_use(open_tid, open_serial, started, unfinished);
 }
 
 void lh_output_hold(bool on)
 {
     if (on) {
         if (shared) {
-            lh_lock_word(&stream_lock.word);
+            take();
             commit_held();
         }
         flush_stream();
@@ -325,6 +349,7 @@ bool lh_output_try_flush(void)
         if (!lh_lock_word_try(&stream_lock.word)) {
             return false;
         }
+        lh_ordered_merge(append);
         commit_held();
     }
     flush_stream();
@@ -336,7 +361,12 @@ bool lh_output_try_flush(void)
 
 void lh_output_thread_done(void)
 {
-    lh_output_commit();
+    if (shared) {
+        take();
+        commit_held();
+        lh_ordered_thread_done();
+        lh_unlock_word(&stream_lock.word);
+    }
     g_free(own_text.buf);
     own_text = (struct own_text){ NULL, 0, 0 };
 }

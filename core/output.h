@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Opens the stream: the file `path` (created or truncated), or stderr when
@@ -28,21 +29,26 @@ bool lh_output_adopt(int out_fd, int err_fd, char **msg);
  * parallel=1: several threads' Lua states write at once. Each thread's
  * writes wait in a buffer of its own until it commits them to the
  * stream's, whole, under a lock: at the end of each event (the core does),
- * when luahook.order orders texts across threads, on a flush, and when the
- * thread ends (lh_output_thread_done). lh_output_hold(true) flushes and
+ * on a flush, and when the thread ends (lh_output_thread_done). lh_output_hold(true) flushes and
  * keeps that lock (until hold(false)): around a fork, whose child then
  * frees it with lh_output_forked (its thread is not the one that took it).
  */
 void lh_output_share(void);
 void lh_output_commit(void);
 /*
- * The same lock taken while a thread makes a text, then its writes
- * committed and the lock let go: luahook.order's lock across threads of
- * one process, so that a text and its place in the stream are decided at
- * once, and under one lock.
+ * luahook.order's texts across threads of one process (parallel=1): this
+ * thread's writes since its last commit are one text, which waits in its
+ * ring, stamped, to be merged into the stream in the order of the stamps,
+ * preceded as ordered.h's rule says (the struct lh_ordered_text fields,
+ * in order). `at_once` (the process is one of several, or the ring is
+ * full) merges and writes it now, under the lock. lh_output_order_use
+ * says where the rule's state is, and the text that ends an open line.
  */
-void lh_output_take_stream(void);
-void lh_output_commit_release(void);
+void lh_output_place(int32_t tid, int32_t cont_tid, int32_t cont_serial, int32_t opens,
+                     const char *lead_first, size_t lead_first_len, const char *lead,
+                     size_t lead_len, bool at_once);
+void lh_output_order_use(int32_t *open_tid, int32_t *open_serial, int32_t *started,
+                         const char *unfinished);
 void lh_output_thread_done(void);
 void lh_output_hold(bool on);
 void lh_output_forked(void);

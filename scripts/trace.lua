@@ -285,16 +285,18 @@ local function text_entry(sc, call, prefix)
     head_tid[vcpu], head_call[vcpu] = sc.tid, call
 end
 
+-- What starts the rest of a call's line when another line came since its
+-- start.
+local function resumed(sc, call)
+    return family:prefix(sc) .. (with_stamp and call.stamp and (wall_clock() .. " ") or "")
+           .. "<... " .. call.name .. " resumed>"
+end
+
 -- The rest of a call's line once it returns; "<... NAME resumed>" first
 -- when another line came since its start.
 local function text_return(sc, call, result)
     local vcpu = sc.vcpu
-    local locked, open = continue_line(sc.tid, open_serial[vcpu])
-    if not open then
-        out(family:prefix(sc))
-        if with_stamp and call.stamp then out(wall_clock(), " ") end
-        out("<... ", call.name, " resumed>")
-    end
+    local locked = continue_line(sc.tid, open_serial[vcpu], resumed, sc, call)
     write_rest(call, rest_from[vcpu], result)
     open_serial[vcpu] = false
     ended(locked)
@@ -357,8 +359,18 @@ local thread_named, process_named = {}, false
 local PR_SET_NAME = 15
 local COMM_MAX = 15
 
+-- A text of timeline events: luahook.order puts its separator before the
+-- first ("[" if it is the run's first text; with parallel=1 that is known
+-- only where the text is placed); a comma goes before the others.
+local events_in_text = 0
+local function timeline_text()
+    events_in_text = 0
+    return new_text("[\n", ",\n")
+end
+
 local function timeline_event(text)
-    out(order.first() and "[\n" or ",\n", text)
+    out(events_in_text > 0 and ",\n" or "", text)
+    events_in_text = events_in_text + 1
 end
 
 local function name_event(kind, tid, name)
@@ -402,7 +414,7 @@ local function timeline_slice(sc, call, result, ret)
     if errno_name then fields[#fields + 1] = ',"errno":"' .. errno_name .. '"' end
     if stack_lines then fields[#fields + 1] = ',"stack":' .. json_stack() end
     fields[#fields + 1] = "}}"
-    local locked = new_text()
+    local locked = timeline_text()
     name_events(sc.tid)
     timeline_event(concat(fields))
     ended(locked)
@@ -694,7 +706,7 @@ end
 -- One event that is no call: `text` the line's text; the JSON object's and
 -- the instant's fields. `scope`: the thread ("t") or the process ("p").
 local function signal_event(who, text, json_fields, name, scope, args)
-    local locked = new_text()
+    local locked = format == "perfetto" and timeline_text() or new_text()
     if format == "text" then
         out(family:prefix(who), with_stamp and (wall_clock() .. " ") or "", text, "\n")
     elseif format == "json" then

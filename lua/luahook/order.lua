@@ -32,15 +32,18 @@
 --
 -- With parallel=1 each thread has a Lua state of its own, all writing to
 -- the one buffered stream of the process. They use the page the main
--- state mapped (its address, found through lh.shared: one address space)
--- and, once the process has a second thread, take a lock for every
--- event's text, so the buffer gets texts in the order of events and a
--- line left open by one thread is ended before another's: the output
--- stream's own lock, under which the text is then committed, while the
--- process is alone (one lock per text, not the page's mutex and then the
--- stream's); the page's mutex while other processes are alive too, and
--- the text is written out at once. The second thread is counted from its
--- clone's entry (a flag in C, for every state), before it can write.
+-- state mapped (its address, found through lh.shared: one address space).
+-- Once the process has a second thread, a text is made in the thread's own
+-- buffer and then placed (lh_output_place): stamped, it waits in a ring of
+-- the thread's until C merges the rings in stamp order, deciding then what
+-- goes before each text by the rule above, from the page's open line. So
+-- threads making texts at once share no lock and no memory. A text that
+-- continues a line is made in one form only, its rest; the other form's
+-- start ("<... read resumed>") is given along, as is a text's separator
+-- (one form if it is the run's first text, one if not). While other
+-- processes are alive too, the page's mutex is taken and each text written
+-- out at once, as without parallel=1. The second thread is counted from
+-- its clone's entry (a flag in C, for every state), before it can write.
 local bit = require "bit"
 local ffi = require "ffi"
 local lh = require "luahook"
@@ -142,11 +145,10 @@ local on_last = false
 local own = { open_tid = 0, open_serial = 0 }
 local state = own
 
--- Whether this process holds the mutex, or this thread the stream's lock
--- (parallel=1): a hook cut short while it did (an error, an interrupt,
--- os.exit) lets it go as it unwinds (order.start), or this process's next
--- text, or its exit, would wait for itself.
-local held, held_stream = false, false
+-- Whether this process holds the mutex: a hook cut short while it did (an
+-- error, an interrupt, os.exit) lets it go as it unwinds (order.start), or
+-- this process's next text, or its exit, would wait for itself.
+local held = false
 
 -- Tries before sleeping: the holder is usually writing a line on another
 -- core (threads of one process with parallel=1), and a futex sleep per
@@ -182,26 +184,22 @@ local function move_state(to)
 end
 
 -- Starts writing one event's text: while several processes are alive,
--- takes the mutex. Returns whether it did, for finish(). Only this
--- process's forks make it one of several, so while alone it need not look
--- at the page.
+-- takes the mutex and returns true; with parallel=1 and several threads
+-- in this process alone, DEFERRED: the text is placed once made (place).
+-- Only this process's forks make it one of several, so while alone it
+-- need not look at the page.
+local DEFERRED = 2
 local parallel = lh.shared.parallel
 local several_states = ffi.cast("int *", context.core.several_states)
-local take_stream, commit_release = context.calls.take_stream, context.calls.commit_release
+local calls = context.calls
 local function begin()
     if parallel and several_states[0] ~= 0 then
         move_state(page)
         if page.processes == 1 then
-            take_stream()
-            -- a fork counted meanwhile waits for this lock before it forks
-            -- (it flushes the stream), but its count may be in already
-            if page.processes == 1 then
-                held_stream = true
-                return true
-            end
-            commit_release()
+            return DEFERRED
         end
         lock()
+        flush()   -- the texts placed before: the page then says whose line is open
         return true
     end
     if state == own then
@@ -215,22 +213,30 @@ local function begin()
     return true
 end
 
--- Ends what begin() started: commits the event's text under the stream's
--- lock and lets it go, or writes the text out at once and releases the
--- mutex, whichever begin() took.
-local commit = context.calls.commit
+-- Ends what begin() started (unless DEFERRED): writes the text out at once
+-- and releases the mutex.
 local function finish(locked)
-    if held_stream then
-        held_stream = false
-        commit_release()
-    elseif locked then
-        if page.processes > 1 then
-            flush()
-        elseif parallel then
-            commit()   -- into the process's stream, before another thread's text
-        else
-            flush()
-        end
+    if locked then
+        flush()
+        unlock()
+    end
+end
+
+-- A DEFERRED text's leads, and the line it continues (continue_line's
+-- thread and number; 0 for a text that starts something new).
+local lead_first, lead = "", ""
+local cont_tid, cont_number = 0, 0
+
+-- Places a DEFERRED text, made in this thread's buffer, for C to write
+-- in its place (lh_output_place): at once, and under the mutex, should a
+-- fork have been counted since begin().
+local place_text = calls.place
+local function place(tid, opens)
+    local several = page.processes ~= 1
+    if several then lock() end
+    place_text(tid, cont_tid, cont_number, opens, lead_first, #lead_first, lead, #lead, several)
+    if several then
+        flush()
         unlock()
     end
 end
@@ -286,19 +292,21 @@ function order.start()
         end
         if parallel then
             lh.shared.set(SHARED_KEY, tostring(ffi.cast("uintptr_t", page)):match("^%d+") .. " " .. id)
+            -- where texts placed by several threads find whose line is open
+            local base = ffi.cast("char *", page)
+            local function field(name)
+                return ffi.cast("int32_t *", base + ffi.offsetof("struct lh_order_page", name))
+            end
+            calls.order_use(field("open_tid"), field("open_serial"), field("started"), UNFINISHED)
         end
     end
     context.on_unwind(function()
         if held then unlock() end
-        if held_stream then
-            held_stream = false
-            commit_release()
-        end
     end)
-    local calls = tasks.fork_calls()
+    local makers = tasks.fork_calls()
     -- a process is counted before it exists, so that neither it nor its
     -- parent ever writes as if alone while the other runs
-    lh.on(calls, function(sc)
+    lh.on(makers, function(sc)
         local flags = 0
         if sc.name == "clone" then
             flags = sc.args[1]
@@ -312,7 +320,7 @@ function order.start()
             several_states[0] = 1   -- for good: a failed clone costs only speed
         end
     end)
-    lh.after(calls, function(sc, ret)
+    lh.after(makers, function(sc, ret)
         if sc.order_counted and ret < 0 then
             lock()
             page.processes = page.processes - 1
@@ -335,49 +343,75 @@ function order.start()
 end
 
 --- Before an event's text that starts something new (a line, a line's
---- start, a JSON object): ends the open line, if another's. Returns what
---- the call after the text (opened, ended) needs.
----@return boolean
-function order.new_text()
+--- start, a JSON object): ends the open line, if another's, and writes
+--- `first` if no text of the run was written yet, else `other` (a
+--- separator, say), if given. With parallel=1 all this may be decided
+--- only once the text is made and placed, in the order of events. Returns
+--- what the call after the text (opened, ended) needs.
+---@param first string|nil
+---@param other string|nil
+---@return boolean|integer
+function order.new_text(first, other)
     local locked = begin()
+    if locked == DEFERRED then
+        lead_first, lead, cont_tid, cont_number = first or "", other or "", 0, 0
+        return locked
+    end
     interrupt()
+    if first then out(order.first() and first or other) end
     return locked
 end
 
 --- After a line's start written by thread `tid`: the line is open.
 --- Returns the number that tells it from the thread's other lines.
----@param locked boolean what new_text returned
+---@param locked boolean|integer what new_text returned
 ---@param tid integer
 ---@return integer
 function order.opened(locked, tid)
     serial = serial + 1
-    state.open_tid, state.open_serial = tid, serial
-    finish(locked)
+    if locked == DEFERRED then
+        place(tid, serial)
+    else
+        state.open_tid, state.open_serial = tid, serial
+        finish(locked)
+    end
     return serial
 end
 
 --- After a text that ended its line (or was no line).
----@param locked boolean what new_text or continue_line returned
+---@param locked boolean|integer what new_text or continue_line returned
 function order.ended(locked)
+    if locked == DEFERRED then
+        place(0, 0)
+        return
+    end
     -- stored only when set: with parallel=1 the page's line is every
     -- thread's, and a store per text made each one wait for its turn
     if state.open_tid ~= 0 then state.open_tid = 0 end
     finish(locked)
 end
 
---- Before the rest of the line `opened` gave `number` for: whether it is
---- still open (nothing was written since), else the open line, if any, is
---- ended; and what ended() needs.
+--- Before the rest of the line `opened` gave `number` for: if that line
+--- is no longer open (another text came since), the open line, if any, is
+--- ended and the string `resumed(a, b)` returns starts the rest. Returns
+--- what ended() needs.
 ---@param tid integer
 ---@param number integer
----@return boolean locked, boolean open
-function order.continue_line(tid, number)
+---@param resumed function
+---@return boolean|integer
+function order.continue_line(tid, number, resumed, a, b)
     local locked = begin()
-    if state.open_tid == tid and state.open_serial == number then
-        return locked, true
+    if locked == DEFERRED then
+        -- whether the line is still open is known where the text is placed
+        local text = resumed(a, b)
+        lead_first, lead, cont_tid, cont_number = text, text, tid, number
+        return locked
     end
-    interrupt()
-    return locked, false
+    if state.open_tid ~= tid or state.open_serial ~= number then
+        interrupt()
+        out(resumed(a, b))
+    end
+    return locked
 end
 
 --- Whether this is the first event text of the whole run (of every
