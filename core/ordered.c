@@ -203,7 +203,13 @@ void lh_ordered_merge(lh_ordered_sink sink)
         return;
     }
     now = stamp();
-    /* `placing` is read after the clock: see the top */
+    /*
+     * `placing` is read after the clock (see the top): on x86 a load may
+     * run before an earlier rdtsc, which lfence waits for
+     */
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_lfence();
+#endif
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     if (n > cursors_cap) {
         cursors_cap = n * 2;
