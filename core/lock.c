@@ -120,7 +120,7 @@ static bool register_soon(void)
 /* -1 until asked, then whether membarrier's private expedited command exists. */
 static int barrier_works = -1;
 
-static bool barrier_available(void)
+bool lh_barrier_ready(void)
 {
     if (barrier_works < 0) {
         long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
@@ -132,7 +132,7 @@ static bool barrier_available(void)
 }
 
 /* Every thread of the process passes a full memory barrier. */
-static void barrier_everywhere(void)
+void lh_barrier_everywhere(void)
 {
     if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0
         && errno == EPERM) {
@@ -144,7 +144,7 @@ static void barrier_everywhere(void)
 
 void lh_lock_bias(struct lh_state *st)
 {
-    if (barrier_available()) {
+    if (lh_barrier_ready()) {
         owned = st;
         __atomic_store_n(&st->biased, 1, __ATOMIC_RELEASE);
     }
@@ -182,7 +182,7 @@ static bool end_bias(struct lh_state *st, bool wait)
 
     if (__atomic_load_n(&st->biased, __ATOMIC_ACQUIRE)) {
         __atomic_store_n(&st->biased, 0, __ATOMIC_SEQ_CST);
-        barrier_everywhere();
+        lh_barrier_everywhere();
     }
     while (__atomic_load_n(&st->owner_in, __ATOMIC_ACQUIRE)) {
         if (!wait) {

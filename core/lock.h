@@ -14,4 +14,14 @@ void lh_lock_word(int *lock_word);
 bool lh_lock_word_try(int *lock_word);     /* takes it if free; never waits */
 void lh_unlock_word(int *lock_word);
 
+/*
+ * membarrier(2): whether this kernel has the private expedited command
+ * (registered soon after the first call), and making every thread of the
+ * process pass a full memory barrier with it. A thread that stores with
+ * no fence of its own pairs with another that calls it: see core/lock.c's
+ * bias and core/ordered.c.
+ */
+bool lh_barrier_ready(void);
+void lh_barrier_everywhere(void);
+
 #endif

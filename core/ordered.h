@@ -44,12 +44,17 @@ typedef void (*lh_ordered_sink)(const char *s, size_t len);
 
 /*
  * The stream's lock held: every ring's texts stamped up to now into
- * `sink`, in stamp order, each preceded as the rule says; then, if `t`,
- * that text as if stamped now. Texts stamped later stay for the next.
+ * `sink`, in stamp order, each preceded as the rule says. Texts stamped
+ * later stay for the next.
  */
 void lh_ordered_merge(lh_ordered_sink sink);
+/*
+ * The lock held, after a merge: text `t` into `sink` as if stamped now;
+ * with `ring_next`, this thread's next texts may wait in a ring (not on a
+ * terminal, where each is written at once).
+ */
 void lh_ordered_write(lh_ordered_sink sink, const struct lh_ordered_text *t,
-                      const char *text, size_t len);
+                      const char *text, size_t len, bool ring_next);
 
 /* The lock held: this thread's ring, merged, is gone (its thread ends). */
 void lh_ordered_thread_done(void);

@@ -313,7 +313,7 @@ void lh_output_place(int32_t tid, int32_t cont_tid, int32_t cont_serial, int32_t
         return;
     }
     take();
-    lh_ordered_write(append, &t, o->buf, o->len);
+    lh_ordered_write(append, &t, o->buf, o->len, !out_immediate);
     o->len = 0;
     lh_unlock_word(&stream_lock.word);
 }
