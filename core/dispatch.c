@@ -97,12 +97,22 @@ static void run_loop(int kind)
  * parallel=1 made at the thread's first event), unless QEMU is being
  * stopped: then waits for that.
  */
-static void lock_unless_quitting(uint32_t tid)
+static void lock_unless_quitting(uint32_t tid, unsigned int vcpu, int64_t nr)
 {
     if (G_UNLIKELY(lh_core.parallel)) {
         lh_states_enter(tid);
     }
-    lh_lock();
+    if (G_LIKELY(!lh_repl_on)) {
+        lh_lock();
+    } else if (!lh_lock_try()) {
+        /*
+         * Held by another thread's event, which may open a prompt before
+         * it lets go: this thread is waiting at its syscall all the same.
+         */
+        lh_repl_waiting(tid, vcpu, nr, true);
+        lh_lock();
+        lh_repl_waiting(tid, vcpu, nr, false);
+    }
     if (G_UNLIKELY(__atomic_load_n(&lh_core.quitting, __ATOMIC_ACQUIRE))) {
         lh_unlock();
         lh_wait_for_quit();
@@ -239,7 +249,7 @@ bool lh_syscall_entry(unsigned int vcpu, int64_t nr, const uint64_t args[8],
     }
     tid = lh_current_tid();
     lh_repl_wait_if_stopped(tid, vcpu, nr);
-    lock_unless_quitting(tid);
+    lock_unless_quitting(tid, vcpu, nr);
     /*
      * A prompt was asked for (Ctrl-C, a client attached): this call opens
      * it. Loaded before the exchange, a locked instruction, as it is
@@ -295,7 +305,7 @@ void lh_syscall_return(unsigned int vcpu, int64_t nr, int64_t ret)
         return;
     }
     tid = lh_current_tid();
-    lock_unless_quitting(tid);
+    lock_unless_quitting(tid, vcpu, nr);
     ev = &lh_here->event;
     ev->nr = (double)nr;
     ev->vcpu = vcpu;
@@ -317,7 +327,7 @@ void lh_code_reached(unsigned int vcpu, uint64_t addr)
 {
     uint32_t tid = lh_current_tid();
 
-    lock_unless_quitting(tid);
+    lock_unless_quitting(tid, vcpu, LH_AT_CODE);
     lh_here->event.vcpu = vcpu;
     lh_here->event.tid = tid;
     lh_here->event.args[0] = addr;

@@ -17,9 +17,10 @@ struct waiting_thread {
 };
 
 static const struct lh_repl_frontend *frontend;
+bool lh_repl_on;
 /* parallel=1: moved (by Lua, through FFI) when the prompt's breakpoints change */
 static int breaks_generation;
-/* threads blocked at a syscall entry while a prompt is open */
+/* threads blocked at a syscall while a prompt may be open (threads()) */
 static GMutex waiting_lock;
 static GArray *waiting;
 /*
@@ -40,6 +41,7 @@ bool lh_repl_open(const char *spec, bool forked, char **msg)
         return false;
     }
     waiting = g_array_new(false, false, sizeof(struct waiting_thread));
+    lh_repl_on = frontend != NULL;
     return frontend != NULL;
 }
 
@@ -62,25 +64,30 @@ void lh_repl_request_stop(int reason)
     __atomic_store_n(&lh_gate.stop_request, reason, __ATOMIC_SEQ_CST);
 }
 
-void lh_repl_wait(uint32_t tid, unsigned int vcpu, int64_t nr)
+void lh_repl_waiting(uint32_t tid, unsigned int vcpu, int64_t nr, bool on)
 {
-    struct waiting_thread me = { tid, vcpu, nr };
-
     g_mutex_lock(&waiting_lock);
-    g_array_append_val(waiting, me);
-    g_mutex_unlock(&waiting_lock);
+    if (on) {
+        struct waiting_thread me = { tid, vcpu, nr };
 
-    g_mutex_lock(&prompt_lock);        /* the prompt holds it: this waits */
-    g_mutex_unlock(&prompt_lock);
-
-    g_mutex_lock(&waiting_lock);
-    for (guint i = 0; i < waiting->len; i++) {
-        if (g_array_index(waiting, struct waiting_thread, i).tid == tid) {
-            g_array_remove_index_fast(waiting, i);
-            break;
+        g_array_append_val(waiting, me);
+    } else {
+        for (guint i = 0; i < waiting->len; i++) {
+            if (g_array_index(waiting, struct waiting_thread, i).tid == tid) {
+                g_array_remove_index_fast(waiting, i);
+                break;
+            }
         }
     }
     g_mutex_unlock(&waiting_lock);
+}
+
+void lh_repl_wait(uint32_t tid, unsigned int vcpu, int64_t nr)
+{
+    lh_repl_waiting(tid, vcpu, nr, true);
+    g_mutex_lock(&prompt_lock);        /* the prompt holds it: this waits */
+    g_mutex_unlock(&prompt_lock);
+    lh_repl_waiting(tid, vcpu, nr, false);
 }
 
 GPtrArray *lh_repl_complete(const char *line)

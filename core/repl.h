@@ -47,6 +47,14 @@ void lh_repl_request_stop(int reason);
 
 /* Waits while another thread holds the prompt (listed in threads()). */
 void lh_repl_wait(uint32_t tid, unsigned int vcpu, int64_t nr);
+/*
+ * Whether a REPL is set up; then a thread about to wait for its state's
+ * lock at syscall `nr` lists itself in threads() meanwhile (`on`), and
+ * takes itself off once it has the lock: the holder may open a prompt.
+ */
+extern bool lh_repl_on;
+#define LH_AT_CODE (-1)        /* `nr` at a watched code address */
+void lh_repl_waiting(uint32_t tid, unsigned int vcpu, int64_t nr, bool on);
 
 /* On every syscall entry: inline, as no prompt is open nearly always. */
 static inline void lh_repl_wait_if_stopped(uint32_t tid, unsigned int vcpu, int64_t nr)

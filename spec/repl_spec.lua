@@ -278,6 +278,29 @@ describe("the REPL over a socket", function()
         assert.are.equal(0, r.status)
     end)
 
+    it("lists a thread that reached its syscall while the breakpoint's condition ran", function()
+        -- the other worker's getppid comes while the first holds the core
+        -- lock, deciding to stop: it waits for the lock, not at the stop
+        local transcript, r = threads_at_breakpoint {
+            guest = "threads", args = { "2", "2000" },
+            lua = [[
+                local clock = require "luahook.clock"
+                local first
+                luahook.breakpoint("getppid", function(sc)
+                    first = first or sc.tid
+                    if sc.tid ~= first or _G.stopped then return false end
+                    _G.stopped = true
+                    local t = clock.now() + 0.5
+                    while clock.now() < t do end
+                    return true
+                end)
+            ]],
+        }
+        assert.matches("%* tid %d+  vcpu %d+  stopped at getppid\n", transcript)
+        assert.matches("\n  tid %d+  vcpu %d+  waiting at getppid\n", transcript)
+        assert.are.equal(0, r.status)
+    end)
+
     it("stops every thread with parallel=1: the others wait at their next call", function()
         -- a state per thread: the breakpoint's "first time" is counted across them
         local transcript, r = threads_at_breakpoint {

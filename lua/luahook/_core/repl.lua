@@ -179,7 +179,8 @@ end
 commands.threads = function()
     outf("* tid %d  vcpu %d  stopped at %s\n", session.sc.tid, session.sc.vcpu, session.sc.name)
     for _, t in ipairs(core.waiting_threads()) do
-        outf("  tid %d  vcpu %d  waiting at %s\n", t.tid, t.vcpu, syscalls.name(t.nr))
+        outf("  tid %d  vcpu %d  waiting at %s\n", t.tid, t.vcpu,
+             t.nr < 0 and "a signal handler's start" or syscalls.name(t.nr))
     end
 end
 
