@@ -663,7 +663,10 @@ lh.after(selector, function(sc, ret)
     local result = decoder:finish(call, ret)
     local special = SPECIAL[sc.nr]
     if special == "fork" and ret == 0 then
-        return -- the child's side of a fork: strace shows the parent's only
+        -- the child's side of a fork: strace shows the parent's only; the
+        -- line its entry opened is the parent's, not the child's to end
+        open_serial[vcpu] = false
+        return
     elseif special == "exec" and call.printed then
         -- an exec the host said would succeed failed: the truth after all
         order.rejoin()

@@ -230,6 +230,38 @@ describe("parallel=1", function()
         assert.matches("%[pid %d+%] %+%+%+ exited with 0 %+%+%+\n$", r.stderr)
     end)
 
+    -- Checks trace.lua's output as strace's rules for lines of several
+    -- threads and processes have it: a line left " <unfinished ...>" is
+    -- followed by another thread's line, and its thread's next line is its
+    -- "<... NAME resumed>"; no other line starts that way. Returns the
+    -- lines without their "[pid N] ", and how many were left unfinished.
+    local function strace_lines(text)
+        local lines, open, last_open, unfinished = {}, {}, nil, 0
+        for line in text:gmatch("[^\n]+") do
+            local tid, rest = line:match("^%[pid (%d+)%] (.*)$")
+            tid, rest = tid or "main", rest or line
+            assert.is_true(last_open == nil or last_open ~= tid, line)
+            last_open = nil
+            local name = rest:match("^<%.%.%. ([%w_]+) resumed>")
+            if name then
+                assert.are.equal(name, open[tid], line)
+                open[tid] = nil
+            else
+                assert.is_nil(open[tid], line)
+                if rest:match(" <unfinished %.%.%.>$") then
+                    open[tid], last_open = rest:match("^([%w_]+)%("), tid
+                    unfinished = unfinished + 1
+                else
+                    assert.is_truthy(rest:match("^[%w_]+%(.*%) = .+$")
+                                     or rest:match("^%+%+%+ exited with %d+ %+%+%+$"), line)
+                end
+            end
+            lines[#lines + 1] = rest
+        end
+        assert.is_nil(next(open))
+        return lines, unfinished
+    end
+
     -- The threads take turns under a mutex, so their numbered calls return
     -- in the order of the numbers, while futex calls, opened at entry,
     -- come between: every thread's texts wait in a ring of its own and are
@@ -243,29 +275,11 @@ describe("parallel=1", function()
             }
             assert.are.equal(0, r.status, r.stderr)
             assert.are.equal(threads * rounds .. " calls\n", r.stdout)
-            local numbers, open, last_open, unfinished = {}, {}, nil, 0
-            for line in r.stderr:gmatch("[^\n]+") do
-                local tid, rest = line:match("^%[pid (%d+)%] (.*)$")
-                tid, rest = tid or "main", rest or line
-                -- a line left open is ended only by another thread's line
-                assert.is_true(last_open == nil or last_open ~= tid, line)
-                last_open = nil
-                local name = rest:match("^<%.%.%. ([%w_]+) resumed>")
-                if name then
-                    assert.are.equal(name, open[tid], line)
-                    open[tid] = nil
-                else
-                    assert.is_nil(open[tid], line)
-                    local number = rest:match("^read%(%-(%d+), ") or rest:match("^close%(%-(%d+)%)")
-                    if number then numbers[#numbers + 1] = tonumber(number) end
-                    if rest:match(" <unfinished %.%.%.>$") then
-                        open[tid], last_open = rest:match("^([%w_]+)%("), tid
-                        unfinished = unfinished + 1
-                    else
-                        assert.is_truthy(rest:match("%) = .+$")
-                                         or rest:match("^%+%+%+ exited with 0 %+%+%+$"), line)
-                    end
-                end
+            local lines, unfinished = strace_lines(r.stderr)
+            local numbers = {}
+            for _, line in ipairs(lines) do
+                local number = line:match("^read%(%-(%d+), ") or line:match("^close%(%-(%d+)%)")
+                if number then numbers[#numbers + 1] = tonumber(number) end
             end
             assert.are.equal(threads * rounds, #numbers)
             for i, number in ipairs(numbers) do
@@ -273,10 +287,16 @@ describe("parallel=1", function()
                     error(("call %d shows %d: %s"):format(i, number, r.stderr:sub(1, 4000)))
                 end
             end
-            assert.is_nil(next(open))
             assert.is_true(unfinished > 0, "no thread's line was left open")
         end)
     end
+
+    it("writes a forked child's first call whole: the line its fork opened is its parent's", function()
+        local r = run_parallel { guest = "forker", script = "scripts/trace.lua" }
+        assert.are.equal(0, r.status, r.stderr)
+        strace_lines(r.stderr)
+        assert.matches("\n%[pid %d+%] set_robust_list%(0x%x+, 12%) = %-1 ENOSYS", r.stderr)
+    end)
 
     it("ends the line of the clone that starts a thread before that thread writes", function()
         -- short threads write while their clone's line is still open
