@@ -651,8 +651,14 @@ end)
 
 lh.after(selector, function(sc, ret)
     local vcpu = sc.vcpu
+    -- a call entered only now opened no line: one that is open is another
+    -- call's (a read whose signal handler makes calls), not to continue
+    local entered_now = false
     if late and not ENTERED[sc.nr] then
-        if not entered_late[vcpu] then on_entry(sc) end
+        if not entered_late[vcpu] then
+            on_entry(sc)
+            entered_now = true
+        end
         entered_late[vcpu] = false
     end
     local call = call_of[vcpu]
@@ -675,9 +681,12 @@ lh.after(selector, function(sc, ret)
         else
             emit(sc, call, result, ret)
         end
-    elseif open_serial[sc.vcpu] then
+    elseif open_serial[vcpu] and not entered_now then
         text_return(sc, call, result)
     elseif not only_failed or failed(ret) then
+        -- this line ends the one open, if any: the interrupted call, if
+        -- restarted, starts a new one
+        open_serial[vcpu] = false
         emit(sc, call, result, ret)
     end
 end)

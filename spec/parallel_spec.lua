@@ -232,18 +232,23 @@ describe("parallel=1", function()
 
     -- Checks trace.lua's output as strace's rules for lines of several
     -- threads and processes have it: a line left " <unfinished ...>" is
-    -- followed by another thread's line, and its thread's next line is its
-    -- "<... NAME resumed>"; no other line starts that way. Returns the
-    -- lines without their "[pid N] ", and how many were left unfinished.
+    -- followed by another thread's line or a signal's, and its thread's
+    -- next call line is its "<... NAME resumed>" (unless a signal came:
+    -- a call its handler's calls interrupted starts anew); no other line
+    -- starts that way. Returns the lines without their "[pid N] ", and how
+    -- many were left unfinished.
     local function strace_lines(text)
         local lines, open, last_open, unfinished = {}, {}, nil, 0
         for line in text:gmatch("[^\n]+") do
             local tid, rest = line:match("^%[pid (%d+)%] (.*)$")
             tid, rest = tid or "main", rest or line
-            assert.is_true(last_open == nil or last_open ~= tid, line)
+            local signal = rest:match("^%-%-%- SIG%w+ ")
+            assert.is_true(last_open == nil or last_open ~= tid or signal ~= nil, line)
             last_open = nil
             local name = rest:match("^<%.%.%. ([%w_]+) resumed>")
-            if name then
+            if signal then
+                open[tid] = nil
+            elseif name then
                 assert.are.equal(name, open[tid], line)
                 open[tid] = nil
             else
@@ -290,6 +295,14 @@ describe("parallel=1", function()
             assert.is_true(unfinished > 0, "no thread's line was left open")
         end)
     end
+
+    it("writes a signal handler's calls whole while the call they interrupt waits", function()
+        local r = run_parallel { guest = "restart", script = "scripts/trace.lua" }
+        assert.are.equal(0, r.status, r.stderr)
+        strace_lines(r.stderr)
+        assert.is_nil(r.stderr:find("getppid resumed", 1, true), r.stderr)
+        assert.matches("\n%[pid %d+%] getppid%(%) = %d+\n", r.stderr)
+    end)
 
     it("writes a forked child's first call whole: the line its fork opened is its parent's", function()
         local r = run_parallel { guest = "forker", script = "scripts/trace.lua" }
