@@ -228,6 +228,9 @@ local new_text, opened, ended, continue_line = order.new_text, order.opened, ord
 local new_table = require "table.new"
 local open_serial, rest_from = new_table(64, 0), new_table(64, 0)
 local head_tid, head_call = new_table(64, 0), new_table(64, 0)
+-- Whether the vCPU's current call opened the line open_serial numbers: a
+-- call a signal handler makes while another waits finds that one's line.
+local line_is_own = new_table(64, 0)
 
 -- One piece of a line: lh.out loops over its arguments, and compiled code
 -- checks for an interrupt at each line it runs, so a piece cost more in
@@ -283,6 +286,7 @@ local function text_entry(sc, call, prefix)
     rest_from[vcpu] = write_head(prefix, call)
     open_serial[vcpu] = opened(locked, sc.tid)
     head_tid[vcpu], head_call[vcpu] = sc.tid, call
+    line_is_own[vcpu] = true
 end
 
 -- What starts the rest of a call's line when another line came since its
@@ -578,6 +582,7 @@ local function on_entry(sc)
     entered_late[vcpu] = not ENTERED[sc.nr]
     local pending = open_serial[vcpu] and head_tid[vcpu] == sc.tid
     if pending then keep_unreturned(vcpu) end
+    line_is_own[vcpu] = false
     local call = decoder:enter(sc)
     local filter = filter_of[sc.nr]
     if filter and not filter[call.name] then
@@ -588,6 +593,7 @@ local function on_entry(sc)
     if pending and is_unreturned(call) then
         -- restarted while its line was open: the line goes on, as natively
         call.stamp, call.start = unreturned.stamp, unreturned.start
+        line_is_own[vcpu] = true
         return
     end
     if with_stamp or with_time then
@@ -651,14 +657,8 @@ end)
 
 lh.after(selector, function(sc, ret)
     local vcpu = sc.vcpu
-    -- a call entered only now opened no line: one that is open is another
-    -- call's (a read whose signal handler makes calls), not to continue
-    local entered_now = false
     if late and not ENTERED[sc.nr] then
-        if not entered_late[vcpu] then
-            on_entry(sc)
-            entered_now = true
-        end
+        if not entered_late[vcpu] then on_entry(sc) end
         entered_late[vcpu] = false
     end
     local call = call_of[vcpu]
@@ -681,11 +681,12 @@ lh.after(selector, function(sc, ret)
         else
             emit(sc, call, result, ret)
         end
-    elseif open_serial[vcpu] and not entered_now then
+    elseif open_serial[vcpu] and line_is_own[vcpu] then
         text_return(sc, call, result)
     elseif not only_failed or failed(ret) then
-        -- this line ends the one open, if any: the interrupted call, if
-        -- restarted, starts a new one
+        -- a line open on this vCPU is another call's (a read whose signal
+        -- handler makes calls): this one ends it, and the interrupted
+        -- call, restarted, starts a new one
         open_serial[vcpu] = false
         emit(sc, call, result, ret)
     end
