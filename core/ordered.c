@@ -139,7 +139,7 @@ static struct header *header_at(struct ring *r, uint64_t at)
 
 /* The rule: a text, its leads and what the open line then is. */
 static void emit(lh_ordered_sink sink, const struct header *h, const char *text,
-                 const char *lead_first, const char *lead)
+                 const char *lead_first, size_t lead_first_len, const char *lead, size_t lead_len)
 {
     bool continues = h->cont_serial != 0 && *open_tid == h->cont_tid
                      && *open_serial == h->cont_serial;
@@ -148,11 +148,11 @@ static void emit(lh_ordered_sink sink, const struct header *h, const char *text,
         if (*open_tid != 0 && unfinished_len > 0) {
             sink(unfinished, unfinished_len);
         }
-        if (h->lead_first_len > 0 || h->lead_len > 0) {
+        if (lead_first_len > 0 || lead_len > 0) {
             if (*started) {
-                sink(lead, h->lead_len);
+                sink(lead, lead_len);
             } else {
-                sink(lead_first, h->lead_first_len);
+                sink(lead_first, lead_first_len);
             }
             *started = 1;
         }
@@ -319,7 +319,8 @@ void lh_ordered_merge(lh_ordered_sink sink)
         }
         h = best->h;
         text = (const char *)(h + 1);
-        emit(sink, h, text, text + h->text_len, text + h->text_len + h->lead_first_len);
+        emit(sink, h, text, text + h->text_len, h->lead_first_len,
+             text + h->text_len + h->lead_first_len, h->lead_len);
         best->at += room(h->text_len + h->lead_first_len + h->lead_len);
         next_text(best);
     }
@@ -331,11 +332,9 @@ void lh_ordered_merge(lh_ordered_sink sink)
 void lh_ordered_write(lh_ordered_sink sink, const struct lh_ordered_text *t,
                       const char *text, size_t len, bool ring_next)
 {
-    struct header h = { 0, t->tid, t->cont_tid, t->cont_serial, t->opens,
-                        (uint16_t)MIN(t->lead_first_len, LEAD_MAX),
-                        (uint16_t)MIN(t->lead_len, LEAD_MAX), (uint32_t)len };
+    struct header h = { 0, t->tid, t->cont_tid, t->cont_serial, t->opens, 0, 0, (uint32_t)len };
 
-    emit(sink, &h, text, t->lead_first, t->lead);
+    emit(sink, &h, text, t->lead_first, t->lead_first_len, t->lead, t->lead_len);
     if (!own && ring_next) {
         /* this thread's next texts wait in a ring */
         own = g_aligned_alloc0(1, sizeof(*own), LH_CACHE_LINE);
