@@ -25,6 +25,7 @@
 #include "guest_lua.h"
 #include "core.h"
 #include "modules.h"
+#include "ordered.h"
 #include "output.h"
 #include "own_fds.h"
 #include "repl.h"
@@ -211,7 +212,7 @@ static const struct lh_calls ffi_calls = {
     .read_string = lh_guest_read_string,
     .commit = lh_output_commit,
     .place = lh_output_place,
-    .order_use = lh_output_order_use,
+    .order_use = lh_ordered_use,
 };
 
 /* Sets field `name` of the table on top to { KEY = "VALUE" } from "KEY=VALUE" strings. */

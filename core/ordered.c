@@ -237,14 +237,13 @@ struct cursor {
 static struct cursor *cursors;   /* the merge's, the lock held */
 static guint cursors_cap;
 
-/* The cursor's next text, past a WRAP; false at the end. */
-static bool next_text(struct cursor *c)
+/* The cursor's next text, past a WRAP; NULL at the end. */
+static void next_text(struct cursor *c)
 {
     if (c->at < c->end && header_at(c->r, c->at)->lead_first_len == WRAP) {
         c->at += RING_SIZE - c->at % RING_SIZE;
     }
     c->h = c->at < c->end ? header_at(c->r, c->at) : NULL;
-    return c->h != NULL;
 }
 
 /*

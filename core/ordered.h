@@ -1,7 +1,7 @@
 /*
  * Texts of several threads put in the order of the events that made them
- * (parallel=1): each thread places its texts, stamped with the monotonic
- * clock, in a ring of its own, without a lock; whoever next writes the
+ * (parallel=1): each thread places its texts, stamped with a clock every
+ * CPU shares (ordered.c), in a ring of its own, without a lock; whoever next writes the
  * output stream out, holding its lock, merges every ring in stamp order.
  * What goes before a text is decided as it is merged, by luahook.order's
  * rule for lines that calls start at entry and end at return: a text that

@@ -318,12 +318,6 @@ void lh_output_place(int32_t tid, int32_t cont_tid, int32_t cont_serial, int32_t
     lh_unlock_word(&stream_lock.word);
 }
 
-void lh_output_order_use(int32_t *open_tid, int32_t *open_serial, int32_t *started,
-                         const char *unfinished)
-{
-    lh_ordered_use(open_tid, open_serial, started, unfinished);
-}
-
 void lh_output_hold(bool on)
 {
     if (on) {

@@ -29,9 +29,10 @@ bool lh_output_adopt(int out_fd, int err_fd, char **msg);
  * parallel=1: several threads' Lua states write at once. Each thread's
  * writes wait in a buffer of its own until it commits them to the
  * stream's, whole, under a lock: at the end of each event (the core does),
- * on a flush, and when the thread ends (lh_output_thread_done). lh_output_hold(true) flushes and
- * keeps that lock (until hold(false)): around a fork, whose child then
- * frees it with lh_output_forked (its thread is not the one that took it).
+ * on a flush, and when the thread ends (lh_output_thread_done).
+ * lh_output_hold(true) flushes and keeps that lock (until hold(false)):
+ * around a fork, whose child then frees it with lh_output_forked (its
+ * thread is not the one that took it).
  */
 void lh_output_share(void);
 void lh_output_commit(void);
@@ -40,15 +41,12 @@ void lh_output_commit(void);
  * thread's writes since its last commit are one text, which waits in its
  * ring, stamped, to be merged into the stream in the order of the stamps,
  * preceded as ordered.h's rule says (the struct lh_ordered_text fields,
- * in order). `at_once` (the process is one of several, or the ring is
- * full) merges and writes it now, under the lock. lh_output_order_use
- * says where the rule's state is, and the text that ends an open line.
+ * in order). `at_once` (the process is one of several) merges and writes
+ * it now, under the lock, as a full ring or a terminal does.
  */
 void lh_output_place(int32_t tid, int32_t cont_tid, int32_t cont_serial, int32_t opens,
                      const char *lead_first, size_t lead_first_len, const char *lead,
                      size_t lead_len, bool at_once);
-void lh_output_order_use(int32_t *open_tid, int32_t *open_serial, int32_t *started,
-                         const char *unfinished);
 void lh_output_thread_done(void);
 void lh_output_hold(bool on);
 void lh_output_forked(void);
