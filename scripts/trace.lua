@@ -669,10 +669,7 @@ lh.after(selector, function(sc, ret)
     local result = decoder:finish(call, ret)
     local special = SPECIAL[sc.nr]
     if special == "fork" and ret == 0 then
-        -- the child's side of a fork: strace shows the parent's only; the
-        -- line its entry opened is the parent's, not the child's to end
-        open_serial[vcpu] = false
-        return
+        return -- the child's side of a fork: strace shows the parent's only
     elseif special == "exec" and call.printed then
         -- an exec the host said would succeed failed: the truth after all
         order.rejoin()
