@@ -815,6 +815,25 @@ describe("trace.lua's timeline (format=perfetto)", function()
         end)
     end
 
+    it("writes a valid timeline of threads with parallel=1, each thread's events merged in", function()
+        -- the separator before each text is decided where the rings merge:
+        -- "[" once, for the run's first event, commas after it
+        local r, t, text = timeline_of("i386", "turns", { "4", "300" }, "parallel=1")
+        assert.are.equal(0, r.status)
+        local numbered, threads = 0, 0
+        for _, slices in pairs(t.slices) do
+            local mine = 0
+            for _, name in ipairs(names_of(slices)) do
+                if name == "read" or name == "close" then mine = mine + 1 end
+            end
+            numbered = numbered + mine
+            if mine > 0 then threads = threads + 1 end
+        end
+        assert.are.equal(1200, numbered)
+        assert.are.equal(4, threads)
+        assert.matches("^%[\n{.*}\n%]\n$", text)
+    end)
+
     it("names a process as the guest names itself", function()
         local r, t = timeline_of("x86_64", "refcalls", { "proc" })
         assert.are.equal(0, r.status)
